@@ -1,0 +1,40 @@
+# make test runs every check CI runs. It needs Go; it installs and starts a
+# throwaway redis-server itself (scripts/with-redis.sh).
+
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 3s
+BENCHTIME   ?= 1s
+
+# Each fuzz target as package:FuzzName; every parser of untrusted input has one.
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v '^./benchmarks/' | \
+	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
+
+.PHONY: test check unit fuzz bench-module bench
+
+test: check
+	scripts/with-redis.sh $(MAKE) --no-print-directory unit fuzz bench-module
+
+check:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd benchmarks && $(GO) vet ./... && $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
+
+# The benchmarks module's tests check that every comparison still builds and
+# agrees on results; the benchmarks themselves run with make bench.
+bench-module:
+	cd benchmarks && $(GO) test -count=1 ./...
+
+bench:
+	scripts/with-redis.sh sh -c 'cd benchmarks && $(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) ./...'

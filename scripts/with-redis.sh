@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway redis-server on a free loopback port.
+#
+#   scripts/with-redis.sh CMD [ARGS...]
+#
+# The command sees TENANTKIT_REDIS_ADDR (host:port of the server) and
+# TENANTKIT_REDIS_SERVER (path of the redis-server binary, for tests that stop
+# and restart a server of their own). If redis-server is missing and we are
+# root with apt-get, it is installed. The server is stopped when the command
+# ends, whatever its exit status.
+set -euo pipefail
+
+if ! command -v redis-server >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "with-redis: installing redis-server" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >/dev/null
+		apt-get install -y -qq redis-server >/dev/null
+	fi
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+	echo "with-redis: redis-server not found and cannot be installed; Redis tests will skip (or fail under CI=true)" >&2
+	exec "$@"
+fi
+
+port=$(python3 - <<'PY' 2>/dev/null || echo ""
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+)
+if [ -z "$port" ]; then port=$((20000 + RANDOM % 20000)); fi
+
+dir=$(mktemp -d)
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+	--maxmemory-policy noeviction --dir "$dir" --daemonize no \
+	--logfile "$dir/redis.log" &
+pid=$!
+cleanup() {
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+for _ in $(seq 1 100); do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+	sleep 0.05
+done
+
+export TENANTKIT_REDIS_ADDR="127.0.0.1:$port"
+export TENANTKIT_REDIS_SERVER
+TENANTKIT_REDIS_SERVER=$(command -v redis-server)
+echo "with-redis: redis-server on $TENANTKIT_REDIS_ADDR" >&2
+"$@"

@@ -1,0 +1,158 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// MaxIDLen is the longest tenant ID (and tier name) accepted, in bytes.
+const MaxIDLen = 64
+
+// ErrNoTenant reports that a context carries no tenant where one is required.
+var ErrNoTenant = errors.New("tenant: no tenant in context")
+
+// ErrInvalidID reports a tenant ID or tier name that breaks the ID rules; see
+// [ValidateID].
+var ErrInvalidID = errors.New("tenant: invalid tenant ID")
+
+// Tenant is the verified identity of the tenant a request acts for.
+//
+// Its fields are unexported so that every Tenant in a program went through
+// [New] or a [Verifier]: the ID and tier of any non-zero Tenant are valid
+// by construction and safe to paste into IAM policies, keys and headers. The
+// zero Tenant means "no tenant".
+type Tenant struct {
+	id      string
+	tier    string
+	subject string
+	claims  map[string]any
+}
+
+// New returns a Tenant with the given ID and tier after checking both with
+// [ValidateID]. An empty tier is allowed and means "no tier".
+//
+// New is for code that is itself the proof of identity: tests, background
+// jobs that act for a tenant they loaded from trusted storage, or an adapter
+// for an authentication scheme tenantkit does not know. Request handlers get
+// their Tenant from the middleware instead.
+func New(id, tier string) (Tenant, error) {
+	if err := ValidateID(id); err != nil {
+		return Tenant{}, err
+	}
+	if tier != "" {
+		if err := ValidateID(tier); err != nil {
+			return Tenant{}, fmt.Errorf("tenant: tier: %w", err)
+		}
+	}
+	return Tenant{id: id, tier: tier}, nil
+}
+
+// ID returns the tenant ID; it is empty only for the zero Tenant.
+func (t Tenant) ID() string { return t.id }
+
+// Tier returns the tenant's subscription tier, or "" if none is known.
+func (t Tenant) Tier() string { return t.tier }
+
+// Subject returns the subject (the "sub" claim) of the credential that proved
+// the tenant, or "" when the Tenant was built with [New].
+func (t Tenant) Subject() string { return t.subject }
+
+// IsZero reports whether t is the zero Tenant.
+func (t Tenant) IsZero() bool { return t.id == "" }
+
+// Claim returns the verified claim name of the token that proved the tenant.
+// Values are as decoded by encoding/json: string, float64, bool, nil,
+// []any or map[string]any. Callers must not modify returned maps or slices:
+// they are shared by every request that presents the same token.
+func (t Tenant) Claim(name string) (any, bool) {
+	v, ok := t.claims[name]
+	return v, ok
+}
+
+// String returns the tenant ID and tier, for logs and test failures.
+func (t Tenant) String() string {
+	if t.tier == "" {
+		return t.id
+	}
+	return t.id + " (" + t.tier + ")"
+}
+
+// ValidateID reports whether id is a valid tenant ID: 1 to [MaxIDLen] bytes
+// of ASCII letters, digits, '-', '_' and '.', starting with a letter or a
+// digit. The rule is strict because IDs end up in IAM policy documents,
+// DynamoDB keys, S3 prefixes, metric attributes and header values, where a
+// '*', '?', '/', '$', '{', a quote, a space or a control character would
+// widen or break what the ID is meant to select. The error wraps
+// [ErrInvalidID] and never echoes the offending input, which may be hostile.
+func ValidateID(id string) error {
+	if len(id) == 0 {
+		return fmt.Errorf("%w: empty", ErrInvalidID)
+	}
+	if len(id) > MaxIDLen {
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidID, MaxIDLen)
+	}
+	if !isAlnum(id[0]) {
+		return fmt.Errorf("%w: must start with a letter or digit", ErrInvalidID)
+	}
+	for i := 1; i < len(id); i++ {
+		c := id[i]
+		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return fmt.Errorf("%w: byte %d is not a letter, digit, '-', '_' or '.'", ErrInvalidID, i)
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// Context keys are unexported types so no other package can read or forge
+// them.
+type (
+	tenantKey     struct{}
+	tenantlessKey struct{}
+)
+
+// NewContext returns a copy of ctx that carries t. A zero t is not stored:
+// the returned context then carries whatever ctx carried.
+func NewContext(ctx context.Context, t Tenant) context.Context {
+	if t.IsZero() {
+		return ctx
+	}
+	return context.WithValue(ctx, tenantKey{}, t)
+}
+
+// FromContext returns the tenant carried by ctx, if any.
+func FromContext(ctx context.Context) (Tenant, bool) {
+	t, ok := ctx.Value(tenantKey{}).(Tenant)
+	return t, ok && !t.IsZero()
+}
+
+// Require returns the tenant carried by ctx, or an error wrapping
+// [ErrNoTenant].
+func Require(ctx context.Context) (Tenant, error) {
+	if t, ok := FromContext(ctx); ok {
+		return t, nil
+	}
+	return Tenant{}, ErrNoTenant
+}
+
+// WithoutTenant marks ctx as deliberately tenant-less: outgoing calls made
+// with it (health checks, calls to shared control-plane services) are allowed
+// to carry no tenant. The mark is ignored when ctx also carries a tenant, so
+// it can never hide one.
+func WithoutTenant(ctx context.Context) context.Context {
+	return context.WithValue(ctx, tenantlessKey{}, true)
+}
+
+// IsTenantless reports whether ctx was marked with [WithoutTenant] and
+// carries no tenant.
+func IsTenantless(ctx context.Context) bool {
+	if _, ok := FromContext(ctx); ok {
+		return false
+	}
+	marked, _ := ctx.Value(tenantlessKey{}).(bool)
+	return marked
+}
