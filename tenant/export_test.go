@@ -1,0 +1,9 @@
+package tenant
+
+// CacheLen exposes the verified-token cache size to the external tests.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}

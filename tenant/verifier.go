@@ -1,0 +1,288 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verifier turns a bearer token into a Tenant. It checks the signature
+// against the keys of the issuer the token names, the registered claims,
+// the issuer's audience rules and the tenant claim. It is safe for
+// concurrent use; Close stops its background key refresh.
+type Verifier struct {
+	cfg     *config
+	issuers map[string]*trustedIssuer
+	algs    map[string]bool
+	parser  *jwt.Parser
+	cache   *tokenCache // nil when caching is off
+
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup // the refresh loop and every key fetch
+}
+
+type trustedIssuer struct {
+	Issuer
+	keys *keySet
+}
+
+// NewVerifier returns a Verifier that trusts the given issuers. It does not
+// fetch keys itself: a background loop starts fetching at once and then
+// refreshes every refresh interval, and a token with an unknown key ID
+// triggers a fetch (see WithMissCooldown). Call Close when done.
+func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
+	cfg := newConfig(opts)
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	if len(issuers) == 0 {
+		return nil, fmt.Errorf("%w: no issuers", ErrConfig)
+	}
+	v := &Verifier{
+		cfg:     cfg,
+		issuers: make(map[string]*trustedIssuer, len(issuers)),
+		algs:    make(map[string]bool, len(cfg.algorithms)),
+		stop:    make(chan struct{}),
+	}
+	for _, a := range cfg.algorithms {
+		v.algs[a] = true
+	}
+	if cfg.cacheSize > 0 {
+		v.cache = newTokenCache(cfg.cacheSize)
+	}
+	for _, is := range issuers {
+		if err := is.validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := v.issuers[is.URL]; dup {
+			return nil, fmt.Errorf("%w: issuer %s listed twice", ErrConfig, is.URL)
+		}
+		ti := &trustedIssuer{Issuer: is}
+		ks := &keySet{
+			issuer:       is.URL,
+			client:       cfg.client,
+			fetchTimeout: cfg.fetchTimeout,
+			cooldown:     cfg.missCooldown,
+			now:          cfg.now,
+			wg:           &v.wg,
+		}
+		if is.JWKSURL != "" {
+			u := is.JWKSURL
+			ks.jwksURL.Store(&u)
+		}
+		if v.cache != nil {
+			ks.onRemove = func(kid string) { v.cache.dropKey(ks, kid) }
+		}
+		ti.keys = ks
+		v.issuers[is.URL] = ti
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithLeeway(cfg.leeway),
+		jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(cfg.now),
+		jwt.WithStrictDecoding(),
+	)
+	v.wg.Add(1)
+	go v.refreshLoop()
+	return v, nil
+}
+
+// Close stops the background refresh and waits for fetches in flight. A
+// closed Verifier still verifies tokens with the keys it holds.
+func (v *Verifier) Close() error {
+	v.once.Do(func() { close(v.stop) })
+	v.wg.Wait()
+	return nil
+}
+
+func (v *Verifier) refreshLoop() {
+	defer v.wg.Done()
+	for {
+		var wg sync.WaitGroup
+		for _, ti := range v.issuers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = ti.keys.refresh() // failures keep the old keys; misses retry
+			}()
+		}
+		wg.Wait()
+		t := time.NewTimer(v.cfg.refreshInterval)
+		select {
+		case <-v.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Verify checks token (the compact JWS, without any "Bearer " prefix) and
+// returns the Tenant it proves. Errors wrap ErrInvalidToken and a specific
+// reason, except ErrKeysUnavailable (the issuer could not be reached) and
+// errors from a WithCheck hook. ctx bounds a key fetch the token may cause.
+func (v *Verifier) Verify(ctx context.Context, token string) (Tenant, error) {
+	if len(token) > v.cfg.maxTokenSize {
+		return Tenant{}, tokenErr(ErrTooLarge, "")
+	}
+	if v.cache != nil {
+		if t, ok := v.cache.get(token, v.cfg.now()); ok {
+			return t, nil
+		}
+	}
+	return v.verify(ctx, token)
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
+	if strings.Count(token, ".") != 2 {
+		return Tenant{}, tokenErr(ErrMalformed, "want three dot-separated parts")
+	}
+	var (
+		claims claimSet
+		ti     *trustedIssuer
+		key    *publicKey
+	)
+	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		alg := t.Method.Alg()
+		if !v.algs[alg] {
+			return nil, tokenErr(ErrAlgorithm, "")
+		}
+		for _, h := range [...]string{"jku", "x5u", "jwk", "x5c"} {
+			// Keys or key locations chosen by the token's author are
+			// never used; a token that offers them is not from an issuer
+			// we configured.
+			if _, ok := t.Header[h]; ok {
+				return nil, tokenErr(ErrHeader, h)
+			}
+		}
+		if _, ok := t.Header["crit"]; ok {
+			return nil, tokenErr(ErrCritical, "")
+		}
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, tokenErr(ErrMissingKeyID, "")
+		}
+		iss, _ := claims.str("iss")
+		ti = v.issuers[iss]
+		if ti == nil {
+			return nil, tokenErr(ErrIssuer, "")
+		}
+		k, err := ti.keys.keyFor(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		if !k.accepts(alg) {
+			return nil, &TokenError{Reason: ErrAlgorithm, Issuer: ti.URL, KeyID: k.kid, Detail: "key does not match algorithm"}
+		}
+		key = k
+		return k.key, nil
+	})
+	if err != nil {
+		return Tenant{}, v.mapError(err, ti, key)
+	}
+	fail := func(reason error, detail string) (Tenant, error) {
+		return Tenant{}, &TokenError{Reason: reason, Issuer: ti.URL, KeyID: key.kid, Detail: detail}
+	}
+	if err := ti.checkAudience(&claims); err != nil {
+		return fail(err, "")
+	}
+	for _, name := range v.cfg.requiredClaims {
+		if _, ok := claims.m[name]; !ok {
+			return fail(ErrMissingClaim, name)
+		}
+	}
+	id, ok := claims.str(v.cfg.tenantClaim)
+	if !ok {
+		return fail(ErrTenantClaim, "missing or not a string")
+	}
+	if ValidateID(id) != nil {
+		return fail(ErrTenantClaim, "not a valid tenant ID")
+	}
+	if claims.caseVariant(v.cfg.tenantClaim) {
+		return fail(ErrDuplicateClaim, "tenant claim")
+	}
+	tier := v.cfg.defaultTier
+	if raw, present := claims.m[v.cfg.tierClaim]; present {
+		s, ok := raw.(string)
+		if !ok || ValidateID(s) != nil {
+			return fail(ErrTierClaim, "not a valid tier name")
+		}
+		tier = s
+	}
+	if claims.caseVariant(v.cfg.tierClaim) {
+		return fail(ErrDuplicateClaim, "tier claim")
+	}
+	sub, _ := claims.str("sub")
+	t := Tenant{id: id, tier: tier, subject: sub, claims: claims.m}
+	if v.cfg.check != nil {
+		if err := v.cfg.check(ctx, t); err != nil {
+			if errors.Is(err, ErrForbidden) {
+				return Tenant{}, err
+			}
+			return fail(ErrRejected, "")
+		}
+	}
+	if v.cache != nil {
+		exp, _ := claims.GetExpirationTime() // present: the parser requires it
+		v.cache.put(token, &cacheEntry{tenant: t, exp: exp.Time, keys: ti.keys, key: key}, v.cfg.now())
+	}
+	return t, nil
+}
+
+// mapError turns golang-jwt's errors into ours. Our own errors from the key
+// function pass through; the library's messages are dropped because some of
+// them quote decoded token bytes.
+func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error {
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te
+	}
+	if errors.Is(err, ErrKeysUnavailable) {
+		return ErrKeysUnavailable
+	}
+	if cerr := contextError(err); cerr != nil {
+		return fmt.Errorf("tenant: verify: %w", cerr)
+	}
+	reason, detail := errUnknownReason, ""
+	switch {
+	case errors.Is(err, errDuplicateMember):
+		reason, detail = ErrDuplicateClaim, "payload names a member twice"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		reason = ErrMalformed
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		reason = ErrAlgorithm
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		reason = ErrSignature
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		reason = ErrMissingExpiry
+	case errors.Is(err, jwt.ErrTokenExpired):
+		reason = ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		reason = ErrNotYetValid
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		reason = ErrIssuedInFuture
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
+		reason, detail = ErrMalformed, "registered claim of the wrong type"
+	}
+	te = &TokenError{Reason: reason, Detail: detail}
+	if ti != nil && key != nil {
+		te.Issuer, te.KeyID = ti.URL, key.kid
+	}
+	return te
+}
+
+func contextError(err error) error {
+	for _, target := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, target) {
+			return target
+		}
+	}
+	return nil
+}
