@@ -290,3 +290,15 @@ func (s *Issuer) Up() error {
 
 // Close stops the issuer for good.
 func (s *Issuer) Close() { s.Down() }
+
+// Must returns the published key with the given kid, or panics.
+func Must(s *Issuer, kid string) *Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.published {
+		if k.ID == kid {
+			return k
+		}
+	}
+	panic("oidctest: no published key " + kid)
+}

@@ -1,0 +1,29 @@
+// Package tenant defines the tenant a request acts for, carries it in a
+// context.Context, and proves it from a verified JWT.
+//
+// A Tenant enters a program only through proof: a Verifier checks a bearer
+// token against the keys of the issuer it names (Amazon Cognito or any
+// OpenID Connect issuer) and returns the tenant from its claims, or a typed
+// error. Transports (packages httpmw and grpcmw) put the result in the
+// request's context with NewContext; everything downstream reads it with
+// FromContext or Require. Nothing about a tenant lives outside the context.
+//
+// Tenant IDs are validated strictly (see ValidateID) because they are pasted
+// into IAM policies, storage keys, metric attributes and headers.
+//
+// # Verification
+//
+// A Verifier trusts one or more issuers, each with its own key set, so a key
+// of one issuer never verifies a token that claims another. Only asymmetric
+// algorithms are accepted. Tokens offering their own keys (jku, x5u, jwk,
+// x5c), critical extensions, no key ID, no expiry, or any of the other
+// defects listed on the Err* variables are rejected. Key sets refresh in the
+// background; an unknown key ID triggers at most one fetch per cooldown,
+// shared by every request that needs it, and keys already held keep working
+// while the issuer is unreachable.
+//
+// Verified tokens are cached by their whole text until their expiry or until
+// the key that verified them leaves the issuer's key set, so the common case
+// (one token, many requests) costs a map lookup instead of an RSA
+// verification.
+package tenant
