@@ -286,3 +286,11 @@ func contextError(err error) error {
 	}
 	return nil
 }
+
+// TokenVerifier is what transports need from a Verifier: a token in, a
+// tenant or a typed error out. Tests and custom schemes can supply their own.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (Tenant, error)
+}
+
+var _ TokenVerifier = (*Verifier)(nil)
