@@ -1,0 +1,278 @@
+package httpmw_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tenantkit/tenantkit/httpmw"
+	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+type fixture struct {
+	idp *oidctest.Issuer
+	v   *tenant.Verifier
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	idp, err := oidctest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}},
+		tenant.WithCheck(func(_ context.Context, tn tenant.Tenant) error {
+			if tn.ID() == "suspended" {
+				return tenant.ErrForbidden
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return &fixture{idp: idp, v: v}
+}
+
+func (f *fixture) token(id, tier string) string {
+	c := map[string]any{"aud": "api", "custom:tenant_id": id}
+	if tier != "" {
+		c["custom:tier"] = tier
+	}
+	return f.idp.Token(c)
+}
+
+// whoami answers with the tenant the handler sees and any tenant header it
+// can still read.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	tn, err := tenant.Require(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"id": tn.ID(), "tier": tn.Tier(),
+		"x-tenant-id": r.Header.Get("X-Tenant-ID"), "tenant-id": r.Header.Get("Tenant-ID"),
+	})
+}
+
+func do(t *testing.T, h http.Handler, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/orders/42", nil)
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestAuthenticateInChiRouter(t *testing.T) {
+	f := newFixture(t)
+	r := chi.NewRouter()
+	r.Use(httpmw.Authenticate(f.v))
+	r.Get("/orders/{id}", whoami)
+
+	// A valid credential for acme plus spoofed headers naming another tenant:
+	// the handler sees acme and cannot read the spoofed values.
+	rec := do(t, r, http.Header{
+		"Authorization": {"Bearer " + f.token("acme", "gold")},
+		"X-Tenant-Id":   {"victim"},
+		"Tenant-Id":     {"victim"},
+	})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var got map[string]string
+	_ = json.Unmarshal(rec.Body.Bytes(), &got)
+	want := map[string]string{"id": "acme", "tier": "gold", "x-tenant-id": "", "tenant-id": ""}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestAuthenticateErrors(t *testing.T) {
+	f := newFixture(t)
+	h := httpmw.Authenticate(f.v, httpmw.WithRealm("orders"))(http.HandlerFunc(whoami))
+	expired := f.idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
+	cases := []struct {
+		name       string
+		auth       []string
+		status     int
+		challenge  string
+		noEchoPart string
+	}{
+		{"no header", nil, 401, `Bearer realm="orders"`, ""},
+		{"basic scheme", []string{"Basic dXNlcjpwYXNz"}, 401, `Bearer realm="orders"`, ""},
+		{"empty bearer", []string{"Bearer "}, 401, `Bearer realm="orders", error="invalid_token", error_description="malformed Authorization header"`, ""},
+		{"two headers", []string{"Bearer " + f.token("acme", ""), "Bearer " + f.token("victim", "")}, 401, `error="invalid_token"`, ""},
+		{"garbage", []string{"Bearer not-a-jwt"}, 401, `error="invalid_token", error_description="malformed token"`, "not-a-jwt"},
+		{"expired", []string{"Bearer " + expired}, 401, `error_description="token expired"`, expired},
+		{"wildcard tenant", []string{"Bearer " + f.token("*", "")}, 401, `error_description="tenant claim missing or invalid"`, ""},
+		{"forbidden tenant", []string{"Bearer " + f.token("suspended", "")}, 403, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, h, http.Header{"Authorization": tc.auth})
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			var p map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["status"] != float64(tc.status) || p["title"] == "" {
+				t.Fatalf("problem body %s (%v)", rec.Body, err)
+			}
+			if ch := rec.Header().Get("WWW-Authenticate"); !strings.Contains(ch, tc.challenge) {
+				t.Fatalf("WWW-Authenticate %q, want it to contain %q", ch, tc.challenge)
+			}
+			if tc.noEchoPart != "" && strings.Contains(rec.Body.String()+rec.Header().Get("WWW-Authenticate"), tc.noEchoPart) {
+				t.Fatal("response echoes the credential")
+			}
+		})
+	}
+}
+
+func TestAuthenticateIssuerUnavailable(t *testing.T) {
+	idp, err := oidctest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
+	idp.Close()
+	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}, tenant.WithFetchTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	rec := do(t, httpmw.Authenticate(v)(http.HandlerFunc(whoami)), http.Header{"Authorization": {"Bearer " + token}})
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+func TestAuthenticateCustomErrorHandler(t *testing.T) {
+	f := newFixture(t)
+	var seen error
+	h := httpmw.Authenticate(f.v, httpmw.WithAuthErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		seen = err
+		w.WriteHeader(http.StatusTeapot)
+	}))(http.HandlerFunc(whoami))
+	rec := do(t, h, http.Header{"Authorization": {"Bearer x.y.z"}})
+	if rec.Code != http.StatusTeapot || !errors.Is(seen, tenant.ErrInvalidToken) {
+		t.Fatalf("status %d, err %v", rec.Code, seen)
+	}
+}
+
+func TestAuthenticateCustomSpoofableHeaders(t *testing.T) {
+	f := newFixture(t)
+	h := httpmw.Authenticate(f.v, httpmw.WithSpoofableHeaders("x-org"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("X-Org"))
+	}))
+	rec := do(t, h, http.Header{"Authorization": {"Bearer " + f.token("acme", "")}, "X-Org": {"victim"}})
+	if rec.Code != 200 || rec.Body.Len() != 0 {
+		t.Fatalf("status %d body %q", rec.Code, rec.Body)
+	}
+}
+
+// The server span exists before authentication (otelhttp starts it);
+// Authenticate must put the tenant on it.
+func TestAuthenticateTagsExistingSpan(t *testing.T) {
+	f := newFixture(t)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	h := httpmw.Authenticate(f.v)(http.HandlerFunc(whoami))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tp.Tracer("test").Start(r.Context(), "server")
+		defer span.End()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+	do(t, outer, http.Header{"Authorization": {"Bearer " + f.token("acme", "gold")}})
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	attrs := map[string]string{}
+	for _, kv := range spans[0].Attributes() {
+		attrs[string(kv.Key)] = kv.Value.Emit()
+	}
+	if attrs["tenant.id"] != "acme" || attrs["tenant.tier"] != "gold" {
+		t.Fatalf("span attributes %v", attrs)
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bearer abc":          "abc",
+		"bearer abc":          "abc",
+		"BEARER   a.b-c_d~e+": "a.b-c_d~e+",
+		"Bearer abc==":        "abc==",
+		"Bearer a/b":          "a/b",
+	} {
+		got, err := httpmw.BearerToken(http.Header{"Authorization": {in}})
+		if err != nil || got != want {
+			t.Errorf("BearerToken(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, wantErr := range map[string]error{
+		"":              tenant.ErrMissingBearer,
+		"Basic abc":     tenant.ErrMissingBearer,
+		"Bearerabc":     tenant.ErrMissingBearer,
+		"Bearer":        tenant.ErrInvalidBearer,
+		"Bearer ":       tenant.ErrInvalidBearer,
+		"Bearer a b":    tenant.ErrInvalidBearer,
+		"Bearer a=b":    tenant.ErrInvalidBearer,
+		"Bearer =":      tenant.ErrInvalidBearer,
+		"Bearer a\tb":   tenant.ErrInvalidBearer,
+		"Bearer \"a\"":  tenant.ErrInvalidBearer,
+		"Bearer a,b":    tenant.ErrInvalidBearer,
+		"Bearer a\x00b": tenant.ErrInvalidBearer,
+	} {
+		h := http.Header{}
+		if in != "" {
+			h.Set("Authorization", in)
+		}
+		if _, err := httpmw.BearerToken(h); !errors.Is(err, wantErr) {
+			t.Errorf("BearerToken(%q) err = %v, want %v", in, err, wantErr)
+		}
+	}
+}
+
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Basic x", "Bearer  ", "Bearer a==", "Bearer a=b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		tok, err := httpmw.BearerToken(http.Header{"Authorization": {v}})
+		if err != nil {
+			if !errors.Is(err, tenant.ErrMissingBearer) && !errors.Is(err, tenant.ErrInvalidBearer) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if tok == "" || !strings.HasSuffix(v, tok) {
+			t.Fatalf("token %q not a suffix of %q", tok, v)
+		}
+		if strings.ContainsAny(tok, " \t\r\n\",;\\") {
+			t.Fatalf("token %q has characters outside token68", tok)
+		}
+	})
+}
