@@ -1,0 +1,225 @@
+package telemetry_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// The stand-in authentication below trusts "Bearer id:tier" as it is. It
+// only plays the part of the real middleware (which verifies a JWT) in these
+// tests: it puts the tenant in the context and on the server span, as the
+// real one does.
+
+func standInTenant(cred string) (tenant.Tenant, bool) {
+	id, tier, _ := strings.Cut(strings.TrimPrefix(cred, "Bearer "), ":")
+	t, err := tenant.New(id, tier)
+	return t, err == nil
+}
+
+func standInAuthHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := standInTenant(r.Header.Get("Authorization")); ok {
+			telemetry.SetSpanTenant(trace.SpanFromContext(r.Context()), t)
+			r = r.WithContext(tenant.NewContext(r.Context(), t))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func standInAuthGRPC(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("authorization"); len(v) == 1 {
+		if t, ok := standInTenant(v[0]); ok {
+			telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
+			ctx = tenant.NewContext(ctx, t)
+		}
+	}
+	return handler(ctx, req)
+}
+
+// TestSpansCarryTenant sends a request through otelhttp and the stand-in
+// authentication to a handler that starts a child span and calls out over
+// HTTP (otelhttp transport) and gRPC (otelgrpc stats handler) to services
+// that authenticate the same way. Every span of a request with a tenant
+// carries it; no span of a request without one does.
+func TestSpansCarryTenant(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()),
+		sdktrace.WithSpanProcessor(rec),
+	)
+	defer tp.Shutdown(context.Background())
+	prop := propagation.TraceContext{}
+
+	// gRPC service on loopback.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop))),
+		grpc.UnaryInterceptor(standInAuthGRPC),
+	)
+	healthpb.RegisterHealthServer(gs, health.NewServer())
+	go func() { _ = gs.Serve(lis) }()
+	defer gs.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop))),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	healthClient := healthpb.NewHealthClient(conn)
+
+	// Downstream HTTP service.
+	downstream := httptest.NewServer(otelhttp.NewHandler(standInAuthHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})), "downstream", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))
+	defer downstream.Close()
+	outTransport := &http.Transport{}
+	defer outTransport.CloseIdleConnections()
+	outClient := &http.Client{Transport: otelhttp.NewTransport(outTransport, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))}
+
+	// The service under test.
+	front := httptest.NewServer(otelhttp.NewHandler(standInAuthHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tp.Tracer("test").Start(r.Context(), "work")
+		defer span.End()
+		cred := r.Header.Get("Authorization")
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, downstream.URL, nil)
+		if cred != "" {
+			req.Header.Set("Authorization", cred) // token relay
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", cred)
+		}
+		resp, err := outClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		if _, err := healthClient.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write([]byte("done"))
+	})), "front", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))
+	defer front.Close()
+	inTransport := &http.Transport{}
+	defer inTransport.CloseIdleConnections()
+
+	call := func(cred string) []sdktrace.ReadOnlySpan {
+		t.Helper()
+		rec.Reset()
+		req, _ := http.NewRequest(http.MethodGet, front.URL, nil)
+		if cred != "" {
+			req.Header.Set("Authorization", cred)
+		}
+		resp, err := (&http.Client{Transport: inTransport}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		// Server spans end after the response went out: wait for all six
+		// (front server, work, HTTP client, downstream server, gRPC client,
+		// gRPC server), for at most 5 s.
+		deadline := time.Now().Add(5 * time.Second)
+		for len(rec.Ended()) < 6 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		spans := rec.Ended()
+		if len(spans) != 6 {
+			t.Fatalf("%d spans ended, want 6", len(spans))
+		}
+		return spans
+	}
+
+	kinds := map[trace.SpanKind]int{}
+	for _, s := range call("Bearer acme:pro") {
+		kinds[s.SpanKind()]++
+		var id, tier string
+		for _, kv := range s.Attributes() {
+			switch kv.Key {
+			case telemetry.TenantIDKey:
+				id = kv.Value.AsString()
+			case telemetry.TenantTierKey:
+				tier = kv.Value.AsString()
+			}
+		}
+		if id != "acme" || tier != "pro" {
+			t.Errorf("span %q (%v): tenant.id=%q tenant.tier=%q", s.Name(), s.SpanKind(), id, tier)
+		}
+	}
+	if kinds[trace.SpanKindServer] != 3 || kinds[trace.SpanKindClient] != 2 || kinds[trace.SpanKindInternal] != 1 {
+		t.Errorf("span kinds = %v", kinds)
+	}
+
+	for _, s := range call("") {
+		for _, kv := range s.Attributes() {
+			if kv.Key == telemetry.TenantIDKey || kv.Key == telemetry.TenantTierKey {
+				t.Errorf("span %q without a tenant carries %v", s.Name(), kv)
+			}
+		}
+	}
+}
+
+func TestSpanProcessorDirect(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	ctx := tenant.NewContext(context.Background(), mustTenant(t, "solo", ""))
+	_, s := tp.Tracer("t").Start(ctx, "db.query", trace.WithSpanKind(trace.SpanKindClient))
+	s.End()
+	got := rec.Ended()[0].Attributes()
+	if len(got) != 1 || got[0] != telemetry.TenantIDKey.String("solo") {
+		t.Errorf("attributes = %v", got)
+	}
+
+	// SetSpanTenant ignores the zero tenant and non-recording spans.
+	telemetry.SetSpanTenant(trace.SpanFromContext(context.Background()), mustTenant(t, "x", ""))
+	_, s = tp.Tracer("t").Start(context.Background(), "plain")
+	telemetry.SetSpanTenant(s, tenant.Tenant{})
+	s.End()
+	if a := rec.Ended()[1].Attributes(); len(a) != 0 {
+		t.Errorf("attributes = %v", a)
+	}
+	p := telemetry.NewSpanProcessor()
+	if p.ForceFlush(context.Background()) != nil || p.Shutdown(context.Background()) != nil {
+		t.Error("no-op methods returned errors")
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	if a := telemetry.Attributes(tenant.Tenant{}); a != nil {
+		t.Errorf("zero: %v", a)
+	}
+	if a := telemetry.Attributes(mustTenant(t, "a", "")); len(a) != 1 {
+		t.Errorf("no tier: %v", a)
+	}
+	if a := telemetry.Attributes(mustTenant(t, "a", "pro")); len(a) != 2 || a[1] != telemetry.TenantTierKey.String("pro") {
+		t.Errorf("tier: %v", a)
+	}
+}
