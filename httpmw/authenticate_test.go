@@ -212,7 +212,7 @@ func TestAuthenticateTagsExistingSpan(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range spans[0].Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	if attrs["tenant.id"] != "acme" || attrs["tenant.tier"] != "gold" {
 		t.Fatalf("span attributes %v", attrs)

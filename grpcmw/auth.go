@@ -1,0 +1,160 @@
+package grpcmw
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// DefaultSpoofableKeys are the incoming metadata keys the server
+// interceptors remove before the handler runs: any client can set them, so
+// code that read them instead of the verified tenant would be spoofed.
+var DefaultSpoofableKeys = []string{"x-tenant-id", "tenant-id"}
+
+type authConfig struct {
+	spoofable []string
+}
+
+// AuthOption configures the server authentication interceptors and
+// AuthFunc.
+type AuthOption func(*authConfig)
+
+// WithSpoofableKeys replaces the metadata keys removed from every incoming
+// call (default DefaultSpoofableKeys). Keys are matched in lower case, as
+// gRPC metadata keys are.
+func WithSpoofableKeys(keys ...string) AuthOption {
+	return func(c *authConfig) { c.spoofable = append([]string(nil), keys...) }
+}
+
+// authenticator is the shared core of the interceptors and AuthFunc.
+type authenticator struct {
+	v         tenant.TokenVerifier
+	spoofable []string
+}
+
+func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator {
+	cfg := authConfig{spoofable: DefaultSpoofableKeys}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a := &authenticator{v: v, spoofable: make([]string, len(cfg.spoofable))}
+	for i, k := range cfg.spoofable {
+		a.spoofable[i] = strings.ToLower(k)
+	}
+	return a
+}
+
+// authenticate verifies the bearer token of ctx's incoming metadata and
+// returns a context carrying the tenant, without the spoofable keys.
+func (a *authenticator) authenticate(ctx context.Context) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	ctx = a.scrub(ctx, md)
+	values := md.Get("authorization")
+	if len(values) == 0 {
+		return nil, status.Error(codes.Unauthenticated, "a bearer token is required")
+	}
+	if len(values) > 1 {
+		return nil, status.Error(codes.Unauthenticated, tenant.ErrInvalidBearer.Error())
+	}
+	token, err := tenant.ParseBearer(values[0])
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	t, err := a.v.Verify(ctx, token)
+	if err != nil {
+		return nil, statusFor(err)
+	}
+	telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
+	return tenant.NewContext(ctx, t), nil
+}
+
+// scrub drops spoofable keys from the incoming metadata. It copies the
+// metadata only when one of them is present, so honest calls pay nothing.
+func (a *authenticator) scrub(ctx context.Context, md metadata.MD) context.Context {
+	found := false
+	for _, k := range a.spoofable {
+		if _, ok := md[k]; ok {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return ctx
+	}
+	clean := md.Copy()
+	for _, k := range a.spoofable {
+		delete(clean, k)
+	}
+	return metadata.NewIncomingContext(ctx, clean)
+}
+
+// statusFor maps a verification error to its gRPC status, mirroring the
+// HTTP statuses of package httpmw. The message names the reason only.
+func statusFor(err error) error {
+	switch {
+	case errors.Is(err, tenant.ErrForbidden):
+		return status.Error(codes.PermissionDenied, "the tenant is not allowed")
+	case errors.Is(err, tenant.ErrKeysUnavailable):
+		return status.Error(codes.Unavailable, "the token issuer cannot be reached")
+	}
+	var te *tenant.TokenError
+	if errors.As(err, &te) {
+		return status.Error(codes.Unauthenticated, te.Reason.Error())
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, "canceled")
+	}
+	return status.Error(codes.Unauthenticated, "the bearer token is not valid")
+}
+
+// UnaryServerInterceptor verifies the bearer token of every unary call with
+// v and runs the handler with the proven tenant in its context.
+func UnaryServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.UnaryServerInterceptor {
+	a := newAuthenticator(v, opts)
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := a.authenticate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor verifies the bearer token when a stream opens and
+// serves the stream with the proven tenant in its context.
+func StreamServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.StreamServerInterceptor {
+	a := newAuthenticator(v, opts)
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := a.authenticate(ss.Context())
+		if err != nil {
+			return err
+		}
+		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// AuthFunc returns a function with the signature of go-grpc-middleware v2's
+// auth.AuthFunc, for services that already chain that package's auth
+// interceptors:
+//
+//	auth.UnaryServerInterceptor(grpcmw.AuthFunc(verifier))
+func AuthFunc(v tenant.TokenVerifier, opts ...AuthOption) func(ctx context.Context) (context.Context, error) {
+	return newAuthenticator(v, opts).authenticate
+}
+
+// serverStream replaces the context of a stream.
+type serverStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
