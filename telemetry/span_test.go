@@ -206,6 +206,23 @@ func TestSpanProcessorDirect(t *testing.T) {
 	if a := rec.Ended()[1].Attributes(); len(a) != 0 {
 		t.Errorf("attributes = %v", a)
 	}
+	// A tier change shows on the next span; the zero processor works too.
+	for _, sp := range []sdktrace.SpanProcessor{telemetry.NewSpanProcessor(), &telemetry.SpanProcessor{}} {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp), sdktrace.WithSpanProcessor(rec))
+		for _, tier := range []string{"free", "pro"} {
+			_, s := tp.Tracer("t").Start(tenant.NewContext(context.Background(), mustTenant(t, "acme", tier)), "op")
+			s.End()
+		}
+		ended := rec.Ended()
+		if a := ended[0].Attributes(); len(a) != 2 || a[1] != telemetry.TenantTierKey.String("free") {
+			t.Errorf("first span: %v", a)
+		}
+		if a := ended[1].Attributes(); len(a) != 2 || a[1] != telemetry.TenantTierKey.String("pro") {
+			t.Errorf("after the tier change: %v", a)
+		}
+		_ = tp.Shutdown(context.Background())
+	}
 	p := telemetry.NewSpanProcessor()
 	if p.ForceFlush(context.Background()) != nil || p.Shutdown(context.Background()) != nil {
 		t.Error("no-op methods returned errors")
