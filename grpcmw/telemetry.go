@@ -34,6 +34,9 @@ import (
 // otelgrpc.NewClientHandler(otelgrpc.WithMetricAttributesFn(m.TenantAttributes))
 // puts the guarded tenant attributes on otelgrpc's client metrics.
 func UnaryServerTelemetry(m *telemetry.Metrics) grpc.UnaryServerInterceptor {
+	if m == nil {
+		panic("grpcmw: UnaryServerTelemetry with a nil *telemetry.Metrics")
+	}
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		t, _ := tenant.FromContext(ctx)
 		start := time.Now()
@@ -60,6 +63,9 @@ func UnaryServerTelemetry(m *telemetry.Metrics) grpc.UnaryServerInterceptor {
 // [UnaryServerTelemetry]: one stream is one request, its duration the
 // handler's, its sizes the sums over the messages received and sent.
 func StreamServerTelemetry(m *telemetry.Metrics) grpc.StreamServerInterceptor {
+	if m == nil {
+		panic("grpcmw: StreamServerTelemetry with a nil *telemetry.Metrics")
+	}
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx := ss.Context()
 		t, _ := tenant.FromContext(ctx)

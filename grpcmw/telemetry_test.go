@@ -196,3 +196,28 @@ func TestServerTelemetry(t *testing.T) {
 		t.Error("no otelgrpc client metric carries tenant.id")
 	}
 }
+
+// Chain the telemetry interceptors after authentication; on the client,
+// give otelgrpc the tenant attributes of the caller's context.
+func ExampleUnaryServerTelemetry() {
+	m, err := telemetry.NewMetrics() // the global MeterProvider
+	if err != nil {
+		panic(err)
+	}
+	var verifier tenant.TokenVerifier // the service's verifier
+	srv := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(verifier), grpcmw.UnaryServerTelemetry(m)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(verifier), grpcmw.StreamServerTelemetry(m)),
+	)
+	defer srv.Stop()
+
+	conn, err := grpc.NewClient("localhost:50051",
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithMetricAttributesFn(m.TenantAttributes))),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+}

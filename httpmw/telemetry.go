@@ -35,6 +35,9 @@ import (
 // ResponseWriter handed on keeps http.Flusher and http.Hijacker when the
 // server's writer has them, and unwraps for http.ResponseController.
 func Telemetry(m *telemetry.Metrics) func(http.Handler) http.Handler {
+	if m == nil {
+		panic("httpmw: Telemetry with a nil *telemetry.Metrics")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()

@@ -235,3 +235,33 @@ func TestTelemetryWriterInterfaces(t *testing.T) {
 		t.Errorf("flusher/hijacker = %q, flush error = %q, on hijack %q", a, b, c)
 	}
 }
+
+// Record per-tenant metrics after authentication (a stand-in here) and
+// read them back.
+func ExampleTelemetry() {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	m, err := telemetry.NewMetrics(telemetry.WithMeterProvider(mp))
+	if err != nil {
+		panic(err)
+	}
+
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello")) })
+	h := telStandIn(httpmw.Telemetry(m)(app)) // in production: Authenticate(v)(Telemetry(m)(app))
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Test-Tenant", "acme:pro")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, mt := range rm.ScopeMetrics[0].Metrics {
+		if mt.Name == telemetry.ResponseSizeName {
+			dp := mt.Data.(metricdata.Sum[int64]).DataPoints[0]
+			id, _ := dp.Attributes.Value(telemetry.TenantIDKey)
+			fmt.Println(mt.Name, id.AsString(), dp.Value)
+		}
+	}
+	// Output: tenantkit.server.response.size acme 5
+}
