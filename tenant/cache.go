@@ -6,98 +6,92 @@ import (
 	"time"
 )
 
-// cacheShards spreads the verified-token cache over independent locks so
-// that concurrent requests rarely contend. A power of two keeps the shard
-// pick a mask.
+// cacheShards spreads a cache over independent locks so that concurrent
+// requests rarely contend. A power of two keeps the shard pick a mask.
 const cacheShards = 32
 
-// tokenCache maps a whole token string to the Tenant it proved. Keying by
-// the whole token (not by kid, subject or a hash prefix) means an entry can
-// only be hit by presenting exactly the bytes that were verified.
-type tokenCache struct {
+// expiring is a cache value that knows when it stops being servable.
+type expiring interface{ expiry() time.Time }
+
+// boundedCache is a sharded map with a size bound. When a shard is full, an
+// insert first drops the shard's expired values and, if none, one value at
+// random (Go map order is random), which keeps the bound with O(1)
+// bookkeeping and no LRU list to update on every read.
+type boundedCache[K comparable, V expiring] struct {
 	seed     maphash.Seed
 	perShard int
-	shards   [cacheShards]cacheShard
+	shards   [cacheShards]cacheShard[K, V]
 }
 
-type cacheShard struct {
+type cacheShard[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[string]*cacheEntry
+	m  map[K]V
 }
 
-type cacheEntry struct {
-	tenant Tenant
-	exp    time.Time  // the token's exp; the entry is never served at or after it
-	keys   *keySet    // the issuer's key set at verification time
-	key    *publicKey // the key that verified the signature
-}
-
-func newTokenCache(size int) *tokenCache {
-	per := (size + cacheShards - 1) / cacheShards
-	c := &tokenCache{seed: maphash.MakeSeed(), perShard: per}
+func newBoundedCache[K comparable, V expiring](size int) *boundedCache[K, V] {
+	c := &boundedCache[K, V]{seed: maphash.MakeSeed(), perShard: (size + cacheShards - 1) / cacheShards}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*cacheEntry)
+		c.shards[i].m = make(map[K]V)
 	}
 	return c
 }
 
-func (c *tokenCache) shard(token string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, token)&(cacheShards-1)]
+func (c *boundedCache[K, V]) shard(k K) *cacheShard[K, V] {
+	return &c.shards[maphash.Comparable(c.seed, k)&(cacheShards-1)]
 }
 
-// get returns the tenant for token if it was verified, has not expired and
-// the key that verified it is still published by its issuer.
-func (c *tokenCache) get(token string, now time.Time) (Tenant, bool) {
-	s := c.shard(token)
+// get returns the value for k if it has not expired at now.
+func (c *boundedCache[K, V]) get(k K, now time.Time) (V, bool) {
+	s := c.shard(k)
 	s.mu.RLock()
-	e, ok := s.m[token]
+	v, ok := s.m[k]
 	s.mu.RUnlock()
-	if !ok {
-		return Tenant{}, false
+	if !ok || !now.Before(v.expiry()) {
+		var zero V
+		return zero, false
 	}
-	if !now.Before(e.exp) || !e.keys.holds(e.key) {
-		s.mu.Lock()
-		if s.m[token] == e {
-			delete(s.m, token)
-		}
-		s.mu.Unlock()
-		return Tenant{}, false
-	}
-	return e.tenant, true
+	return v, true
 }
 
-func (c *tokenCache) put(token string, e *cacheEntry, now time.Time) {
-	s := c.shard(token)
+func (c *boundedCache[K, V]) put(k K, v V, now time.Time) {
+	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[token]; !ok && len(s.m) >= c.perShard {
-		// Drop expired entries first; if none, drop one at random (map
-		// order is random), which keeps the bound with O(1) bookkeeping.
+	if _, ok := s.m[k]; !ok && len(s.m) >= c.perShard {
 		evicted := false
-		for k, old := range s.m {
-			if !now.Before(old.exp) {
-				delete(s.m, k)
+		for old, ov := range s.m {
+			if !now.Before(ov.expiry()) {
+				delete(s.m, old)
 				evicted = true
 			}
 		}
 		if !evicted {
-			for k := range s.m {
-				delete(s.m, k)
+			for old := range s.m {
+				delete(s.m, old)
 				break
 			}
 		}
 	}
-	s.m[token] = e
+	s.m[k] = v
 }
 
-// dropKey removes every entry verified by kid of the given key set. get
-// already refuses such entries; dropping them frees their memory at once.
-func (c *tokenCache) dropKey(ks *keySet, kid string) {
+// remove deletes k if it still maps to v.
+func (c *boundedCache[K, V]) remove(k K, v V) {
+	s := c.shard(k)
+	s.mu.Lock()
+	if cur, ok := s.m[k]; ok && any(cur) == any(v) {
+		delete(s.m, k)
+	}
+	s.mu.Unlock()
+}
+
+// deleteFunc deletes every value for which drop returns true.
+func (c *boundedCache[K, V]) deleteFunc(drop func(V) bool) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		for k, e := range s.m {
-			if e.keys == ks && e.key.kid == kid {
+		for k, v := range s.m {
+			if drop(v) {
 				delete(s.m, k)
 			}
 		}
@@ -105,7 +99,7 @@ func (c *tokenCache) dropKey(ks *keySet, kid string) {
 	}
 }
 
-func (c *tokenCache) len() int {
+func (c *boundedCache[K, V]) len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -115,3 +109,47 @@ func (c *tokenCache) len() int {
 	}
 	return n
 }
+
+// tokenCache maps a whole token string to the Tenant it proved. Keying by
+// the whole token (not by kid, subject or a hash prefix) means an entry can
+// only be hit by presenting exactly the bytes that were verified.
+type tokenCache struct {
+	c *boundedCache[string, *cacheEntry]
+}
+
+type cacheEntry struct {
+	tenant Tenant
+	exp    time.Time  // the token's exp; the entry is never served at or after it
+	keys   *keySet    // the issuer's key set at verification time
+	key    *publicKey // the key that verified the signature
+}
+
+func (e *cacheEntry) expiry() time.Time { return e.exp }
+
+func newTokenCache(size int) *tokenCache {
+	return &tokenCache{c: newBoundedCache[string, *cacheEntry](size)}
+}
+
+// get returns the tenant for token if it was verified, has not expired and
+// the key that verified it is still published by its issuer.
+func (tc *tokenCache) get(token string, now time.Time) (Tenant, bool) {
+	e, ok := tc.c.get(token, now)
+	if !ok {
+		return Tenant{}, false
+	}
+	if !e.keys.holds(e.key) {
+		tc.c.remove(token, e)
+		return Tenant{}, false
+	}
+	return e.tenant, true
+}
+
+func (tc *tokenCache) put(token string, e *cacheEntry, now time.Time) { tc.c.put(token, e, now) }
+
+// dropKey removes every entry verified by kid of the given key set. get
+// already refuses such entries; dropping them frees their memory at once.
+func (tc *tokenCache) dropKey(ks *keySet, kid string) {
+	tc.c.deleteFunc(func(e *cacheEntry) bool { return e.keys == ks && e.key.kid == kid })
+}
+
+func (tc *tokenCache) len() int { return tc.c.len() }

@@ -36,6 +36,7 @@ type keySet struct {
 	inflight *fetchCall // the fetch every waiter shares, or nil
 	lastMiss time.Time  // when a kid miss last triggered a fetch
 	fetched  bool       // keys were fetched successfully at least once
+	static   bool       // keys were given up front and are never fetched
 }
 
 // fetchCall is one fetch that any number of callers wait for.
@@ -67,6 +68,9 @@ func (ks *keySet) holds(k *publicKey) bool {
 func (ks *keySet) keyFor(ctx context.Context, kid string) (*publicKey, error) {
 	if k, ok := ks.lookup(kid); ok {
 		return k, nil
+	}
+	if ks.static {
+		return nil, &TokenError{Reason: ErrUnknownKey, Issuer: ks.issuer}
 	}
 	ks.mu.Lock()
 	call := ks.inflight

@@ -27,6 +27,7 @@ type Tenant struct {
 	tier    string
 	subject string
 	claims  map[string]any
+	token   string // the verified bearer token, for relay to the next hop
 }
 
 // New returns a Tenant with the given ID and tier after checking both with

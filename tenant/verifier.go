@@ -22,6 +22,10 @@ type Verifier struct {
 	parser  *jwt.Parser
 	cache   *tokenCache // nil when caching is off
 
+	// relayable: the tokens verified are bearer tokens that Relay may send
+	// on. Internal assertions are not: each hop mints its own.
+	relayable bool
+
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup // the refresh loop and every key fetch
@@ -44,11 +48,25 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	if len(issuers) == 0 {
 		return nil, fmt.Errorf("%w: no issuers", ErrConfig)
 	}
+	for _, is := range issuers {
+		if err := is.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return newVerifier(cfg, issuers, nil)
+}
+
+// newVerifier builds a Verifier. With static keys (used for internal
+// assertions, whose keys come from a KeyRing) the one issuer never fetches
+// keys and no refresh goroutine runs.
+func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*Verifier, error) {
 	v := &Verifier{
 		cfg:     cfg,
 		issuers: make(map[string]*trustedIssuer, len(issuers)),
 		algs:    make(map[string]bool, len(cfg.algorithms)),
 		stop:    make(chan struct{}),
+
+		relayable: static == nil,
 	}
 	for _, a := range cfg.algorithms {
 		v.algs[a] = true
@@ -57,13 +75,9 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		v.cache = newTokenCache(cfg.cacheSize)
 	}
 	for _, is := range issuers {
-		if err := is.validate(); err != nil {
-			return nil, err
-		}
 		if _, dup := v.issuers[is.URL]; dup {
 			return nil, fmt.Errorf("%w: issuer %s listed twice", ErrConfig, is.URL)
 		}
-		ti := &trustedIssuer{Issuer: is}
 		ks := &keySet{
 			issuer:       is.URL,
 			client:       cfg.client,
@@ -72,6 +86,10 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 			now:          cfg.now,
 			wg:           &v.wg,
 		}
+		if static != nil {
+			ks.static, ks.fetched = true, true
+			ks.keys.Store(&static)
+		}
 		if is.JWKSURL != "" {
 			u := is.JWKSURL
 			ks.jwksURL.Store(&u)
@@ -79,8 +97,7 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		if v.cache != nil {
 			ks.onRemove = func(kid string) { v.cache.dropKey(ks, kid) }
 		}
-		ti.keys = ks
-		v.issuers[is.URL] = ti
+		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks}
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithLeeway(cfg.leeway),
@@ -89,8 +106,10 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 		jwt.WithTimeFunc(cfg.now),
 		jwt.WithStrictDecoding(),
 	)
-	v.wg.Add(1)
-	go v.refreshLoop()
+	if static == nil {
+		v.wg.Add(1)
+		go v.refreshLoop()
+	}
 	return v, nil
 }
 
@@ -221,6 +240,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
 	}
 	sub, _ := claims.str("sub")
 	t := Tenant{id: id, tier: tier, subject: sub, claims: claims.m}
+	if v.relayable {
+		t.token = token
+	}
 	if v.cfg.check != nil {
 		if err := v.cfg.check(ctx, t); err != nil {
 			if errors.Is(err, ErrForbidden) {
