@@ -50,4 +50,13 @@
 // [WithMaxTenants]) and record the rest under tenant.id "_other"
 // ([OverflowTenantID]), a value no real tenant can have because tenant IDs
 // start with a letter or a digit.
+//
+// The OpenTelemetry SDK has a limit of its own, 2,000 data points per
+// instrument by default, past which it folds new series into one marked
+// otel.metric.overflow. A thousand tenants with a few outcomes each go past
+// it, so give the MeterProvider sdkmetric.WithCardinalityLimit with
+// [SDKCardinalityLimit]. The otelhttp and otelgrpc metrics that carry the
+// tenant through [Metrics.TenantAttributes] multiply the guarded tenants by
+// their own attributes (method, status code, route); size the limit for
+// those as well, or leave the tenant off them.
 package telemetry

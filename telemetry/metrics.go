@@ -116,6 +116,31 @@ type Metrics struct {
 	errPairs labelTable // (outcome, "") of backend errors
 }
 
+// SDKCardinalityLimit returns a per-instrument cardinality limit for the
+// OpenTelemetry SDK that keeps every series of [Metrics] and [Usage] apart
+// when they admit maxTenants tenants (0 means [DefaultMaxTenants]). The
+// SDK's own default limit, 2,000 data points per instrument, would fold
+// tenantkit's series into its otel.metric.overflow series as soon as a
+// thousand tenants show two outcomes each. Pass it to the MeterProvider:
+//
+//	sdkmetric.NewMeterProvider(
+//		sdkmetric.WithReader(reader),
+//		sdkmetric.WithCardinalityLimit(telemetry.SDKCardinalityLimit(telemetry.DefaultMaxTenants)),
+//	)
+//
+// The limit covers all four request outcomes for every admitted tenant,
+// every overflow tier and requests without a tenant, and as many rate-limit
+// (outcome, reason) pairs per tenant; usage series (two periods) need less.
+// It is 4,264 for the default 1,000 tenants.
+func SDKCardinalityLimit(maxTenants int) int {
+	if maxTenants < 1 {
+		maxTenants = DefaultMaxTenants
+	}
+	// Admitted tenants, overflow tiers, the all-overflow series and the
+	// tenant-less series, times the outcomes.
+	return (maxTenants + maxOverflowTiers + 2) * int(numOutcomes)
+}
+
 // durationBuckets are the explicit bucket boundaries of the OpenTelemetry
 // semantic conventions for http.server.request.duration, in seconds.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}

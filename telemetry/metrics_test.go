@@ -106,9 +106,18 @@ func TestMetricsRecordRequest(t *testing.T) {
 
 // TestMetricsCardinalityGuard records 5,000 tenants into a guard of 1,000:
 // exactly 1,000 tenants get their own series, the other 4,000 are folded
-// into tenant.id "_other" (by tier), and no request is lost.
+// into tenant.id "_other" (by tier), and no request is lost. Every tenant
+// shows all four outcomes, which the SDK keeps apart with the limit of
+// SDKCardinalityLimit.
 func TestMetricsCardinalityGuard(t *testing.T) {
-	m, reader := newReaderMetrics(t)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader),
+		sdkmetric.WithCardinalityLimit(telemetry.SDKCardinalityLimit(telemetry.DefaultMaxTenants)))
+	defer mp.Shutdown(context.Background())
+	m, err := telemetry.NewMetrics(telemetry.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	const tenants = 5000
 	var wg sync.WaitGroup
@@ -118,8 +127,8 @@ func TestMetricsCardinalityGuard(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < tenants; i += 4 {
 				tn := mustTenant(t, fmt.Sprintf("t%04d", i), []string{"basic", "pro"}[i%2])
-				m.RecordRequest(ctx, tn, telemetry.Request{Duration: time.Millisecond, RequestBytes: 1})
-				m.RecordRequest(ctx, tn, telemetry.Request{Duration: time.Millisecond, RequestBytes: 1})
+				m.RecordRequest(ctx, tn, telemetry.Request{Duration: time.Millisecond, RequestBytes: 1, Outcome: telemetry.Outcome(i % 4)})
+				m.RecordRequest(ctx, tn, telemetry.Request{Duration: time.Millisecond, RequestBytes: 1, Outcome: telemetry.Outcome((i + 1) % 4)})
 				m.RecordRateLimit(ctx, tn, "allowed", "rate")
 			}
 		}()
@@ -127,6 +136,15 @@ func TestMetricsCardinalityGuard(t *testing.T) {
 	wg.Wait()
 
 	got := collect(t, reader)
+	reqs := got[telemetry.RequestsName].Data.(metricdata.Sum[int64])
+	for _, dp := range reqs.DataPoints {
+		if _, ok := dp.Attributes.Value("otel.metric.overflow"); ok {
+			t.Fatalf("the SDK folded %d requests into its overflow series", dp.Value)
+		}
+	}
+	if len(reqs.DataPoints) > telemetry.SDKCardinalityLimit(telemetry.DefaultMaxTenants) {
+		t.Errorf("%d request series", len(reqs.DataPoints))
+	}
 	byTenant := sumByTenant(t, got[telemetry.RequestsName])
 	if n := len(byTenant); n != telemetry.DefaultMaxTenants+1 {
 		t.Errorf("distinct tenant.id values = %d, want %d", n, telemetry.DefaultMaxTenants+1)
@@ -171,6 +189,30 @@ func attrValue(kvs []attribute.KeyValue, k attribute.Key) string {
 		}
 	}
 	return ""
+}
+
+// TestSDKDefaultLimitFolds shows why SDKCardinalityLimit exists: with the
+// SDK's default limit of 2,000, a thousand tenants with three outcomes each
+// lose their series to otel.metric.overflow.
+func TestSDKDefaultLimitFolds(t *testing.T) {
+	m, reader := newReaderMetrics(t)
+	for i := range 1000 {
+		tn := mustTenant(t, fmt.Sprintf("t%d", i), "")
+		for o := range 3 {
+			m.RecordRequest(context.Background(), tn, telemetry.Request{Outcome: telemetry.Outcome(o)})
+		}
+	}
+	folded := false
+	for _, dp := range collect(t, reader)[telemetry.RequestsName].Data.(metricdata.Sum[int64]).DataPoints {
+		_, ok := dp.Attributes.Value("otel.metric.overflow")
+		folded = folded || ok
+	}
+	if !folded {
+		t.Error("the SDK's default limit no longer folds 3,000 series; revisit SDKCardinalityLimit's doc")
+	}
+	if telemetry.SDKCardinalityLimit(0) != 4264 || telemetry.SDKCardinalityLimit(10) != 304 {
+		t.Errorf("SDKCardinalityLimit = %d, %d", telemetry.SDKCardinalityLimit(0), telemetry.SDKCardinalityLimit(10))
+	}
 }
 
 func TestMetricsMaxTenantsAndTierChange(t *testing.T) {
