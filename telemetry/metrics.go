@@ -320,6 +320,9 @@ func (lt *labelTable) index(a, b string) int {
 				return i
 			}
 		}
+		if len(*p) >= maxPairs-1 { // full: no need to lock
+			return maxPairs - 1
+		}
 	}
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
