@@ -265,3 +265,45 @@ func ExampleTelemetry() {
 	}
 	// Output: tenantkit.server.response.size acme 5
 }
+
+// BenchmarkTelemetry serves one request with a tenant through a bare
+// handler and through Telemetry (metrics and usage, SDK with a manual
+// reader), with and without otelhttp's Labeler in the context.
+func BenchmarkTelemetry(b *testing.B) {
+	_, mp := telReader(b)
+	u, err := telemetry.NewUsage(telemetry.WithMeterProvider(mp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Close()
+	m, err := telemetry.NewMetrics(telemetry.WithMeterProvider(mp), telemetry.WithUsage(u))
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello")) })
+	acme, _ := tenant.New("acme", "pro")
+	base := httptest.NewRequest("GET", "/", nil)
+	for _, bc := range []struct {
+		name    string
+		h       http.Handler
+		labeler bool
+	}{
+		{"bare", app, false},
+		{"telemetry", httpmw.Telemetry(m)(app), false},
+		{"telemetry-labeler", httpmw.Telemetry(m)(app), true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := tenant.NewContext(context.Background(), acme)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				c := ctx
+				if bc.labeler {
+					c = otelhttp.ContextWithLabeler(ctx, &otelhttp.Labeler{})
+				}
+				bc.h.ServeHTTP(w, base.WithContext(c))
+				w.Body.Reset()
+			}
+		})
+	}
+}
