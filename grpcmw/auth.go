@@ -3,7 +3,6 @@ package grpcmw
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -22,6 +21,7 @@ var DefaultSpoofableKeys = []string{"x-tenant-id", "tenant-id"}
 
 type authConfig struct {
 	spoofable []string
+	assertion *tenant.Assertion
 }
 
 // AuthOption configures the server authentication interceptors and
@@ -35,9 +35,18 @@ func WithSpoofableKeys(keys ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), keys...) }
 }
 
+// WithAssertion also accepts the signed internal assertions of a (in the
+// tenant-assertion metadata key), for services called by other services. A
+// call may carry a bearer token, an assertion, or both; when both, they must
+// name the same tenant and tier. To accept assertions only, pass a nil
+// verifier.
+func WithAssertion(a *tenant.Assertion) AuthOption {
+	return func(c *authConfig) { c.assertion = a }
+}
+
 // authenticator is the shared core of the interceptors and AuthFunc.
 type authenticator struct {
-	v         tenant.TokenVerifier
+	props     []tenant.Propagator
 	spoofable []string
 }
 
@@ -46,30 +55,37 @@ func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a := &authenticator{v: v, spoofable: make([]string, len(cfg.spoofable))}
-	for i, k := range cfg.spoofable {
-		a.spoofable[i] = strings.ToLower(k)
+	a := &authenticator{spoofable: lowerKeys(cfg.spoofable)}
+	if v != nil {
+		a.props = append(a.props, tenant.Relay{Verifier: v})
+	}
+	if cfg.assertion != nil {
+		a.props = append(a.props, cfg.assertion)
+	} else {
+		// Nobody here verifies assertions; make sure nobody reads one.
+		a.spoofable = append(a.spoofable, assertionKey)
+	}
+	if len(a.props) == 0 {
+		panic("grpcmw: authentication needs a verifier or WithAssertion")
 	}
 	return a
 }
 
-// authenticate verifies the bearer token of ctx's incoming metadata and
+// Metadata keys of the credentials.
+const (
+	authorizationKey = "authorization"
+	assertionKey     = "tenant-assertion"
+)
+
+// authenticate verifies the credentials of ctx's incoming metadata and
 // returns a context carrying the tenant, without the spoofable keys.
 func (a *authenticator) authenticate(ctx context.Context) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	ctx = a.scrub(ctx, md)
-	values := md.Get("authorization")
-	if len(values) == 0 {
-		return nil, status.Error(codes.Unauthenticated, "a bearer token is required")
-	}
-	if len(values) > 1 {
+	if len(md.Get(authorizationKey)) > 1 || len(md.Get(assertionKey)) > 1 {
 		return nil, status.Error(codes.Unauthenticated, tenant.ErrInvalidBearer.Error())
 	}
-	token, err := tenant.ParseBearer(values[0])
-	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, err.Error())
-	}
-	t, err := a.v.Verify(ctx, token)
+	t, err := tenant.ExtractAny(ctx, MetadataCarrier(md), a.props...)
 	if err != nil {
 		return nil, statusFor(err)
 	}
@@ -101,6 +117,8 @@ func (a *authenticator) scrub(ctx context.Context, md metadata.MD) context.Conte
 // HTTP statuses of package httpmw. The message names the reason only.
 func statusFor(err error) error {
 	switch {
+	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, tenant.ErrMissingAssertion):
+		return status.Error(codes.Unauthenticated, "a bearer token is required")
 	case errors.Is(err, tenant.ErrForbidden):
 		return status.Error(codes.PermissionDenied, "the tenant is not allowed")
 	case errors.Is(err, tenant.ErrKeysUnavailable):
@@ -112,6 +130,9 @@ func statusFor(err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "canceled")
+	}
+	if errors.Is(err, tenant.ErrInvalidBearer) {
+		return status.Error(codes.Unauthenticated, err.Error())
 	}
 	return status.Error(codes.Unauthenticated, "the bearer token is not valid")
 }

@@ -164,7 +164,7 @@ func TestServerAuthenticationErrors(t *testing.T) {
 		msg  string
 	}{
 		{"no metadata", nil, codes.Unauthenticated, "bearer token is required"},
-		{"basic scheme", []string{"authorization", "Basic dXNlcg=="}, codes.Unauthenticated, "no bearer token"},
+		{"basic scheme", []string{"authorization", "Basic dXNlcg=="}, codes.Unauthenticated, "bearer token is required"},
 		{"two tokens", []string{"authorization", "Bearer " + f.token("acme"), "authorization", "Bearer " + f.token("victim")}, codes.Unauthenticated, "malformed"},
 		{"garbage", []string{"authorization", "Bearer abc"}, codes.Unauthenticated, "malformed token"},
 		{"expired", []string{"authorization", "Bearer " + expired}, codes.Unauthenticated, "token expired"},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantkit/tenantkit/telemetry"
@@ -20,6 +21,7 @@ type authConfig struct {
 	spoofable []string
 	realm     string
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
+	assertion *tenant.Assertion
 }
 
 // AuthOption configures Authenticate.
@@ -29,6 +31,15 @@ type AuthOption func(*authConfig)
 // from every request (default DefaultSpoofableHeaders).
 func WithSpoofableHeaders(names ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), names...) }
+}
+
+// WithAssertion also accepts the signed internal assertions of a (in the
+// Tenant-Assertion header), for services called by other services. A
+// request may carry a bearer token, an assertion, or both; when both, they
+// must name the same tenant and tier. To accept assertions only, pass a nil
+// verifier to Authenticate.
+func WithAssertion(a *tenant.Assertion) AuthOption {
+	return func(c *authConfig) { c.assertion = a }
 }
 
 // WithRealm sets the realm of the WWW-Authenticate challenge.
@@ -61,23 +72,37 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 	if cfg.onError == nil {
 		cfg.onError = cfg.writeAuthError
 	}
+	var props []tenant.Propagator
+	if v != nil {
+		props = append(props, tenant.Relay{Verifier: v})
+	}
 	// Header names are canonicalised once here, not per request.
-	spoofable := make([]string, len(cfg.spoofable))
-	for i, name := range cfg.spoofable {
-		spoofable[i] = http.CanonicalHeaderKey(name)
+	spoofable := make([]string, 0, len(cfg.spoofable)+1)
+	for _, name := range cfg.spoofable {
+		spoofable = append(spoofable, http.CanonicalHeaderKey(name))
+	}
+	if cfg.assertion != nil {
+		props = append(props, cfg.assertion)
+	} else {
+		// Nobody here verifies assertions; make sure nobody reads one.
+		spoofable = append(spoofable, tenant.AssertionKey)
+	}
+	if len(props) == 0 {
+		panic("httpmw: Authenticate needs a verifier or WithAssertion")
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, name := range spoofable {
 				delete(r.Header, name)
 			}
-			token, err := BearerToken(r.Header)
-			if err != nil {
-				cfg.onError(w, r, err)
+			// Two values of one credential header make it ambiguous which
+			// one a proxy in front of us checked.
+			if len(r.Header[tenant.AuthorizationKey]) > 1 || len(r.Header[tenant.AssertionKey]) > 1 {
+				cfg.onError(w, r, tenant.ErrInvalidBearer)
 				return
 			}
 			ctx := r.Context()
-			t, err := v.Verify(ctx, token)
+			t, err := tenant.ExtractAny(ctx, propagation.HeaderCarrier(r.Header), props...)
 			if err != nil {
 				cfg.onError(w, r, err)
 				return
@@ -95,7 +120,7 @@ func (c *authConfig) writeAuthError(w http.ResponseWriter, r *http.Request, err 
 	case errors.Is(err, tenant.ErrKeysUnavailable):
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, Problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "the token issuer cannot be reached"})
-	case errors.Is(err, tenant.ErrMissingBearer):
+	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, tenant.ErrMissingAssertion):
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
 		w.Header().Set("WWW-Authenticate", c.challenge("", ""))
 		writeProblem(w, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "a bearer token is required"})

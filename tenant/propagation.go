@@ -101,13 +101,7 @@ func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenan
 		return Tenant{}, false, ErrNoTenant
 	}
 	for _, p := range props {
-		present := false
-		for _, f := range p.Fields() {
-			if c.Get(f) != "" {
-				present = true
-			}
-		}
-		if !present {
+		if !present(c, p) {
 			continue
 		}
 		other, err := p.Extract(ctx, c)
@@ -119,4 +113,42 @@ func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenan
 		}
 	}
 	return t, true, nil
+}
+
+// ExtractAny is the rule every server adapter applies: each propagator whose
+// fields are present in c must verify, and all that verify must name the
+// same tenant (else ErrMismatch). It returns ErrMissingBearer when none of
+// the propagators' fields is present.
+func ExtractAny(ctx context.Context, c Carrier, props ...Propagator) (Tenant, error) {
+	var (
+		found Tenant
+		seen  bool
+	)
+	for _, p := range props {
+		if !present(c, p) {
+			continue
+		}
+		t, err := p.Extract(ctx, c)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if seen && !Same(found, t) {
+			return Tenant{}, &TokenError{Reason: ErrMismatch, Detail: "relayed token and assertion name different tenants"}
+		}
+		found, seen = t, true
+	}
+	if !seen {
+		return Tenant{}, ErrMissingBearer
+	}
+	return found, nil
+}
+
+// present reports whether any of p's fields is set in c.
+func present(c Carrier, p Propagator) bool {
+	for _, f := range p.Fields() {
+		if c.Get(f) != "" {
+			return true
+		}
+	}
+	return false
 }

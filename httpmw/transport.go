@@ -1,0 +1,63 @@
+package httpmw
+
+import (
+	"fmt"
+	"net/http"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// Transport returns an http.RoundTripper that sends the tenant of each
+// request's context to the next service with p (tenant.Relay or a
+// *tenant.Assertion), on top of base (http.DefaultTransport when nil).
+//
+// It fails closed: a request whose context carries no tenant is refused
+// with an error wrapping tenant.ErrNoTenant, unless the context was marked
+// with tenant.WithoutTenant; a request that already carries a credential
+// for p's fields naming another tenant (or one that does not verify) is
+// refused with tenant.ErrMismatch. The caller's request is never modified:
+// the credential goes on a copy, as the RoundTripper contract requires.
+func Transport(base http.RoundTripper, p tenant.Propagator) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, p: p}
+}
+
+type transport struct {
+	base http.RoundTripper
+	p    tenant.Propagator
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	_, ok, err := tenant.CheckOutgoing(ctx, propagation.HeaderCarrier(req.Header), t.p)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("httpmw: %s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	if !ok { // deliberately tenant-less
+		return t.base.RoundTrip(req)
+	}
+	out := new(http.Request)
+	*out = *req
+	out.Header = req.Header.Clone()
+	if out.Header == nil {
+		out.Header = make(http.Header, 1)
+	}
+	if err := t.p.Inject(ctx, propagation.HeaderCarrier(out.Header)); err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("httpmw: %s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	return t.base.RoundTrip(out)
+}
+
+// closeBody honours the RoundTripper rule that the body is closed even when
+// the request is refused.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
