@@ -1,0 +1,61 @@
+package isolation
+
+// policyVersion is the IAM policy language version of every built-in.
+const policyVersion = "2012-10-17"
+
+// The built-in templates grant the data-plane actions on one resource,
+// scoped to one tenant. They are functions rather than variables so that no
+// template is shared mutable state; each call parses a constant.
+
+// DynamoDBLeadingKeys returns a template that allows item reads and writes
+// on ${table} and its indexes only for items whose partition key is exactly
+// the tenant ID (ForAllValues:StringEquals on dynamodb:LeadingKeys).
+//
+// Scan and PartiQL are not granted: they have no leading key, and
+// ForAllValues holds vacuously for a request without one.
+func DynamoDBLeadingKeys() *Template {
+	return MustParseTemplate(`{"Version":"2012-10-17","Statement":[{
+		"Sid":"TenantItems","Effect":"Allow",
+		"Action":["dynamodb:GetItem","dynamodb:BatchGetItem","dynamodb:Query","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:DeleteItem","dynamodb:BatchWriteItem","dynamodb:ConditionCheckItem"],
+		"Resource":["${table}","${table}/index/*"],
+		"Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["${tenant.id}"]}}}]}`)
+}
+
+// DynamoDBLeadingKeyPrefix is like [DynamoDBLeadingKeys] but also allows
+// partition keys that start with the tenant ID and '#', as built by
+// [PartitionKey] (ForAllValues:StringLike on dynamodb:LeadingKeys with
+// "${tenant.id}" and "${tenant.id}#*"). Tenant IDs never contain '#', so
+// tenant "a" cannot match the keys of tenant "ab". It is the default
+// DynamoDB policy of the [Vendor].
+func DynamoDBLeadingKeyPrefix() *Template {
+	return MustParseTemplate(`{"Version":"2012-10-17","Statement":[{
+		"Sid":"TenantItems","Effect":"Allow",
+		"Action":["dynamodb:GetItem","dynamodb:BatchGetItem","dynamodb:Query","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:DeleteItem","dynamodb:BatchWriteItem","dynamodb:ConditionCheckItem"],
+		"Resource":["${table}","${table}/index/*"],
+		"Condition":{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["${tenant.id}","${tenant.id}#*"]}}}]}`)
+}
+
+// S3Prefix returns a template that allows object reads and writes under
+// ${bucket}/${tenant.id}/ (the keys [ObjectKey] builds) and ListBucket on
+// ${bucket} only with an s3:prefix under the same prefix; a listing without
+// a prefix is denied.
+func S3Prefix() *Template {
+	return MustParseTemplate(`{"Version":"2012-10-17","Statement":[{
+		"Sid":"TenantObjects","Effect":"Allow",
+		"Action":["s3:GetObject","s3:PutObject","s3:DeleteObject","s3:AbortMultipartUpload"],
+		"Resource":"arn:${partition}:s3:::${bucket}/${tenant.id}/*"
+	},{
+		"Sid":"TenantListing","Effect":"Allow",
+		"Action":"s3:ListBucket",
+		"Resource":"arn:${partition}:s3:::${bucket}",
+		"Condition":{"StringLike":{"s3:prefix":["${tenant.id}/","${tenant.id}/*"]}}}]}`)
+}
+
+// KMSTenantKey returns a template that allows encryption with the tenant's own
+// KMS key, ${kmsKey}, and no other.
+func KMSTenantKey() *Template {
+	return MustParseTemplate(`{"Version":"2012-10-17","Statement":[{
+		"Sid":"TenantKey","Effect":"Allow",
+		"Action":["kms:Encrypt","kms:Decrypt","kms:GenerateDataKey","kms:DescribeKey"],
+		"Resource":"${kmsKey}"}]}`)
+}

@@ -1,0 +1,155 @@
+package isolation
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+)
+
+// entryKey identifies a cache entry. The role and the policy are functions
+// of the tenant's placement, which is itself a function of the tenant and
+// tier; every session of an entry is therefore keyed by role, tenant and
+// policy.
+type entryKey struct {
+	id, tier, source string
+}
+
+// entry is one tenant's resolved placement and its sessions. Fields after
+// ready are written once, by the goroutine that created the entry, before
+// ready is closed, and only read after.
+type entry struct {
+	key  entryKey
+	ref  atomic.Bool // CLOCK reference bit
+	slot int         // index in shard.ring; guarded by shard.mu
+
+	ready     chan struct{}
+	placement Placement
+	sessions  [numResources]*session
+	err       error
+}
+
+// shard is one part of the bounded cache: a map for lookups and a ring of
+// the same entries for CLOCK eviction.
+type shard struct {
+	mu   sync.RWMutex
+	m    map[entryKey]*entry
+	ring []*entry
+	hand int
+	cap  int
+}
+
+// cache is the vendor's bounded per-tenant cache.
+type cache struct {
+	seed   maphash.Seed
+	shards []shard
+}
+
+const maxShards = 16
+
+func newCache(capacity int) *cache {
+	n := min(maxShards, capacity)
+	c := &cache{seed: maphash.MakeSeed(), shards: make([]shard, n)}
+	for i := range c.shards {
+		c.shards[i].cap = capacity / n
+		if i < capacity%n {
+			c.shards[i].cap++
+		}
+		c.shards[i].m = make(map[entryKey]*entry)
+	}
+	return c
+}
+
+func (c *cache) shard(id string) *shard {
+	return &c.shards[maphash.String(c.seed, id)%uint64(len(c.shards))]
+}
+
+// get returns the entry for k, or nil.
+func (s *shard) get(k entryKey) *entry {
+	s.mu.RLock()
+	e := s.m[k]
+	s.mu.RUnlock()
+	if e != nil && !e.ref.Load() {
+		e.ref.Store(true)
+	}
+	return e
+}
+
+// getOrCreate returns the entry for k, creating it (not ready) if absent.
+// created reports whether the caller must fill it. Only one caller creates
+// a given entry, so concurrent first requests share its resolution and its
+// credential caches.
+func (s *shard) getOrCreate(k entryKey) (e *entry, created bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.m[k]; e != nil {
+		return e, false
+	}
+	e = &entry{key: k, ready: make(chan struct{})}
+	if len(s.ring) < s.cap {
+		e.slot = len(s.ring)
+		s.ring = append(s.ring, e)
+	} else {
+		// CLOCK: skip (and clear) recently used entries, evict the first
+		// that was not. Terminates within two turns of the ring.
+		for {
+			victim := s.ring[s.hand]
+			if victim.ref.Load() {
+				victim.ref.Store(false)
+				s.hand = (s.hand + 1) % len(s.ring)
+				continue
+			}
+			delete(s.m, victim.key)
+			e.slot = s.hand
+			s.ring[s.hand] = e
+			s.hand = (s.hand + 1) % len(s.ring)
+			break
+		}
+	}
+	s.m[k] = e
+	return e, true
+}
+
+// remove drops e if it is still cached.
+func (s *shard) remove(e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeLocked(e)
+}
+
+func (s *shard) removeLocked(e *entry) {
+	if s.m[e.key] != e {
+		return
+	}
+	delete(s.m, e.key)
+	last := s.ring[len(s.ring)-1]
+	s.ring[e.slot] = last
+	last.slot = e.slot
+	s.ring[len(s.ring)-1] = nil
+	s.ring = s.ring[:len(s.ring)-1]
+	if s.hand >= len(s.ring) {
+		s.hand = 0
+	}
+}
+
+// removeTenant drops every entry of tenant id.
+func (c *cache) removeTenant(id string) {
+	s := c.shard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.m {
+		if k.id == id {
+			s.removeLocked(e)
+		}
+	}
+}
+
+func (c *cache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
