@@ -55,6 +55,7 @@ func (h *healthServer) Watch(_ *grpc_health_v1.HealthCheckRequest, stream grpc_h
 }
 
 type grpcFixture struct {
+	addr   string
 	idp    *oidctest.Issuer
 	client grpc_health_v1.HealthClient
 	seen   *seen
@@ -83,7 +84,7 @@ func startGRPC(t *testing.T, serverOpts func(v tenant.TokenVerifier) []grpc.Serv
 		t.Fatal(err)
 	}
 	s := grpc.NewServer(serverOpts(v)...)
-	f := &grpcFixture{idp: idp, seen: &seen{}}
+	f := &grpcFixture{addr: ln.Addr().String(), idp: idp, seen: &seen{}}
 	grpc_health_v1.RegisterHealthServer(s, &healthServer{seen: f.seen})
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)

@@ -1,0 +1,134 @@
+package grpcmw_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tenantkit/tenantkit/grpcmw"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+func ringAssertion(t testing.TB, aud string) *tenant.Assertion {
+	t.Helper()
+	k, err := tenant.GenerateRingKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := tenant.NewKeyRing(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := tenant.NewAssertion(ring, aud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// counting counts calls that reached the server at all, before
+// authentication.
+func counting(n *atomic.Int64) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		n.Add(1)
+		return h(ctx, req)
+	}
+}
+
+func dialWith(t *testing.T, addr string, p tenant.Propagator) grpc_health_v1.HealthClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(p)),
+		grpc.WithStreamInterceptor(grpcmw.StreamClientInterceptor(p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return grpc_health_v1.NewHealthClient(conn)
+}
+
+func TestClientPropagation(t *testing.T) {
+	for _, format := range []string{"relay", "assertion"} {
+		t.Run(format, func(t *testing.T) {
+			a := ringAssertion(t, "health")
+			var hits atomic.Int64
+			var verifier tenant.TokenVerifier
+			f := startGRPC(t, func(v tenant.TokenVerifier) []grpc.ServerOption {
+				verifier = v
+				return []grpc.ServerOption{
+					grpc.ChainUnaryInterceptor(counting(&hits), grpcmw.UnaryServerInterceptor(v, grpcmw.WithAssertion(a))),
+					grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, grpcmw.WithAssertion(a))),
+				}
+			})
+			var p tenant.Propagator = a
+			if format == "relay" {
+				p = tenant.Relay{Verifier: verifier}
+			}
+			client := dialWith(t, f.addr, p)
+			tn, err := verifier.Verify(context.Background(), f.token("acme"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := tenant.NewContext(t.Context(), tn)
+			if _, err := client.Check(ctx, &grpc_health_v1.HealthCheckRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			f.check(t, "unary")
+			s, err := client.Watch(ctx, &grpc_health_v1.HealthCheckRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Recv(); err != nil {
+				t.Fatal(err)
+			}
+			f.check(t, "stream")
+
+			// The classic bug: a goroutine started with
+			// context.Background() cannot call out.
+			before := hits.Load()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := client.Check(context.Background(), &grpc_health_v1.HealthCheckRequest{})
+				errc <- err
+			}()
+			if err := <-errc; !errors.Is(err, tenant.ErrNoTenant) {
+				t.Fatalf("background call: %v", err)
+			}
+			if _, err := client.Watch(context.Background(), &grpc_health_v1.HealthCheckRequest{}); !errors.Is(err, tenant.ErrNoTenant) {
+				t.Fatalf("background stream: %v", err)
+			}
+			// WithoutCancel keeps the tenant for legitimate background work.
+			if _, err := client.Check(context.WithoutCancel(ctx), &grpc_health_v1.HealthCheckRequest{}); err != nil {
+				t.Fatalf("WithoutCancel: %v", err)
+			}
+			if hits.Load() != before+1 {
+				t.Fatalf("%d calls reached the server, want 1", hits.Load()-before)
+			}
+
+			// A call whose metadata already carries another tenant's
+			// credential is refused.
+			other, _ := verifier.Verify(context.Background(), f.token("globex"))
+			foreign := metadata.MD{}
+			var op tenant.Propagator = a
+			if format == "relay" {
+				op = tenant.Relay{Verifier: verifier}
+			}
+			_ = op.Inject(tenant.NewContext(context.Background(), other), grpcmw.MetadataCarrier(foreign))
+			mixed := metadata.NewOutgoingContext(ctx, foreign)
+			if _, err := client.Check(mixed, &grpc_health_v1.HealthCheckRequest{}); !errors.Is(err, tenant.ErrMismatch) {
+				t.Fatalf("foreign credential: %v", err)
+			}
+			// Deliberately tenant-less calls go out without credentials
+			// (and this server refuses them).
+			if _, err := client.Check(tenant.WithoutTenant(context.Background()), &grpc_health_v1.HealthCheckRequest{}); err == nil || errors.Is(err, tenant.ErrNoTenant) {
+				t.Fatalf("tenant-less call: %v", err)
+			}
+		})
+	}
+}
