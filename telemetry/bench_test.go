@@ -33,7 +33,9 @@ type fixedAttrsProcessor struct {
 	kv []attribute.KeyValue
 }
 
-func (p fixedAttrsProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) { s.SetAttributes(p.kv...) }
+func (p fixedAttrsProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
+	s.SetAttributes(p.kv...)
+}
 
 // BenchmarkSpanProcessor starts and ends one span under a tenant context,
 // with and without the tenant processor in front of a discarding one; the
