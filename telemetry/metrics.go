@@ -97,6 +97,10 @@ type Request struct {
 // rate-limit metrics (at most 16 each; later pairs fold into
 // [OverflowTenantID]). The attribute sets of an admitted tenant are built
 // once, so recording allocates nothing in tenantkit's code.
+//
+// Give the SDK's MeterProvider a cardinality limit of at least
+// [SDKCardinalityLimit], or its own default limit folds tenant series
+// before the guard does.
 type Metrics struct {
 	requests        metric.Int64Counter
 	duration        metric.Float64Histogram
