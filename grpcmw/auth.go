@@ -80,12 +80,11 @@ const (
 // authenticate verifies the credentials of ctx's incoming metadata and
 // returns a context carrying the tenant, without the spoofable keys.
 func (a *authenticator) authenticate(ctx context.Context) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	ctx = a.scrub(ctx, md)
-	if len(md.Get(authorizationKey)) > 1 || len(md.Get(assertionKey)) > 1 {
+	ctx = a.scrub(ctx)
+	if len(metadata.ValueFromIncomingContext(ctx, authorizationKey)) > 1 || len(metadata.ValueFromIncomingContext(ctx, assertionKey)) > 1 {
 		return nil, status.Error(codes.Unauthenticated, tenant.ErrInvalidBearer.Error())
 	}
-	t, err := tenant.ExtractAny(ctx, MetadataCarrier(md), a.props...)
+	t, err := tenant.ExtractAny(ctx, incomingCarrier{ctx}, a.props...)
 	if err != nil {
 		return nil, statusFor(err)
 	}
@@ -95,10 +94,10 @@ func (a *authenticator) authenticate(ctx context.Context) (context.Context, erro
 
 // scrub drops spoofable keys from the incoming metadata. It copies the
 // metadata only when one of them is present, so honest calls pay nothing.
-func (a *authenticator) scrub(ctx context.Context, md metadata.MD) context.Context {
+func (a *authenticator) scrub(ctx context.Context) context.Context {
 	found := false
 	for _, k := range a.spoofable {
-		if _, ok := md[k]; ok {
+		if metadata.ValueFromIncomingContext(ctx, k) != nil {
 			found = true
 			break
 		}
@@ -106,7 +105,7 @@ func (a *authenticator) scrub(ctx context.Context, md metadata.MD) context.Conte
 	if !found {
 		return ctx
 	}
-	clean := md.Copy()
+	clean, _ := metadata.FromIncomingContext(ctx) // a copy
 	for _, k := range a.spoofable {
 		delete(clean, k)
 	}

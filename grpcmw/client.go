@@ -17,15 +17,14 @@ type MetadataCarrier metadata.MD
 
 // Get returns the first value of key, or "".
 func (c MetadataCarrier) Get(key string) string {
-	v := metadata.MD(c).Get(key)
-	if len(v) == 0 {
-		return ""
+	if v := c[mdKey(key)]; len(v) > 0 {
+		return v[0]
 	}
-	return v[0]
+	return ""
 }
 
 // Set replaces the values of key with value.
-func (c MetadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+func (c MetadataCarrier) Set(key, value string) { c[mdKey(key)] = []string{value} }
 
 // Keys returns the keys present.
 func (c MetadataCarrier) Keys() []string {
@@ -36,26 +35,75 @@ func (c MetadataCarrier) Keys() []string {
 	return keys
 }
 
+// mdKey maps a carrier key to its metadata form. The keys tenantkit uses
+// are mapped without strings.ToLower, which would allocate on every call.
+func mdKey(k string) string {
+	switch k {
+	case tenant.AuthorizationKey, authorizationKey:
+		return authorizationKey
+	case tenant.AssertionKey, assertionKey:
+		return assertionKey
+	}
+	return strings.ToLower(k)
+}
+
+// incomingCarrier reads a call's incoming metadata in place; it is
+// read-only.
+type incomingCarrier struct{ ctx context.Context }
+
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, mdKey(key)); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+func (c incomingCarrier) Set(string, string) {}
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	return MetadataCarrier(md).Keys()
+}
+
+// outgoingCarrier reads a call's outgoing metadata in place and records
+// what the propagator sets, to be appended without copying the metadata.
+type outgoingCarrier struct {
+	ctx context.Context
+	kv  []string
+}
+
+func (c *outgoingCarrier) Get(key string) string {
+	if v := metadata.ValueFromOutgoingContext(c.ctx, mdKey(key)); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+func (c *outgoingCarrier) Set(key, value string) { c.kv = append(c.kv, mdKey(key), value) }
+func (c *outgoingCarrier) Keys() []string {
+	md, _ := metadata.FromOutgoingContext(c.ctx)
+	return MetadataCarrier(md).Keys()
+}
+
 // outgoing checks the tenant of ctx against p and returns ctx with p's
 // credential in the outgoing metadata. It fails closed like
 // httpmw.Transport: no tenant (unless tenant.WithoutTenant) is
 // tenant.ErrNoTenant, a credential of another tenant already in the
-// metadata is tenant.ErrMismatch.
+// metadata is tenant.ErrMismatch. A credential of the same tenant already
+// there is left as it is rather than sent twice.
 func outgoing(ctx context.Context, p tenant.Propagator, method string) (context.Context, error) {
-	md, _ := metadata.FromOutgoingContext(ctx) // a copy; ours to change
-	if md == nil {
-		md = metadata.MD{}
-	}
-	c := MetadataCarrier(md)
+	c := &outgoingCarrier{ctx: ctx}
 	if _, ok, err := tenant.CheckOutgoing(ctx, c, p); err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
 	} else if !ok {
 		return ctx, nil // deliberately tenant-less
 	}
+	for _, f := range p.Fields() {
+		if c.Get(f) != "" {
+			return ctx, nil
+		}
+	}
 	if err := p.Inject(ctx, c); err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
 	}
-	return metadata.NewOutgoingContext(ctx, md), nil
+	return metadata.AppendToOutgoingContext(ctx, c.kv...), nil
 }
 
 // UnaryClientInterceptor sends the tenant of each call's context to the
