@@ -1,7 +1,8 @@
-// Command dataplane is tenantkit's demo: a multi-tenant HTTP service behind
-// tenantkit's middleware, called with good and bad credentials, printing
-// what each request got. It runs on loopback only and needs no AWS account
-// and no Redis: a local OpenID Connect issuer stands in for Amazon Cognito.
+// Command dataplane is tenantkit's demo: a multi-tenant HTTP edge service
+// behind tenantkit's middleware that calls a gRPC backend, called with good
+// and bad credentials, printing what each request got and which tenant each
+// hop saw. It runs on loopback only and needs no AWS account and no Redis:
+// a local OpenID Connect issuer stands in for Amazon Cognito.
 //
 //	go run ./examples/dataplane
 package main
@@ -18,6 +19,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -46,7 +51,36 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer verifier.Close()
 
-	// The service: every route sees only the verified tenant.
+	// The edge calls the backend with a signed internal assertion: a
+	// short-lived token minted per tenant, verified by the backend with the
+	// same key ring.
+	signing, err := tenant.GenerateRingKey("2026-11")
+	if err != nil {
+		return err
+	}
+	ring, err := tenant.NewKeyRing(signing)
+	if err != nil {
+		return err
+	}
+	toBackend, err := tenant.NewAssertion(ring, "orders-backend")
+	if err != nil {
+		return err
+	}
+	backend := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(toBackend))))
+	backend.RegisterService(&ordersDesc, nil)
+	backendAddr, err := serveGRPC(backend)
+	if err != nil {
+		return err
+	}
+	defer backend.Stop()
+	conn, err := grpc.NewClient(backendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(toBackend)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	// The edge: every route sees only the verified tenant.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
 		t, err := tenant.Require(r.Context())
@@ -54,8 +88,13 @@ func run(ctx context.Context, out io.Writer) error {
 			http.Error(w, "no tenant", http.StatusInternalServerError)
 			return
 		}
+		owner, err := backendOwner(r.Context(), conn)
+		if err != nil {
+			http.Error(w, "backend: "+err.Error(), http.StatusBadGateway)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier()})
+		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier(), "backend": owner})
 	})
 	srv, base, err := serve(httpmw.Authenticate(verifier)(mux))
 	if err != nil {
@@ -96,7 +135,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUEST\tSTATUS\tTENANT\tTIER\tREASON")
+	fmt.Fprintln(tw, "REQUEST\tSTATUS\tEDGE SAW\tTIER\tBACKEND SAW\tREASON")
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, c := range calls {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders", nil)
@@ -113,10 +152,27 @@ func run(ctx context.Context, out io.Writer) error {
 		var body map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		tenantID, tier, reason := str(body["tenant"]), str(body["tier"]), str(body["detail"])
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", c.what, resp.StatusCode, dash(tenantID), dash(tier), dash(reason))
+		tenantID, tier, seen, reason := str(body["tenant"]), str(body["tier"]), str(body["backend"]), str(body["detail"])
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", c.what, resp.StatusCode, dash(tenantID), dash(tier), dash(seen), dash(reason))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	// The classic leak: work handed to a goroutine with
+	// context.Background() has no tenant, so its backend call is refused
+	// before it leaves the process. context.WithoutCancel keeps the tenant.
+	acme, err := verifier.Verify(ctx, idp.Token(claims("acme", "enterprise")))
+	if err != nil {
+		return err
+	}
+	reqCtx := tenant.NewContext(ctx, acme)
+	done := make(chan string, 2)
+	go func() { _, err := backendOwner(context.Background(), conn); done <- fmt.Sprint(err) }()
+	go func() { owner, _ := backendOwner(context.WithoutCancel(reqCtx), conn); done <- owner }()
+	fmt.Fprintf(out, "\nbackground call with context.Background():   %s\n", <-done)
+	fmt.Fprintf(out, "background call with context.WithoutCancel: backend saw %s\n", <-done)
+	return nil
 }
 
 // serve runs h on a free loopback port.

@@ -19,9 +19,11 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`acme \(enterprise\)\s+200\s+acme\s+enterprise`,
-		`globex \(pro\)\s+200\s+globex\s+pro`,
-		`initech \+ X-Tenant-ID: acme\s+200\s+initech`,
+		`acme \(enterprise\)\s+200\s+acme\s+enterprise\s+acme`,
+		`globex \(pro\)\s+200\s+globex\s+pro\s+globex`,
+		`initech \+ X-Tenant-ID: acme\s+200\s+initech\s+free\s+initech`,
+		`context.Background\(\):\s+.*no tenant in context`,
+		`context.WithoutCancel: backend saw acme`,
 		`forged signature\s+401`,
 		`expired token\s+401`,
 		`wrong issuer\s+401`,
