@@ -1,0 +1,168 @@
+package grpcmw
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// RateLimitOption configures [UnaryServerRateLimit] and
+// [StreamServerRateLimit].
+type RateLimitOption func(*rateLimitConfig)
+
+type rateLimitConfig struct {
+	cost       func(ctx context.Context, fullMethod string) int
+	untenanted func(ctx context.Context) string
+	onDecision func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)
+}
+
+// RateLimitCost sets the cost of a call (default 1) from its context and
+// full method name, for methods heavier than others. A cost above the plan's
+// burst can never be allowed and is answered Internal: it is a
+// configuration error.
+func RateLimitCost(cost func(ctx context.Context, fullMethod string) int) RateLimitOption {
+	return func(c *rateLimitConfig) { c.cost = cost }
+}
+
+// RateLimitUntenanted limits calls that carry no tenant under the default
+// plan, keyed by key(ctx) (for example the peer address) with the prefix
+// "anon:", which no tenant ID can have. Without this option, or when key
+// returns "", such a call fails with Unauthenticated: a call is never let
+// through unlimited because it has no tenant.
+func RateLimitUntenanted(key func(ctx context.Context) string) RateLimitOption {
+	return func(c *rateLimitConfig) { c.untenanted = key }
+}
+
+// RateLimitOnDecision sets a function called with every decision (and the
+// error, if any), for metrics and logs.
+func RateLimitOnDecision(f func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)) RateLimitOption {
+	return func(c *rateLimitConfig) { c.onDecision = f }
+}
+
+// UnaryServerRateLimit returns an interceptor that limits each tenant (from
+// [tenant.FromContext], so it runs after the authentication interceptor)
+// under the plan of its tier in plans.
+//
+// A denied call fails with codes.ResourceExhausted and two details: a
+// google.rpc.RetryInfo with the delay before a retry can succeed, and a
+// google.rpc.QuotaFailure whose violation names the tenant (subject
+// "tenant:<id>") and the violated policy (quota_id "<plan>", "<plan>-quota"
+// or "<plan>-inflight", as in package httpmw). When the limiter's backend is
+// down and the plan fails closed, the call fails with codes.Unavailable and
+// a RetryInfo. The in-flight slot of an allowed call is released when the
+// handler returns, panics included.
+func UnaryServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) grpc.UnaryServerInterceptor {
+	c := newRateLimitConfig(l, plans, opts)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		d, err := c.take(ctx, l, plans, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Release()
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerRateLimit is [UnaryServerRateLimit] for streams. A stream is
+// limited once, when it opens; its in-flight slot is held until the handler
+// returns.
+func StreamServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) grpc.StreamServerInterceptor {
+	c := newRateLimitConfig(l, plans, opts)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		d, err := c.take(ss.Context(), l, plans, info.FullMethod)
+		if err != nil {
+			return err
+		}
+		defer d.Release()
+		return handler(srv, ss)
+	}
+}
+
+func newRateLimitConfig(l ratelimit.Limiter, plans *ratelimit.Plans, opts []RateLimitOption) *rateLimitConfig {
+	if l == nil || plans == nil {
+		panic("grpcmw: rate limit interceptor with a nil limiter or plans")
+	}
+	c := &rateLimitConfig{}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// take decides for the call and returns its status error when it may not
+// proceed.
+func (c *rateLimitConfig) take(ctx context.Context, l ratelimit.Limiter, plans *ratelimit.Plans, method string) (ratelimit.Decision, error) {
+	var key, subject string
+	var plan *ratelimit.Plan
+	if t, ok := tenant.FromContext(ctx); ok {
+		key, subject, plan = t.ID(), "tenant:"+t.ID(), plans.For(t.Tier())
+	} else if c.untenanted != nil {
+		if k := c.untenanted(ctx); k != "" {
+			key = "anon:" + k
+			subject, plan = key, plans.Default()
+		}
+	}
+	if plan == nil {
+		return ratelimit.Decision{}, status.Error(codes.Unauthenticated, "no tenant: the call carries no verified credential, so no rate limit plan applies")
+	}
+	cost := 1
+	if c.cost != nil {
+		cost = c.cost(ctx, method)
+	}
+	d, err := l.Take(ctx, key, plan, cost)
+	if c.onDecision != nil {
+		c.onDecision(ctx, method, d, err)
+	}
+	if err != nil {
+		if errors.Is(err, ratelimit.ErrUnavailable) {
+			return d, withDetails(status.New(codes.Unavailable, "rate limiter unavailable; retry later"),
+				&errdetails.RetryInfo{RetryDelay: durationpb.New(max(time.Second, d.RetryAfter))})
+		}
+		if errors.Is(err, context.Canceled) {
+			return d, status.Error(codes.Canceled, "canceled while rate limiting")
+		}
+		return d, status.Error(codes.Internal, "rate limiter could not decide")
+	}
+	if d.Allowed {
+		return d, nil
+	}
+	policy, limit, desc := plan.Name, int64(plan.Rate.N), "rate limit of plan "+strconv.Quote(plan.Name)+" exceeded: "+
+		strconv.Itoa(plan.Rate.N)+" per "+plan.Rate.Period.String()+", burst "+strconv.Itoa(plan.Burst)
+	switch d.DeniedBy {
+	case ratelimit.ReasonQuota:
+		policy, limit = plan.Name+"-quota", plan.Quota.Limit
+		desc = "quota of plan " + strconv.Quote(plan.Name) + " spent: " + plan.Quota.String() +
+			"; resets at " + d.QuotaReset.UTC().Format(time.RFC3339)
+	case ratelimit.ReasonInFlight:
+		policy, limit = plan.Name+"-inflight", int64(plan.InFlight)
+		desc = "plan " + strconv.Quote(plan.Name) + " allows " + strconv.Itoa(plan.InFlight) + " calls in progress at once"
+	}
+	return d, withDetails(status.New(codes.ResourceExhausted, desc),
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(d.RetryAfter)},
+		&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+			Subject:     subject,
+			Description: desc,
+			QuotaId:     policy,
+			QuotaValue:  limit,
+		}}})
+}
+
+// withDetails returns s with details attached, or s alone if they cannot
+// be (they always can: the messages are well formed).
+func withDetails(s *status.Status, details ...protoadapt.MessageV1) error {
+	if sd, err := s.WithDetails(details...); err == nil {
+		return sd.Err()
+	}
+	return s.Err()
+}

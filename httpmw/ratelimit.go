@@ -1,0 +1,242 @@
+package httpmw
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// RateLimitOption configures [RateLimit].
+type RateLimitOption func(*rateLimitConfig)
+
+type rateLimitConfig struct {
+	cost       func(*http.Request) int
+	untenanted func(*http.Request) string
+	onDecision func(*http.Request, ratelimit.Decision, error)
+}
+
+// RateLimitCost sets the cost of a request (default 1), for endpoints that
+// are heavier than others. A cost above the plan's burst can never be
+// allowed and is answered 500: it is a configuration error.
+func RateLimitCost(cost func(*http.Request) int) RateLimitOption {
+	return RateLimitOption(func(c *rateLimitConfig) { c.cost = cost })
+}
+
+// RateLimitUntenanted limits requests that carry no tenant (public routes)
+// under the default plan, keyed by key(r) (for example the client address)
+// with the prefix "anon:", which no tenant ID can have. Without this option,
+// or when key returns "", such a request is answered 401: a request is never
+// let through unlimited because it has no tenant.
+func RateLimitUntenanted(key func(*http.Request) string) RateLimitOption {
+	return RateLimitOption(func(c *rateLimitConfig) { c.untenanted = key })
+}
+
+// RateLimitOnDecision sets a function called with every decision (and the
+// error, if any) before the response is written, for metrics and logs.
+func RateLimitOnDecision(f func(*http.Request, ratelimit.Decision, error)) RateLimitOption {
+	return RateLimitOption(func(c *rateLimitConfig) { c.onDecision = f })
+}
+
+// RateLimit returns middleware that limits each tenant (from
+// [tenant.FromContext], so it runs after the authentication middleware)
+// under the plan of its tier in plans.
+//
+// Every limited response carries the RateLimit-Policy and RateLimit fields
+// of the IETF httpapi draft (draft-ietf-httpapi-ratelimit-headers), one
+// policy for the plan's rate and one, named "<plan>-quota", for its quota:
+//
+//	RateLimit-Policy: "free";q=100;w=60, "free-quota";q=10000;w=2592000
+//	RateLimit: "free";r=42;t=18, "free-quota";r=9000;t=86400
+//
+// A denied request gets 429 Too Many Requests with Retry-After (delta
+// seconds) and an application/problem+json body whose "policy" member names
+// the violated policy ("free", "free-quota" or "free-inflight") and whose
+// "reason" member says "rate", "quota" or "in-flight". When the limiter's
+// backend is down and the plan fails closed, the answer is 503 Service
+// Unavailable with Retry-After. The in-flight slot of an allowed request is
+// released when the handler returns, panics included.
+//
+// A request without a tenant is answered 401, unless [RateLimitUntenanted]
+// says how to key it.
+func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) func(http.Handler) http.Handler {
+	if l == nil || plans == nil {
+		panic("httpmw.RateLimit: nil limiter or plans")
+	}
+	var c rateLimitConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	var policies sync.Map // *ratelimit.Plan -> string: RateLimit-Policy value
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var key string
+			var plan *ratelimit.Plan
+			if t, ok := tenant.FromContext(r.Context()); ok {
+				key, plan = t.ID(), plans.For(t.Tier())
+			} else if c.untenanted != nil {
+				if k := c.untenanted(r); k != "" {
+					key, plan = "anon:"+k, plans.Default()
+				}
+			}
+			if plan == nil {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				writeProblem(w, Problem{
+					Title:  http.StatusText(http.StatusUnauthorized),
+					Status: http.StatusUnauthorized,
+					Detail: "The request carries no tenant, so no rate limit plan applies.",
+				})
+				return
+			}
+			cost := 1
+			if c.cost != nil {
+				cost = c.cost(r)
+			}
+			d, err := l.Take(r.Context(), key, plan, cost)
+			if c.onDecision != nil {
+				c.onDecision(r, d, err)
+			}
+			if err != nil {
+				if errors.Is(err, ratelimit.ErrUnavailable) {
+					w.Header().Set("Retry-After", retryAfterSeconds(d.RetryAfter))
+					writeProblem(w, Problem{
+						Title:  http.StatusText(http.StatusServiceUnavailable),
+						Status: http.StatusServiceUnavailable,
+						Detail: "The rate limiter is unavailable; retry later.",
+					})
+					return
+				}
+				writeProblem(w, Problem{
+					Title:  http.StatusText(http.StatusInternalServerError),
+					Status: http.StatusInternalServerError,
+					Detail: "The rate limiter could not decide.",
+				})
+				return
+			}
+			h := w.Header()
+			pol, ok := policies.Load(plan)
+			if !ok {
+				pol, _ = policies.LoadOrStore(plan, rateLimitPolicyField(plan))
+			}
+			h.Set("RateLimit-Policy", pol.(string))
+			if v := rateLimitField(d, time.Now()); v != "" {
+				h.Set("RateLimit", v)
+			}
+			if !d.Allowed {
+				h.Set("Retry-After", retryAfterSeconds(d.RetryAfter))
+				writeProblem(w, deniedProblem(d))
+				return
+			}
+			defer d.Release()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// rateLimitPolicyName returns the name of the policy that denied d in the rate-limit
+// header fields and problem bodies: the plan's name for the rate,
+// "<plan>-quota" for the quota, "<plan>-inflight" for the in-flight cap.
+func rateLimitPolicyName(d ratelimit.Decision) string {
+	name := ""
+	if d.Plan != nil {
+		name = d.Plan.Name
+	}
+	switch d.DeniedBy {
+	case ratelimit.ReasonQuota:
+		return name + "-quota"
+	case ratelimit.ReasonInFlight:
+		return name + "-inflight"
+	}
+	return name
+}
+
+// rateLimitPolicyField returns the RateLimit-Policy field value of p: its rate as q
+// requests per w seconds (w=1 when the period is not a whole number of
+// seconds) and, if p has a quota, the quota per its nominal period (a month
+// counts 30 days).
+func rateLimitPolicyField(p *ratelimit.Plan) string {
+	q, w := int64(p.Rate.N), int64(p.Rate.Period/time.Second)
+	if p.Rate.Period%time.Second != 0 {
+		q, w = max(1, int64(math.Floor(float64(p.Rate.N)/p.Rate.Period.Seconds()))), 1
+	}
+	b := make([]byte, 0, 64)
+	b = appendItem(b, p.Name, 'q', q, 'w', w)
+	if p.Quota.Limit > 0 {
+		b = append(b, ", "...)
+		b = appendItem(b, p.Name+"-quota", 'q', p.Quota.Limit, 'w', p.Quota.Period.NominalSeconds())
+	}
+	return string(b)
+}
+
+// rateLimitField returns the RateLimit field value of d at now: remaining
+// requests (r) and seconds until the bucket is full again (t) for the rate,
+// and quota left and seconds to the period's end for the quota. It returns
+// "" when d carries no counts: a denial by the in-flight cap (which no
+// window describes), or a fail-open decision.
+func rateLimitField(d ratelimit.Decision, now time.Time) string {
+	if d.Plan == nil || d.DeniedBy == ratelimit.ReasonInFlight || d.DeniedBy == ratelimit.ReasonUnavailable ||
+		(d.Degraded && d.Plan.OnBackendFailure.Mode == ratelimit.FailureOpen) {
+		return ""
+	}
+	b := make([]byte, 0, 64)
+	b = appendItem(b, d.Plan.Name, 'r', int64(d.Remaining), 't', ceilSeconds(d.ResetAfter))
+	if d.QuotaLimit > 0 {
+		b = append(b, ", "...)
+		b = appendItem(b, d.Plan.Name+"-quota", 'r', d.QuotaRemaining, 't', ceilSeconds(d.QuotaReset.Sub(now)))
+	}
+	return string(b)
+}
+
+// appendItem appends a structured-field list item: a string naming the
+// policy and two integer parameters. Plan names use only characters that
+// need no escaping in a string.
+func appendItem(b []byte, name string, k1 byte, v1 int64, k2 byte, v2 int64) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ';', k1, '=')
+	b = strconv.AppendInt(b, v1, 10)
+	b = append(b, ';', k2, '=')
+	return strconv.AppendInt(b, v2, 10)
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// retryAfterSeconds formats d as Retry-After delta seconds, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, ceilSeconds(d)), 10)
+}
+
+func deniedProblem(d ratelimit.Decision) Problem {
+	p := d.Plan
+	var detail string
+	switch d.DeniedBy {
+	case ratelimit.ReasonQuota:
+		detail = "The quota of plan " + strconv.Quote(p.Name) + " (" + p.Quota.String() + ") is spent; it resets at " +
+			d.QuotaReset.UTC().Format(time.RFC3339) + "."
+	case ratelimit.ReasonInFlight:
+		detail = "Plan " + strconv.Quote(p.Name) + " allows " + strconv.Itoa(p.InFlight) + " requests in progress at once."
+	default:
+		detail = "The rate limit of plan " + strconv.Quote(p.Name) + " (" + strconv.Itoa(p.Rate.N) + " per " +
+			p.Rate.Period.String() + ", burst " + strconv.Itoa(p.Burst) + ") is exceeded."
+	}
+	return Problem{
+		Title:  http.StatusText(http.StatusTooManyRequests),
+		Status: http.StatusTooManyRequests,
+		Detail: detail,
+		Extensions: map[string]any{
+			"policy":      rateLimitPolicyName(d),
+			"reason":      d.DeniedBy.String(),
+			"retry_after": max(1, ceilSeconds(d.RetryAfter)),
+		},
+	}
+}

@@ -1,0 +1,82 @@
+package ratelimit
+
+import "time"
+
+// DefaultMaxKeys is the default bound on the keys a [Local] limiter tracks.
+const DefaultMaxKeys = 1 << 20
+
+// DefaultSweepInterval is how often, by default, each shard of a [Local]
+// limiter drops its idle buckets.
+const DefaultSweepInterval = time.Minute
+
+// Option configures a [Local] limiter.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	now           func() time.Time
+	injected      bool
+	maxKeys       int
+	sweepInterval time.Duration
+	shards        int
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		now:           time.Now,
+		maxKeys:       DefaultMaxKeys,
+		sweepInterval: DefaultSweepInterval,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithClock makes the limiter read time from now instead of time.Now, for
+// tests. The limiter reads it under the key's lock, and never lets a key's
+// time go backwards even if now does.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now, c.injected = now, true
+		}
+	})
+}
+
+// WithMaxKeys bounds the number of keys the limiter tracks (default
+// [DefaultMaxKeys]). Idle keys are dropped first; when every key is busy the
+// least recently used one is forgotten, which can only be lenient: a
+// forgotten key comes back with a full bucket and, for the in-process
+// limiter, an unspent quota. Size it above the number of tenants active in
+// one quota period.
+func WithMaxKeys(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxKeys = n
+		}
+	})
+}
+
+// WithSweepInterval sets how often each shard drops idle buckets (default
+// [DefaultSweepInterval]). A bucket is idle when dropping it changes no
+// future decision: its rate bucket has refilled, its quota is unspent or its
+// period is over, and it has nothing in flight. Sweeps also run when a shard
+// grows, and on [Local.Sweep].
+func WithSweepInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.sweepInterval = d
+		}
+	})
+}
+
+// withShards sets the shard count (a power of two), for tests.
+func withShards(n int) Option {
+	return optionFunc(func(c *config) { c.shards = n })
+}

@@ -1,0 +1,97 @@
+package redislimit
+
+import (
+	"context"
+	"time"
+
+	"github.com/tenantkit/tenantkit/ratelimit"
+)
+
+// Defaults.
+const (
+	DefaultPrefix        = "tk:rl:"
+	DefaultQuotaMargin   = time.Hour
+	DefaultRetryInterval = 500 * time.Millisecond
+)
+
+// Option configures a [Limiter].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prefix        string
+	margin        time.Duration
+	retryInterval time.Duration
+	onError       func(ctx context.Context, err error)
+	localOpts     []ratelimit.Option
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		prefix:        DefaultPrefix,
+		margin:        DefaultQuotaMargin,
+		retryInterval: DefaultRetryInterval,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithPrefix sets the prefix of every Redis key (default [DefaultPrefix]),
+// so that services sharing a Redis keep separate limits. It may not contain
+// '{' or '}'.
+func WithPrefix(prefix string) Option {
+	return optionFunc(func(c *config) {
+		for i := 0; i < len(prefix); i++ {
+			if prefix[i] == '{' || prefix[i] == '}' {
+				return
+			}
+		}
+		c.prefix = prefix
+	})
+}
+
+// WithQuotaMargin sets how long a quota counter outlives its period
+// (default [DefaultQuotaMargin], rounded to seconds). Counts are stamped
+// with their period, so the margin never carries usage into the next
+// period; it keeps the count when a failover lands on a node whose clock
+// is slightly behind.
+func WithQuotaMargin(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d >= 0 {
+			c.margin = d
+		}
+	})
+}
+
+// WithRetryInterval sets how long the limiter applies the failure policy
+// without asking Redis after a failure, before one request probes it again
+// (default [DefaultRetryInterval]). Fail-closed decisions tell clients to
+// retry after this interval, at least one second.
+func WithRetryInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.retryInterval = d
+		}
+	})
+}
+
+// WithErrorHandler sets a function called with every Redis failure, for
+// example to count it. It runs on the request's goroutine and must be
+// quick. Decisions made while Redis is skipped after a failure are not
+// reported again; they carry Decision.Degraded.
+func WithErrorHandler(f func(ctx context.Context, err error)) Option {
+	return optionFunc(func(c *config) { c.onError = f })
+}
+
+// WithLocalOptions configures the in-process limiter used by plans that
+// fall back to local limiting (ratelimit.FallbackLocal).
+func WithLocalOptions(opts ...ratelimit.Option) Option {
+	return optionFunc(func(c *config) { c.localOpts = append(c.localOpts, opts...) })
+}

@@ -1,0 +1,273 @@
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tenantkit/tenantkit/ratelimit"
+)
+
+// mondayEpoch is 1970-01-05T00:00:00Z, the origin of unanchored weeks.
+const mondayEpoch = 4 * 86400
+
+// MaxKeyLen is the longest key Take accepts, in bytes.
+const MaxKeyLen = 256
+
+// Limiter shares rate limits and quotas between processes through Redis.
+// It implements [ratelimit.Limiter] and is safe for concurrent use.
+//
+// Each decision is one EVALSHA of one Lua script (EVAL after NOSCRIPT),
+// which reads the Redis server's clock, checks the GCRA rate and the
+// calendar quota, and writes both only if the request is allowed. The keys
+// of one tenant key are "<prefix>{<key>}:r" and "<prefix>{<key>}:q": the
+// hash tag puts them in one Redis Cluster slot.
+//
+// The in-flight cap of a plan is enforced in this process (see
+// [ratelimit.InFlight]); rate and quota are shared.
+//
+// When Redis fails, each plan's [ratelimit.FailurePolicy] applies: fail
+// closed (an error wrapping [ratelimit.ErrUnavailable]), fail open, or an
+// in-process limiter holding a share of the plan. After a failure the
+// limiter stops asking Redis for the retry interval, then lets one request
+// probe it; the first answer resumes shared limiting, with no restart.
+type Limiter struct {
+	client        redis.UniversalClient
+	prefix        string
+	margin        int64
+	retryInterval time.Duration
+	onError       func(ctx context.Context, err error)
+
+	local    *ratelimit.Local
+	inflight *ratelimit.InFlight
+
+	downUntil atomic.Int64 // unix ns until which Redis is not asked; 0 when up
+	args      sync.Map     // *ratelimit.Plan -> []any: the script's ARGV with cost at argCost
+}
+
+// New returns a Limiter on client. Give the client short timeouts (for
+// example DialTimeout, ReadTimeout and WriteTimeout of 100 to 250 ms): the
+// failure policy only starts once a call has failed.
+func New(client redis.UniversalClient, opts ...Option) *Limiter {
+	c := newConfig(opts)
+	return &Limiter{
+		client:        client,
+		prefix:        c.prefix,
+		margin:        int64(c.margin / time.Second),
+		retryInterval: c.retryInterval,
+		onError:       c.onError,
+		local:         ratelimit.NewLocal(c.localOpts...),
+		inflight:      ratelimit.NewInFlight(),
+	}
+}
+
+const argCost = 2
+
+var errKeyBraces = fmt.Errorf("%w: a key may not contain '{' or '}' (they would break the hash tag)", ratelimit.ErrInvalidKey)
+
+// Take implements [ratelimit.Limiter].
+func (l *Limiter) Take(ctx context.Context, key string, p *ratelimit.Plan, cost int) (ratelimit.Decision, error) {
+	if err := ratelimit.CheckPlan(p); err != nil {
+		return ratelimit.Decision{}, err
+	}
+	if err := ratelimit.CheckCost(p, cost); err != nil {
+		return ratelimit.Decision{Plan: p}, err
+	}
+	if err := checkKey(key); err != nil {
+		return ratelimit.Decision{Plan: p}, err
+	}
+	var slot ratelimit.Slot
+	if p.InFlight > 0 {
+		s, ok := l.inflight.Acquire(key, p.InFlight)
+		if !ok {
+			return ratelimit.Decision{
+				Plan:       p,
+				Limit:      p.Rate.N,
+				DeniedBy:   ratelimit.ReasonInFlight,
+				RetryAfter: ratelimit.InFlightRetryAfter,
+				QuotaLimit: p.Quota.Limit,
+			}, nil
+		}
+		slot = s
+	}
+	d, err := l.take(ctx, key, p, cost)
+	if err != nil || !d.Allowed {
+		slot.Release()
+	} else {
+		d.Slot = slot
+	}
+	return d, err
+}
+
+func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost int) (ratelimit.Decision, error) {
+	now := time.Now().UnixNano()
+	if l.skipRedis(now) {
+		return l.degraded(ctx, key, p, cost, nil)
+	}
+	args := l.argsFor(p)
+	args[argCost] = cost
+	keys := []string{l.prefix + "{" + key + "}:r", l.prefix + "{" + key + "}:q"}
+	r, err := takeScript.Run(ctx, l.client, keys, args...).Int64Slice()
+	if err == nil && len(r) != 7 {
+		err = fmt.Errorf("unexpected reply %v", r)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return ratelimit.Decision{Plan: p}, err // the caller gave up; Redis is not at fault
+		}
+		l.downUntil.Store(time.Now().UnixNano() + int64(l.retryInterval))
+		err = fmt.Errorf("redislimit: %w", err)
+		if l.onError != nil {
+			l.onError(ctx, err)
+		}
+		return l.degraded(ctx, key, p, cost, err)
+	}
+	if l.downUntil.Load() != 0 {
+		l.downUntil.Store(0)
+	}
+	d := ratelimit.Decision{
+		Allowed:    r[0] == 1,
+		DeniedBy:   ratelimit.Reason(r[1]),
+		Plan:       p,
+		Limit:      p.Rate.N,
+		Remaining:  int(max(0, r[2])),
+		RetryAfter: time.Duration(max(0, r[3])) * time.Microsecond,
+		ResetAfter: time.Duration(max(0, r[4])) * time.Microsecond,
+	}
+	if p.Quota.Limit > 0 {
+		d.QuotaLimit = p.Quota.Limit
+		d.QuotaRemaining = max(0, r[5])
+		d.QuotaReset = time.Unix(r[6], 0).UTC()
+	}
+	return d, nil
+}
+
+// skipRedis reports whether Redis failed less than the retry interval ago.
+// When the interval is over, one caller is let through to probe it and the
+// others keep skipping until the probe answers or fails.
+func (l *Limiter) skipRedis(now int64) bool {
+	until := l.downUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if now < until {
+		return true
+	}
+	return !l.downUntil.CompareAndSwap(until, now+int64(l.retryInterval))
+}
+
+// degraded applies p's failure policy. cause is the Redis error, or nil
+// when Redis was skipped because it failed recently.
+func (l *Limiter) degraded(ctx context.Context, key string, p *ratelimit.Plan, cost int, cause error) (ratelimit.Decision, error) {
+	switch p.OnBackendFailure.Mode {
+	case ratelimit.FailureOpen:
+		return ratelimit.Decision{Allowed: true, Plan: p, Limit: p.Rate.N, Degraded: true}, nil
+	case ratelimit.FailureLocal:
+		d, err := l.local.Take(ctx, key, p.FallbackPlan(), cost)
+		d.Plan = p
+		d.Degraded = true
+		return d, err
+	}
+	if cause == nil {
+		cause = errors.New("redislimit: Redis failed less than the retry interval ago")
+	}
+	retry := max(time.Second, l.retryInterval)
+	return ratelimit.Decision{
+			Plan:       p,
+			Limit:      p.Rate.N,
+			DeniedBy:   ratelimit.ReasonUnavailable,
+			RetryAfter: retry,
+			Degraded:   true,
+		},
+		&UnavailableError{Err: cause}
+}
+
+// UnavailableError is returned by Take when Redis could not decide and the
+// plan fails closed. It matches [ratelimit.ErrUnavailable] with errors.Is
+// and unwraps to the Redis error.
+type UnavailableError struct {
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	return ratelimit.ErrUnavailable.Error() + ": " + e.Err.Error()
+}
+
+// Unwrap returns the Redis error.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ratelimit.ErrUnavailable].
+func (e *UnavailableError) Is(target error) bool { return target == ratelimit.ErrUnavailable }
+
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty key", ratelimit.ErrInvalidKey)
+	}
+	if len(key) > MaxKeyLen {
+		return fmt.Errorf("%w: longer than %d bytes", ratelimit.ErrInvalidKey, MaxKeyLen)
+	}
+	if strings.ContainsAny(key, "{}") {
+		return errKeyBraces
+	}
+	return nil
+}
+
+// argsFor returns a fresh copy of the script arguments of p.
+func (l *Limiter) argsFor(p *ratelimit.Plan) []any {
+	v, ok := l.args.Load(p)
+	if !ok {
+		v, _ = l.args.LoadOrStore(p, l.buildArgs(p))
+	}
+	tmpl := v.([]any)
+	args := make([]any, len(tmpl))
+	copy(args, tmpl)
+	return args
+}
+
+func (l *Limiter) buildArgs(p *ratelimit.Plan) []any {
+	interval := float64(p.Rate.Period.Microseconds()) / float64(p.Rate.N)
+	if p.Rate.Period%time.Microsecond != 0 {
+		interval = float64(p.Rate.Period) / 1e3 / float64(p.Rate.N)
+	}
+	kind, a1, a2 := 0, int64(0), int64(0)
+	if q := p.Quota; q.Limit > 0 {
+		anchor, anchored := p.QuotaAnchor()
+		switch q.Period {
+		case ratelimit.Day:
+			kind, a1 = 1, anchor
+		case ratelimit.Week:
+			kind, a1 = 2, anchor
+			if !anchored {
+				a1 = mondayEpoch
+			}
+		case ratelimit.Month:
+			kind, a1 = 3, 1
+			if anchored {
+				a1 = int64(q.Anchor.Day())
+				a2 = anchor - (anchor/86400)*86400
+				if a2 < 0 {
+					a2 += 86400
+				}
+			}
+		}
+	}
+	return []any{
+		strconv.FormatFloat(interval, 'g', -1, 64),
+		strconv.Itoa(p.Burst),
+		0, // cost
+		strconv.FormatInt(p.Quota.Limit, 10),
+		strconv.Itoa(kind),
+		strconv.FormatInt(a1, 10),
+		strconv.FormatInt(a2, 10),
+		strconv.FormatInt(l.margin, 10),
+	}
+}
+
+var _ ratelimit.Limiter = (*Limiter)(nil)

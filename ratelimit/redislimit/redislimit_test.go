@@ -1,0 +1,496 @@
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/tenantkit/tenantkit/internal/redistest"
+	"github.com/tenantkit/tenantkit/ratelimit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var ctx = context.Background()
+
+func newClient(t testing.TB, addr string) redis.UniversalClient {
+	t.Helper()
+	c := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:        []string{addr},
+		DialTimeout:  250 * time.Millisecond,
+		ReadTimeout:  250 * time.Millisecond,
+		WriteTimeout: 250 * time.Millisecond,
+		MaxRetries:   -1,
+		PoolSize:     32,
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// shared returns a client on the shared test server and a key prefix of
+// the test's own.
+func shared(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	return newClient(t, redistest.Addr(t)), redistest.Prefix(t)
+}
+
+func take(t testing.TB, l ratelimit.Limiter, key string, p *ratelimit.Plan, cost int) ratelimit.Decision {
+	t.Helper()
+	d, err := l.Take(ctx, key, p, cost)
+	if err != nil {
+		t.Fatalf("Take(%q, %s, %d): %v", key, p.Name, cost, err)
+	}
+	return d
+}
+
+func TestTakeRate(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "free", Rate: ratelimit.PerSecond(10), Burst: 5})
+	for i := range 5 {
+		d := take(t, l, "acme", p, 1)
+		if !d.Allowed || d.DeniedBy != ratelimit.ReasonNone || d.Remaining != 4-i || d.Limit != 10 || d.Plan != p || d.Degraded {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		if d.ResetAfter <= time.Duration(i)*100*time.Millisecond || d.ResetAfter > time.Duration(i+1)*100*time.Millisecond {
+			t.Errorf("request %d: ResetAfter %v", i, d.ResetAfter)
+		}
+	}
+	d := take(t, l, "acme", p, 1)
+	if d.Allowed || d.DeniedBy != ratelimit.ReasonRate || d.Remaining != 0 || d.RetryAfter <= 0 || d.RetryAfter > 100*time.Millisecond {
+		t.Fatalf("6th request: %+v", d)
+	}
+	if d.QuotaLimit != 0 || !d.QuotaReset.IsZero() {
+		t.Errorf("quota fields without a quota: %+v", d)
+	}
+	if d := take(t, l, "globex", p, 5); !d.Allowed {
+		t.Fatalf("other key: %+v", d)
+	}
+	time.Sleep(d.RetryAfter)
+	if d := take(t, l, "acme", p, 1); !d.Allowed {
+		t.Fatalf("after RetryAfter: %+v", d)
+	}
+}
+
+func TestTakeRejectsBadInput(t *testing.T) {
+	l := New(newClient(t, "127.0.0.1:1"))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(1), Burst: 2})
+	for _, c := range []struct {
+		key  string
+		plan *ratelimit.Plan
+		cost int
+		want error
+	}{
+		{"k", &ratelimit.Plan{Name: "raw"}, 1, ratelimit.ErrInvalidPlan},
+		{"k", p, 0, ratelimit.ErrInvalidCost},
+		{"k", p, 3, ratelimit.ErrInvalidCost},
+		{"", p, 1, ratelimit.ErrInvalidKey},
+		{"a{b}", p, 1, ratelimit.ErrInvalidKey},
+		{strings.Repeat("k", MaxKeyLen+1), p, 1, ratelimit.ErrInvalidKey},
+	} {
+		if _, err := l.Take(ctx, c.key, c.plan, c.cost); !errors.Is(err, c.want) {
+			t.Errorf("Take(%.10q, %d): %v, want %v", c.key, c.cost, err, c.want)
+		}
+	}
+}
+
+// Every key the limiter writes carries the tenant's hash tag and an expiry.
+func TestKeysHaveHashTagAndExpiry(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	plans := []*ratelimit.Plan{
+		ratelimit.MustPlan(ratelimit.Plan{Name: "d", Rate: ratelimit.PerMinute(100), Burst: 10, Quota: ratelimit.Daily(1000)}),
+		ratelimit.MustPlan(ratelimit.Plan{Name: "w", Rate: ratelimit.PerHour(100), Burst: 10, Quota: ratelimit.Weekly(1000)}),
+		ratelimit.MustPlan(ratelimit.Plan{Name: "m", Rate: ratelimit.PerSecond(100), Burst: 10, Quota: ratelimit.Monthly(1000).AnchoredAt(time.Now().Add(-40 * 24 * time.Hour))}),
+	}
+	for i, p := range plans {
+		for range 3 {
+			take(t, l, fmt.Sprintf("tenant-%d", i), p, 2)
+		}
+	}
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 6 {
+		t.Fatalf("keys %v, want a rate and a quota key per tenant", keys)
+	}
+	for _, k := range keys {
+		rest := strings.TrimPrefix(k, prefix)
+		if !strings.HasPrefix(rest, "{tenant-") || !(strings.HasSuffix(rest, "}:r") || strings.HasSuffix(rest, "}:q")) {
+			t.Errorf("key %q lacks the {tenant} hash tag", k)
+		}
+		ttl, err := c.PTTL(ctx, k).Result()
+		if err != nil || ttl <= 0 {
+			t.Errorf("key %q has TTL %v (%v): every key must expire", k, ttl, err)
+		}
+		if strings.HasSuffix(k, ":q") {
+			exp, _ := c.ExpireTime(ctx, k).Result()
+			end, _ := c.HGet(ctx, k, "e").Int64()
+			if got := exp / time.Second; int64(got) != end+int64(DefaultQuotaMargin/time.Second) {
+				t.Errorf("quota key %q expires at %d, want its period end %d plus the margin", k, got, end)
+			}
+		}
+	}
+}
+
+// TestHammerThreeReplicas: three limiters (three replicas, each with its
+// own client) share one Redis under 64 goroutines for 2 s; the total allowed
+// lies within [burst + rate·t − 1%, burst + rate·t + 1].
+func TestHammerThreeReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2 s load test")
+	}
+	addr := redistest.Addr(t)
+	prefix := redistest.Prefix(t)
+	var replicas []*Limiter
+	for range 3 {
+		replicas = append(replicas, New(newClient(t, addr), WithPrefix(prefix)))
+	}
+	const r, burst = 1000, 100
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "free", Rate: ratelimit.PerSecond(r), Burst: burst})
+	// Warm up: load the script and open the pools' connections, so that the
+	// timed run measures decisions, not dials.
+	hammer(64, 200*time.Millisecond, func() bool {
+		for _, l := range replicas {
+			_, _ = l.Take(ctx, "warmup", p, 1)
+		}
+		return false
+	})
+	var next atomic.Int64
+	var failures atomic.Int64
+	allowed, elapsed := hammer(64, 2*time.Second, func() bool {
+		l := replicas[next.Add(1)%3]
+		d, err := l.Take(ctx, "acme", p, 1)
+		if err != nil || d.Degraded {
+			failures.Add(1)
+		}
+		return d.Allowed
+	})
+	if n := failures.Load(); n > 0 {
+		t.Fatalf("%d decisions failed or degraded", n)
+	}
+	checkHammer(t, allowed, elapsed, burst, r)
+}
+
+// TestQuotaAcrossReplicas: exactly L requests pass per period across three
+// replicas, request L+1 is denied by the quota, and the next period starts
+// fresh. The period is a day anchored three seconds from now: the anchor is
+// the billing-date feature, and it puts a period boundary where the test
+// can wait for it on the Redis server's own clock.
+func TestQuotaAcrossReplicas(t *testing.T) {
+	addr := redistest.Addr(t)
+	prefix := redistest.Prefix(t)
+	var replicas []*Limiter
+	for range 3 {
+		replicas = append(replicas, New(newClient(t, addr), WithPrefix(prefix)))
+	}
+	const L = 60
+	boundary := serverTime(t, replicas[0].client).Truncate(time.Second).Add(3 * time.Second)
+	p := ratelimit.MustPlan(ratelimit.Plan{
+		Name:  "free",
+		Rate:  ratelimit.PerHour(1), // no refill during the test: remaining is exact
+		Burst: 10_000,
+		Quota: ratelimit.Daily(L).AnchoredAt(boundary),
+	})
+	var allowed, quotaDenied atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				d, err := replicas[w%3].Take(ctx, "acme", p, 1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch {
+				case d.Allowed:
+					allowed.Add(1)
+				case d.DeniedBy == ratelimit.ReasonQuota:
+					quotaDenied.Add(1)
+				default:
+					t.Errorf("denied by %v", d.DeniedBy)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed.Load() != L || quotaDenied.Load() != 120-L {
+		t.Fatalf("allowed %d, denied by quota %d: want exactly %d allowed", allowed.Load(), quotaDenied.Load(), L)
+	}
+	d := take(t, replicas[1], "acme", p, 1)
+	if d.Allowed || d.DeniedBy != ratelimit.ReasonQuota || d.QuotaRemaining != 0 || !d.QuotaReset.Equal(boundary) {
+		t.Fatalf("request L+1: %+v (want quota denial, reset at %v)", d, boundary)
+	}
+	if d.RetryAfter <= 0 || d.RetryAfter > 3*time.Second {
+		t.Errorf("RetryAfter %v: want the time to the boundary", d.RetryAfter)
+	}
+	if d.Remaining != 10_000-L {
+		t.Errorf("quota denial spent rate: remaining %d", d.Remaining)
+	}
+
+	time.Sleep(time.Until(boundary) + 50*time.Millisecond)
+	deadline := time.Now().Add(2 * time.Second)
+	for serverTime(t, replicas[0].client).Before(boundary) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 3 {
+		d := take(t, replicas[i], "acme", p, 1)
+		if !d.Allowed || d.QuotaRemaining != int64(L-1-i) || !d.QuotaReset.Equal(boundary.Add(24*time.Hour)) {
+			t.Fatalf("next period, request %d: %+v", i, d)
+		}
+	}
+}
+
+func serverTime(t testing.TB, c redis.UniversalClient) time.Time {
+	t.Helper()
+	tm, err := c.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func TestDeniedSpendsNothing(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	t.Run("rate denial keeps quota", func(t *testing.T) {
+		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 2, Quota: ratelimit.Daily(100)})
+		take(t, l, "r", p, 2)
+		for range 20 {
+			if d := take(t, l, "r", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonRate || d.QuotaRemaining != 98 {
+				t.Fatalf("%+v", d)
+			}
+		}
+		if n, _ := c.HGet(ctx, prefix+"{r}:q", "n").Int(); n != 2 {
+			t.Fatalf("quota count %d after rate denials, want 2", n)
+		}
+	})
+	t.Run("quota denial keeps rate", func(t *testing.T) {
+		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(3)})
+		take(t, l, "q", p, 3)
+		tat, _ := c.Get(ctx, prefix+"{q}:r").Result()
+		for range 20 {
+			if d := take(t, l, "q", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonQuota || d.Remaining != 7 {
+				t.Fatalf("%+v", d)
+			}
+		}
+		if after, _ := c.Get(ctx, prefix+"{q}:r").Result(); after != tat {
+			t.Fatalf("rate state changed by quota denials: %s -> %s", tat, after)
+		}
+		p2 := ratelimit.MustPlan(ratelimit.Plan{Name: "p2", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(30)})
+		if d := take(t, l, "q", p2, 7); !d.Allowed || d.Remaining != 0 || d.QuotaRemaining != 20 {
+			t.Fatalf("after upgrade: %+v", d)
+		}
+	})
+	t.Run("in-flight denial keeps both", func(t *testing.T) {
+		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(100), InFlight: 2})
+		a, b := take(t, l, "f", p, 1), take(t, l, "f", p, 1)
+		if !a.Slot.Held() || !b.Slot.Held() {
+			t.Fatal("no slots held")
+		}
+		for range 10 {
+			if d := take(t, l, "f", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonInFlight || d.RetryAfter != ratelimit.InFlightRetryAfter || d.Slot.Held() {
+				t.Fatalf("%+v", d)
+			}
+		}
+		a.Release()
+		d := take(t, l, "f", p, 1)
+		if !d.Allowed || d.Remaining != 7 || d.QuotaRemaining != 97 {
+			t.Fatalf("after release: %+v", d)
+		}
+		d.Release()
+		b.Release()
+		if n := l.inflight.Count("f"); n != 0 {
+			t.Fatalf("%d still in flight", n)
+		}
+	})
+}
+
+// A denied request gives its in-flight slot back at once.
+func TestInFlightReleasedOnDenial(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 1, InFlight: 1})
+	take(t, l, "k", p, 1).Release()
+	for range 5 {
+		if d := take(t, l, "k", p, 1); d.DeniedBy != ratelimit.ReasonRate {
+			t.Fatalf("%+v", d)
+		}
+	}
+	if n := l.inflight.Count("k"); n != 0 {
+		t.Fatalf("denials hold %d slots", n)
+	}
+}
+
+// TestNoScript flushes the server's script cache in the middle of a run:
+// EVALSHA answers NOSCRIPT and the limiter loads the script again with EVAL,
+// without an error or a degraded decision.
+func TestNoScript(t *testing.T) {
+	c, prefix := shared(t)
+	var errs atomic.Int64
+	l := New(c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(100_000), Burst: 1000, Quota: ratelimit.Daily(1 << 40)})
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100_000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := l.Take(ctx, fmt.Sprintf("t%d", w), p, 1)
+				if err != nil || d.Degraded || !d.Allowed {
+					t.Errorf("decision during flush: %+v, %v", d, err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	for range 5 {
+		time.Sleep(30 * time.Millisecond)
+		if err := c.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := c.ScriptExists(ctx, takeScript.Hash()).Result(); len(ok) == 1 && ok[0] {
+			t.Log("script loaded again before SCRIPT EXISTS ran")
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if errs.Load() != 0 {
+		t.Fatalf("%d errors reported", errs.Load())
+	}
+	if ok, _ := c.ScriptExists(ctx, takeScript.Hash()).Result(); len(ok) != 1 || !ok[0] {
+		t.Fatal("script not loaded again after the flush")
+	}
+	t.Logf("%d decisions across 5 flushes", n.Load())
+}
+
+// The Lua period arithmetic agrees with ratelimit.Quota.Bounds.
+func TestPeriodLuaMatchesGo(t *testing.T) {
+	c, _ := shared(t)
+	l := New(c)
+	script := redis.NewScript(periodLua + `return period_end(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))`)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var quotas []ratelimit.Quota
+	for _, q := range []ratelimit.Quota{ratelimit.Daily(1), ratelimit.Weekly(1), ratelimit.Monthly(1)} {
+		quotas = append(quotas, q)
+		for range 40 {
+			quotas = append(quotas, q.AnchoredAt(time.Unix(rng.Int64N(4_000_000_000), 0)))
+		}
+		quotas = append(quotas, q.AnchoredAt(time.Date(2024, 1, 31, 23, 59, 59, 0, time.UTC)))
+	}
+	pipe := c.Pipeline()
+	type check struct {
+		at   int64
+		q    ratelimit.Quota
+		want int64
+		cmd  *redis.Cmd
+	}
+	var checks []check
+	for _, q := range quotas {
+		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(1), Burst: 1, Quota: q})
+		args := l.buildArgs(p)
+		for range 25 {
+			at := rng.Int64N(4_100_000_000)
+			if rng.IntN(4) == 0 { // near a boundary
+				_, e := q.Bounds(time.Unix(at, 0))
+				at = e.Unix() - 1 + rng.Int64N(3)
+			}
+			_, end := q.Bounds(time.Unix(at, 0))
+			cmd := script.Eval(ctx, pipe, nil, at, args[4], args[5], args[6])
+			checks = append(checks, check{at, q, end.Unix(), cmd})
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range checks {
+		got, err := ch.cmd.Int64()
+		if err != nil || got != ch.want {
+			t.Fatalf("%v at %v: Lua says period ends %v, Go %v (%v)", ch.q, time.Unix(ch.at, 0).UTC(), time.Unix(got, 0).UTC(), time.Unix(ch.want, 0).UTC(), err)
+		}
+	}
+	t.Logf("%d instants agree", len(checks))
+}
+
+func TestCanceledContextIsNotAnOutage(t *testing.T) {
+	c, prefix := shared(t)
+	var errs atomic.Int64
+	l := New(c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(1), Burst: 1, InFlight: 1})
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := l.Take(cctx, "k", p, 1)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ratelimit.ErrUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	if errs.Load() != 0 || l.downUntil.Load() != 0 {
+		t.Fatal("a canceled request counted as a Redis failure")
+	}
+	if l.inflight.Count("k") != 0 {
+		t.Fatal("slot kept after an error")
+	}
+}
+
+func hammer(workers int, dur time.Duration, fn func() bool) (int64, time.Duration) {
+	var (
+		n    atomic.Int64
+		last atomic.Int64
+		wg   sync.WaitGroup
+		gate = make(chan struct{})
+	)
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			for time.Since(start) < dur {
+				if fn() {
+					n.Add(1)
+				}
+			}
+			end := int64(time.Since(start))
+			for {
+				old := last.Load()
+				if end <= old || last.CompareAndSwap(old, end) {
+					break
+				}
+			}
+		}()
+	}
+	start = time.Now()
+	close(gate)
+	wg.Wait()
+	return n.Load(), time.Duration(last.Load())
+}
+
+func checkHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, ratePerSec float64) {
+	t.Helper()
+	want := burst + ratePerSec*elapsed.Seconds()
+	lo, hi := want*0.99, want+1
+	t.Logf("allowed %d in %v: want [%.1f, %.1f]", allowed, elapsed, lo, hi)
+	if float64(allowed) < lo || float64(allowed) > hi {
+		t.Errorf("allowed %d outside [%.1f, %.1f]", allowed, lo, hi)
+	}
+}
