@@ -63,7 +63,9 @@ func BenchmarkHop(b *testing.B) {
 	// hop's own cost without the network.
 	handler := func(ctx context.Context, req any) (any, error) { return nil, nil }
 	info := &grpc.UnaryServerInfo{FullMethod: "/grpc.health.v1.Health/Check"}
-	passthrough := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) { return h(ctx, req) }
+	passthrough := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(ctx, req)
+	}
 	for _, bc := range []struct {
 		name   string
 		client grpc.UnaryClientInterceptor
