@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -63,4 +66,31 @@ func ExampleVerifier_Verify() {
 	// Output:
 	// acme gold <nil>
 	// true true
+}
+
+func ExampleNewAssertion() {
+	// Both services share the key ring; only callers need the private key.
+	key, err := tenant.GenerateRingKey("2026-11")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := tenant.NewKeyRing(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	toBilling, err := tenant.NewAssertion(ring, "billing")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	acme, _ := tenant.New("acme", "pro")
+	header := http.Header{}
+	if err := toBilling.Inject(tenant.NewContext(context.Background(), acme), propagation.HeaderCarrier(header)); err != nil {
+		log.Fatal(err)
+	}
+
+	// In the billing service:
+	t, err := toBilling.Extract(context.Background(), propagation.HeaderCarrier(header))
+	fmt.Println(t.ID(), t.Tier(), err)
+	// Output: acme pro <nil>
 }
