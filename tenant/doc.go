@@ -26,4 +26,17 @@
 // the key that verified them leaves the issuer's key set, so the common case
 // (one token, many requests) costs a map lookup instead of an RSA
 // verification.
+//
+// # Propagation
+//
+// A Propagator carries the tenant to the next service: Relay sends the
+// verified bearer token on, and Assertion mints a short-lived signed
+// assertion (EdDSA by default, keys in a KeyRing with key IDs for
+// rotation) that the receiving service verifies. Both read and write a
+// Carrier, the method set of OpenTelemetry's TextMapCarrier, so the same
+// code serves HTTP headers and gRPC metadata. Client adapters apply
+// CheckOutgoing and fail closed: a call from a context without a tenant is
+// refused with ErrNoTenant unless the context was marked with
+// WithoutTenant. Server adapters apply ExtractAny: when a request carries
+// both formats, they must agree.
 package tenant
