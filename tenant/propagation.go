@@ -73,7 +73,7 @@ func (r Relay) Extract(ctx context.Context, c Carrier) (Tenant, error) {
 	if v == "" {
 		return Tenant{}, ErrMissingBearer
 	}
-	token, err := ParseBearer(v)
+	token, err := splitBearer(v)
 	if err != nil {
 		return Tenant{}, err
 	}
