@@ -77,7 +77,11 @@ const InFlightRetryAfter = time.Second
 type Decision struct {
 	Allowed  bool   // the request may proceed
 	DeniedBy Reason // which limit denied it; ReasonNone when allowed
-	Plan     *Plan  // the plan the decision was made under
+	// Degraded is set when a shared backend could not be reached and the
+	// decision came from the plan's failure policy (fail open or local
+	// fallback).
+	Degraded bool
+	Plan     *Plan // the plan the decision was made under
 
 	Limit      int           // the plan's rate: Limit events per Plan.Rate.Period
 	Remaining  int           // requests of cost 1 the rate would allow right now
@@ -87,11 +91,6 @@ type Decision struct {
 	QuotaLimit     int64     // the quota per period; 0 when the plan has none
 	QuotaRemaining int64     // quota left in the current period
 	QuotaReset     time.Time // end of the current quota period (UTC); zero without quota
-
-	// Degraded is set when a shared backend could not be reached and the
-	// decision came from the plan's failure policy (fail open or local
-	// fallback).
-	Degraded bool
 
 	// Slot is the in-flight slot the request holds, if the plan caps
 	// requests in flight; see Release.

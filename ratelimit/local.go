@@ -115,7 +115,7 @@ func CheckPlan(p *Plan) error {
 
 // Take implements [Limiter]. It never returns an error for a valid plan,
 // cost and a non-empty key.
-func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (Decision, error) {
+func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decision, err error) {
 	if !p.Ready() {
 		return Decision{}, errNotReady
 	}
@@ -128,7 +128,12 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (Decision
 	s := &l.shards[maphash.String(l.seed, key)&l.mask]
 	s.mu.Lock()
 	// The clock is read under the lock: see the type's documentation.
-	now := l.now()
+	var now time.Time
+	if l.injected {
+		now = l.now()
+	} else {
+		now = time.Now()
+	}
 	ns := now.UnixNano()
 	if ns >= s.nextSweep {
 		s.sweep(ns)
@@ -146,13 +151,15 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (Decision
 	if b.plan != p {
 		b.reconfigure(p, now)
 	}
-	d := b.decide(p, cost, now, ns)
+	b.decide(&d, p, cost, now, ns)
 	s.mu.Unlock()
 	return d, nil
 }
 
-func (b *bucket) decide(p *Plan, cost int, now time.Time, ns int64) Decision {
-	d := Decision{Plan: p, Limit: p.Rate.N}
+// decide fills d, which is zero, for a request of cost under p at now (ns
+// in unix nanoseconds).
+func (b *bucket) decide(d *Decision, p *Plan, cost int, now time.Time, ns int64) {
+	d.Plan, d.Limit = p, p.Rate.N
 	hasQuota := p.Quota.Limit > 0
 	if hasQuota && ns >= b.qEnd {
 		_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
@@ -207,7 +214,6 @@ func (b *bucket) decide(p *Plan, cost int, now time.Time, ns int64) Decision {
 		d.QuotaRemaining = p.Quota.Limit - b.qUsed
 		d.QuotaReset = time.Unix(0, b.qEnd).UTC()
 	}
-	return d
 }
 
 // durationFor returns the time the bucket takes to refill tokens, rounded

@@ -26,9 +26,11 @@ const MaxKeyLen = 256
 //
 // Each decision is one EVALSHA of one Lua script (EVAL after NOSCRIPT),
 // which reads the Redis server's clock, checks the GCRA rate and the
-// calendar quota, and writes both only if the request is allowed. The keys
-// of one tenant key are "<prefix>{<key>}:r" and "<prefix>{<key>}:q": the
-// hash tag puts them in one Redis Cluster slot.
+// calendar quota, and writes both only if the request is allowed. A tenant
+// key has one Redis key per kind of plan: "<prefix>{<key>}:q" (a hash with
+// the rate state and the quota count) under plans with a quota,
+// "<prefix>{<key>}:r" (the rate state) under plans without. The {<key>}
+// hash tag keeps a tenant's keys in one Redis Cluster slot.
 //
 // The in-flight cap of a plan is enforced in this process (see
 // [ratelimit.InFlight]); rate and quota are shared.
@@ -68,7 +70,11 @@ func New(client redis.UniversalClient, opts ...Option) *Limiter {
 	}
 }
 
-const argCost = 2
+// Indexes in the script's ARGV (0-based).
+const (
+	argCost   = 2
+	argPeriod = 8
+)
 
 var errKeyBraces = fmt.Errorf("%w: a key may not contain '{' or '}' (they would break the hash tag)", ratelimit.ErrInvalidKey)
 
@@ -111,11 +117,15 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	if l.skipRedis(now) {
 		return l.degraded(ctx, key, p, cost, nil)
 	}
-	args := l.argsFor(p)
+	args := l.argsFor(p, now)
 	args[argCost] = cost
-	keys := []string{l.prefix + "{" + key + "}:r", l.prefix + "{" + key + "}:q"}
+	suffix := "}:r"
+	if p.Quota.Limit > 0 {
+		suffix = "}:q"
+	}
+	keys := []string{l.prefix + "{" + key + suffix}
 	r, err := takeScript.Run(ctx, l.client, keys, args...).Int64Slice()
-	if err == nil && len(r) != 7 {
+	if err == nil && len(r) != 6 {
 		err = fmt.Errorf("unexpected reply %v", r)
 	}
 	if err != nil {
@@ -133,18 +143,18 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 		l.downUntil.Store(0)
 	}
 	d := ratelimit.Decision{
-		Allowed:    r[0] == 1,
-		DeniedBy:   ratelimit.Reason(r[1]),
+		Allowed:    r[0] == 0,
+		DeniedBy:   ratelimit.Reason(r[0]),
 		Plan:       p,
 		Limit:      p.Rate.N,
-		Remaining:  int(max(0, r[2])),
-		RetryAfter: time.Duration(max(0, r[3])) * time.Microsecond,
-		ResetAfter: time.Duration(max(0, r[4])) * time.Microsecond,
+		Remaining:  int(max(0, r[1])),
+		RetryAfter: time.Duration(max(0, r[2])) * time.Microsecond,
+		ResetAfter: time.Duration(max(0, r[3])) * time.Microsecond,
 	}
 	if p.Quota.Limit > 0 {
 		d.QuotaLimit = p.Quota.Limit
-		d.QuotaRemaining = max(0, r[5])
-		d.QuotaReset = time.Unix(r[6], 0).UTC()
+		d.QuotaRemaining = max(0, r[4])
+		d.QuotaReset = time.Unix(r[5], 0).UTC()
 	}
 	return d, nil
 }
@@ -219,15 +229,38 @@ func checkKey(key string) error {
 	return nil
 }
 
-// argsFor returns a fresh copy of the script arguments of p.
-func (l *Limiter) argsFor(p *ratelimit.Plan) []any {
+// planArgs is the script's ARGV for one plan, and the quota period the
+// client expects (recomputed when the local clock leaves it).
+type planArgs struct {
+	tmpl   []any
+	period atomic.Pointer[expectedPeriod]
+}
+
+type expectedPeriod struct {
+	start, end int64 // unix ns
+	args       [2]string
+}
+
+// argsFor returns a fresh copy of the script arguments of p at now (unix
+// ns), with the expected quota period filled in.
+func (l *Limiter) argsFor(p *ratelimit.Plan, now int64) []any {
 	v, ok := l.args.Load(p)
 	if !ok {
-		v, _ = l.args.LoadOrStore(p, l.buildArgs(p))
+		v, _ = l.args.LoadOrStore(p, &planArgs{tmpl: l.buildArgs(p)})
 	}
-	tmpl := v.([]any)
-	args := make([]any, len(tmpl))
-	copy(args, tmpl)
+	pa := v.(*planArgs)
+	args := make([]any, len(pa.tmpl))
+	copy(args, pa.tmpl)
+	if p.Quota.Limit > 0 {
+		ep := pa.period.Load()
+		if ep == nil || now < ep.start || now >= ep.end {
+			s, e := p.Quota.Bounds(time.Unix(0, now))
+			ep = &expectedPeriod{start: s.UnixNano(), end: e.UnixNano(),
+				args: [2]string{strconv.FormatInt(s.Unix(), 10), strconv.FormatInt(e.Unix(), 10)}}
+			pa.period.Store(ep)
+		}
+		args[argPeriod], args[argPeriod+1] = ep.args[0], ep.args[1]
+	}
 	return args
 }
 
@@ -267,6 +300,7 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) []any {
 		strconv.FormatInt(a1, 10),
 		strconv.FormatInt(a2, 10),
 		strconv.FormatInt(l.margin, 10),
+		"0", "0", // expected quota period, filled in by argsFor
 	}
 }
 

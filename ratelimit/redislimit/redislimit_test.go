@@ -111,6 +111,7 @@ func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 		ratelimit.MustPlan(ratelimit.Plan{Name: "d", Rate: ratelimit.PerMinute(100), Burst: 10, Quota: ratelimit.Daily(1000)}),
 		ratelimit.MustPlan(ratelimit.Plan{Name: "w", Rate: ratelimit.PerHour(100), Burst: 10, Quota: ratelimit.Weekly(1000)}),
 		ratelimit.MustPlan(ratelimit.Plan{Name: "m", Rate: ratelimit.PerSecond(100), Burst: 10, Quota: ratelimit.Monthly(1000).AnchoredAt(time.Now().Add(-40 * 24 * time.Hour))}),
+		ratelimit.MustPlan(ratelimit.Plan{Name: "r", Rate: ratelimit.PerSecond(1), Burst: 10}),
 	}
 	for i, p := range plans {
 		for range 3 {
@@ -121,8 +122,8 @@ func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 6 {
-		t.Fatalf("keys %v, want a rate and a quota key per tenant", keys)
+	if len(keys) != 4 {
+		t.Fatalf("keys %v, want one key per tenant: three with quota, one without", keys)
 	}
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, prefix)
@@ -280,13 +281,13 @@ func TestDeniedSpendsNothing(t *testing.T) {
 	t.Run("quota denial keeps rate", func(t *testing.T) {
 		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(3)})
 		take(t, l, "q", p, 3)
-		tat, _ := c.Get(ctx, prefix+"{q}:r").Result()
+		tat, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result()
 		for range 20 {
 			if d := take(t, l, "q", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonQuota || d.Remaining != 7 {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if after, _ := c.Get(ctx, prefix+"{q}:r").Result(); after != tat {
+		if after, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result(); after != tat {
 			t.Fatalf("rate state changed by quota denials: %s -> %s", tat, after)
 		}
 		p2 := ratelimit.MustPlan(ratelimit.Plan{Name: "p2", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(30)})
@@ -492,5 +493,50 @@ func checkHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, rate
 	t.Logf("allowed %d in %v: want [%.1f, %.1f]", allowed, elapsed, lo, hi)
 	if float64(allowed) < lo || float64(allowed) > hi {
 		t.Errorf("allowed %d outside [%.1f, %.1f]", allowed, lo, hi)
+	}
+}
+
+// A bucket that needs longer to refill than its quota period has left keeps
+// its key until it is full: the expiry never cuts the rate state short.
+func TestQuotaKeyOutlivesSlowBucket(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix), WithQuotaMargin(time.Second))
+	end := serverTime(t, c).Truncate(time.Second).Add(10 * time.Second)
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "slow", Rate: ratelimit.PerHour(1), Burst: 100, Quota: ratelimit.Daily(1000).AnchoredAt(end)})
+	d := take(t, l, "k", p, 50)
+	if !d.Allowed || !d.QuotaReset.Equal(end) {
+		t.Fatalf("%+v", d)
+	}
+	exp, err := c.PExpireTime(ctx, prefix+"{k}:q").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full := serverTime(t, c).Add(50 * time.Hour); time.UnixMilli(int64(exp / time.Millisecond)).Before(full.Add(-time.Second)) {
+		t.Fatalf("key expires at %v, before its bucket is full at %v", time.UnixMilli(int64(exp/time.Millisecond)), full)
+	}
+	// The next request of the same period extends it again.
+	take(t, l, "k", p, 10)
+	exp2, _ := c.PExpireTime(ctx, prefix+"{k}:q").Result()
+	if exp2 <= exp {
+		t.Fatalf("expiry %v not extended past %v", exp2, exp)
+	}
+}
+
+// The script trusts the client's expected period only when the server's
+// clock is inside it.
+func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(10), Burst: 10, Quota: ratelimit.Monthly(100)})
+	args := l.argsFor(p, time.Now().UnixNano())
+	args[argCost] = 1
+	args[argPeriod], args[argPeriod+1] = "0", "86400" // 1970-01-01: a clock far off
+	r, err := takeScript.Run(ctx, c, []string{prefix + "{k}:q"}, args...).Int64Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want := p.Quota.Bounds(serverTime(t, c))
+	if r[0] != 0 || r[5] != want.Unix() {
+		t.Fatalf("reply %v: want allowed with period end %v", r, want)
 	}
 }

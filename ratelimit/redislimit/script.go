@@ -64,67 +64,93 @@ end
 `
 
 // takeLua decides one request: the GCRA rate check and the calendar quota,
-// atomically, on the server's clock, in one round trip.
+// atomically, on the server's clock, in one round trip. A denied request
+// writes nothing; every key it writes has an expiry, set in the same
+// script.
 //
-// KEYS[1] holds the rate state: the theoretical arrival time (TAT) in
-// microseconds since 2024-01-01 (so that it stays an exact double), with a
-// PX expiry at the instant the bucket is full again, when an absent key
-// means the same. KEYS[2] is the quota hash: field e is the end of the
-// period (unix seconds) the count belongs to, field n the count; it expires
-// at e plus a margin, set in the same script that creates it. A count whose
-// e is not the current period's end is stale and counts as zero, so the
-// quota resets exactly at the boundary whatever the expiry does. A denied
-// request writes nothing.
+// KEYS[1] is the one key of the tenant key and plan kind. The rate state is
+// the theoretical arrival time (TAT) in microseconds since 2024-01-01 (an
+// exact double). A plan without quota keeps it in a string, which expires
+// (PX) when the bucket is full again, when an absent key means the same. A
+// plan with a quota keeps everything in a hash: t (TAT), e (end of the
+// quota period the count belongs to,
+// unix seconds) and n (the count). A count whose e is not the current
+// period's end is stale and counts as zero, so the quota resets exactly at
+// the boundary whatever the expiry does; the hash expires a margin after
+// its period ends (PEXPIREAT, set when a period's first request creates the
+// count), or later if its bucket needs longer to refill.
+//
+// The client sends the period it expects, [ARGV[9], ARGV[10]); the script
+// uses it only if the server's clock falls inside, and computes the period
+// itself otherwise (the calendar functions are defined only on that path).
 //
 // ARGV: emission interval (µs), burst, cost, quota limit, quota kind (0 for
-// none), a1, a2 (see period_end), expiry margin (s).
+// none), a1, a2 (see period_end), expiry margin (s), expected period start
+// and end (unix s).
 //
-// Reply: allowed (0/1), reason (0 none, 1 rate, 2 quota), rate tokens left
-// (floor), retry after (µs), reset after (µs), quota left, quota period end
-// (unix s).
-const takeLua = periodLua + `
+// Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), rate
+// tokens left (floor), retry after (µs), reset after (µs), quota left, quota
+// period end (unix s).
+const takeLua = `
 local T = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local qlimit = tonumber(ARGV[4])
 local qkind = tonumber(ARGV[5])
 local eps = 0.001
+local epoch = 1704067200
 
 local tm = redis.call('TIME')
 local sec = tonumber(tm[1])
 local usec = tonumber(tm[2])
-local now = (sec - 1704067200) * 1000000 + usec
+local now = (sec - epoch) * 1000000 + usec
 
-local tat = tonumber(redis.call('GET', KEYS[1]) or 0) or 0
+local tat, qused, qend, qe_old = 0, 0, 0, nil
+if qkind > 0 then
+  local qs, qe = tonumber(ARGV[9]), tonumber(ARGV[10])
+  if sec >= qs and sec < qe then
+    qend = qe
+  else` + periodLua + `
+    qend = period_end(sec, qkind, tonumber(ARGV[6]), tonumber(ARGV[7]))
+  end
+  local h = redis.call('HMGET', KEYS[1], 't', 'e', 'n')
+  tat = tonumber(h[1]) or 0
+  qe_old = tonumber(h[2])
+  if qe_old == qend then qused = tonumber(h[3]) or 0 end
+else
+  tat = tonumber(redis.call('GET', KEYS[1]) or 0) or 0
+end
 if tat < now then tat = now end
 local tokens = (now - tat) / T + burst
-local newtat = tat + cost * T
 
-local qused, qend = 0, 0
-if qkind > 0 then
-  qend = period_end(sec, qkind, tonumber(ARGV[6]), tonumber(ARGV[7]))
-  local h = redis.call('HMGET', KEYS[2], 'e', 'n')
-  if tonumber(h[1]) == qend then qused = tonumber(h[2]) or 0 end
-  if qused + cost > qlimit then
-    return {0, 2, math.floor(tokens + eps), (qend - sec) * 1000000 - usec, math.ceil(tat - now), qlimit - qused, qend}
-  end
+if qkind > 0 and qused + cost > qlimit then
+  return {2, math.floor(tokens + eps), (qend - sec) * 1000000 - usec, math.ceil(tat - now), qlimit - qused, qend}
 end
-
 if tokens + eps < cost then
-  return {0, 1, math.floor(tokens + eps), math.ceil((cost - tokens) * T), math.ceil(tat - now), qlimit - qused, qend}
+  return {1, math.floor(tokens + eps), math.ceil((cost - tokens) * T), math.ceil(tat - now), qlimit - qused, qend}
 end
 
-redis.call('SET', KEYS[1], string.format('%.17g', newtat), 'PX', math.ceil((newtat - now) / 1000) + 1)
+local newtat = tat + cost * T
+-- The TAT may have a fraction: format it exactly. Integers (counts, unix
+-- times, milliseconds, all below 1e14) convert exactly on their own.
+local stat = string.format('%.17g', newtat)
 if qkind > 0 then
-  if qused == 0 then
-    redis.call('HSET', KEYS[2], 'e', qend, 'n', cost)
-    redis.call('EXPIREAT', KEYS[2], qend + tonumber(ARGV[8]))
+  local margin = tonumber(ARGV[8])
+  local full_ms = math.ceil(newtat / 1000) + epoch * 1000 + 1
+  if qe_old == qend then
+    redis.call('HSET', KEYS[1], 't', stat, 'n', qused + cost)
+    if full_ms > (qend + margin) * 1000 then redis.call('PEXPIREAT', KEYS[1], full_ms) end
   else
-    redis.call('HINCRBY', KEYS[2], 'n', cost)
+    redis.call('HSET', KEYS[1], 't', stat, 'e', qend, 'n', cost)
+    local exp = (qend + margin) * 1000
+    if full_ms > exp then exp = full_ms end
+    redis.call('PEXPIREAT', KEYS[1], exp)
   end
   qused = qused + cost
+else
+  redis.call('SET', KEYS[1], stat, 'PX', math.ceil((newtat - now) / 1000) + 1)
 end
-return {1, 0, math.floor(tokens - cost + eps), 0, math.ceil(newtat - now), qlimit - qused, qend}
+return {0, math.floor(tokens - cost + eps), 0, math.ceil(newtat - now), qlimit - qused, qend}
 `
 
 // takeScript runs takeLua with EVALSHA, falling back to EVAL (which loads

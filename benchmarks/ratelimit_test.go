@@ -1,0 +1,242 @@
+package benchmarks
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-chi/httprate"
+	golimiter "github.com/sethvargo/go-limiter"
+	"github.com/sethvargo/go-limiter/memorystore"
+	ulule "github.com/ulule/limiter/v3"
+	ululememory "github.com/ulule/limiter/v3/drivers/store/memory"
+	"golang.org/x/time/rate"
+
+	"github.com/tenantkit/tenantkit/ratelimit"
+)
+
+// rlTenants is the number of tenants the in-process comparison spreads its
+// decisions over.
+const rlTenants = 10_000
+
+func tenantKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "tenant-" + strconv.Itoa(i)
+	}
+	return keys
+}
+
+// rlPeer is one in-process limiter under comparison: take decides one
+// request of cost 1 for key. Each is configured for limit requests per
+// window; token buckets get a burst of limit refilled over window.
+type rlPeer struct {
+	name    string
+	take    func(key string) bool
+	prepare func(keys []string) // optional: called with every key before a run
+	close   func()              // optional
+}
+
+func rlPeers(tb testing.TB, limit int, window time.Duration) []rlPeer {
+	ctx := context.Background()
+	var peers []rlPeer
+
+	// tenantkit: the in-process limiter, through the Limiter interface.
+	plan := ratelimit.MustPlan(ratelimit.Plan{Name: "bench", Rate: ratelimit.Per(limit, window), Burst: limit})
+	var tk ratelimit.Limiter = ratelimit.NewLocal()
+	peers = append(peers, rlPeer{name: "tenantkit", take: func(key string) bool {
+		d, _ := tk.Take(ctx, key, plan, 1)
+		d.Release()
+		return d.Allowed
+	}})
+
+	// xtimerate: the floor, a bare rate.Limiter per tenant found in a map
+	// that is filled before the run and only read during it (so it needs no
+	// lock). Any per-tenant limiter has to find the tenant's bucket; this is
+	// the least it can do, with rate.Limiter.Allow's own time.Now and lock.
+	floor := make(map[string]*rate.Limiter)
+	peers = append(peers, rlPeer{
+		name: "xtimerate",
+		take: func(key string) bool { return floor[key].Allow() },
+		prepare: func(keys []string) {
+			for _, k := range keys {
+				floor[k] = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), limit)
+			}
+		},
+	})
+
+	// httprate: go-chi/httprate's LimitCounter with the sliding-window
+	// decision of its RateLimiter.OnLimit (which holds the limiter's one
+	// mutex across Get and IncrementBy), without the HTTP plumbing.
+	hr := &httprateLimiter{counter: httprate.NewLocalLimitCounter(window), window: window, limit: limit}
+	peers = append(peers, rlPeer{name: "httprate", take: hr.take})
+
+	// ulule: ulule/limiter/v3 with its memory store. The store's cleaner
+	// goroutine stops only when the store is garbage collected.
+	ul := ulule.New(ululememory.NewStore(), ulule.Rate{Period: window, Limit: int64(limit)})
+	peers = append(peers, rlPeer{
+		name: "ulule",
+		take: func(key string) bool {
+			c, err := ul.Get(ctx, key)
+			return err == nil && !c.Reached
+		},
+		close: func() {
+			ul = nil
+			runtime.GC()
+			runtime.GC()
+		},
+	})
+
+	// golimiter: sethvargo/go-limiter's memorystore.
+	gl, err := memorystore.New(&memorystore.Config{Tokens: uint64(limit), Interval: window})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	peers = append(peers, rlPeer{
+		name: "golimiter",
+		take: func(key string) bool {
+			_, _, _, ok, err := gl.Take(ctx, key)
+			return err == nil && ok
+		},
+		close: func() { _ = gl.Close(ctx) },
+	})
+	var _ golimiter.Store = gl
+
+	tb.Cleanup(func() {
+		for _, p := range peers {
+			if p.close != nil {
+				p.close()
+			}
+		}
+	})
+	return peers
+}
+
+// httprateLimiter replays httprate.RateLimiter.OnLimit on a LimitCounter:
+// the sliding-window estimate of the previous and current windows, checked
+// and incremented under one mutex.
+type httprateLimiter struct {
+	mu      sync.Mutex
+	counter httprate.LimitCounter
+	window  time.Duration
+	limit   int
+}
+
+func (h *httprateLimiter) take(key string) bool {
+	now := time.Now().UTC()
+	cur := now.Truncate(h.window)
+	prev := cur.Add(-h.window)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, p, err := h.counter.Get(key, cur, prev)
+	if err != nil {
+		return false
+	}
+	est := float64(p)*float64(h.window-now.Sub(cur))/float64(h.window) + float64(c)
+	if int(math.Round(est))+1 > h.limit {
+		return false
+	}
+	return h.counter.IncrementBy(key, cur, 1) == nil
+}
+
+// TestRateLimitPeers checks that every comparison is set up to limit: a
+// tenant gets its limit and is then refused, and another tenant is not
+// affected.
+func TestRateLimitPeers(t *testing.T) {
+	for _, p := range rlPeers(t, 5, time.Hour) {
+		if p.prepare != nil {
+			p.prepare(tenantKeys(2))
+		}
+		for i := range 5 {
+			if !p.take("tenant-0") {
+				t.Errorf("%s: request %d of 5 refused", p.name, i+1)
+			}
+		}
+		if p.take("tenant-0") {
+			t.Errorf("%s: request 6 of a limit of 5 allowed", p.name)
+		}
+		if !p.take("tenant-1") {
+			t.Errorf("%s: another tenant refused", p.name)
+		}
+	}
+}
+
+// BenchmarkTake compares one decision over 10,000 tenants, in parallel
+// (run with -cpu 1,2 to see scaling). The limits are high enough that every
+// decision is an allowed one: the common path.
+func BenchmarkTake(b *testing.B) {
+	keys := tenantKeys(rlTenants)
+	for _, p := range rlPeers(b, 1_000_000, time.Second) {
+		b.Run(p.name, func(b *testing.B) {
+			if p.prepare != nil {
+				p.prepare(keys)
+			}
+			for _, k := range keys { // steady state: every tenant known
+				p.take(k)
+			}
+			var worker atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(worker.Add(1)) * 7919 // workers start apart, as different tenants would
+				for pb.Next() {
+					p.take(keys[i%len(keys)])
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkBucketMemory reports the heap held per tenant by the in-process
+// limiter with 1,000,000 tenants (B/tenant), and what is left per tenant
+// after their buckets went idle and were evicted (B/tenant-evicted). The
+// plan has a monthly quota, so buckets are idle only once the month is over.
+func BenchmarkBucketMemory(b *testing.B) {
+	const n = 1_000_000
+	keys := tenantKeys(n)
+	plan := ratelimit.MustPlan(ratelimit.Plan{Name: "free", Rate: ratelimit.PerMinute(100), Burst: 20, Quota: ratelimit.Monthly(10_000)})
+	ctx := context.Background()
+	var perTenant, perTenantEvicted float64
+	for range b.N {
+		var mu sync.Mutex
+		now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		base := heapInUse()
+		l := ratelimit.NewLocal(ratelimit.WithMaxKeys(2*n), ratelimit.WithClock(clock))
+		for _, k := range keys {
+			if d, _ := l.Take(ctx, k, plan, 1); !d.Allowed {
+				b.Fatal("denied")
+			}
+		}
+		full := heapInUse()
+		if l.Len() != n {
+			b.Fatalf("%d tenants tracked", l.Len())
+		}
+		mu.Lock()
+		now = now.AddDate(0, 1, 0)
+		mu.Unlock()
+		l.Sweep()
+		if l.Len() != 0 {
+			b.Fatalf("%d tenants left after the sweep", l.Len())
+		}
+		evicted := heapInUse()
+		perTenant = float64(full-base) / n
+		perTenantEvicted = float64(evicted-base) / n
+		runtime.KeepAlive(l)
+	}
+	b.ReportMetric(perTenant, "B/tenant")
+	b.ReportMetric(perTenantEvicted, "B/tenant-evicted")
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
