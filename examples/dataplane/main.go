@@ -1,35 +1,59 @@
 // Command dataplane is tenantkit's demo: a multi-tenant HTTP edge service
-// behind tenantkit's middleware that calls a gRPC backend, called with good
-// and bad credentials, printing what each request got and which tenant each
-// hop saw. It runs on loopback only and needs no AWS account and no Redis:
-// a local OpenID Connect issuer stands in for Amazon Cognito.
+// behind tenantkit's middleware that calls a gRPC backend. It sends requests
+// with good and bad credentials and prints what each got and which tenant
+// each hop saw, then shows per-tier rate limits and quotas, and ends with the
+// per-tenant usage and cost table.
 //
-//	go run ./examples/dataplane
+// It runs on loopback only and needs no AWS account and no Redis: a local
+// OpenID Connect issuer stands in for Amazon Cognito and rate limits are
+// kept in process.
+//
+//	go run ./examples/dataplane                   # everything in process
+//	go run ./examples/dataplane -redis 127.0.0.1:6379  # limits shared through Redis
+//	go run ./examples/dataplane -telemetry        # also print spans and metrics (to stderr)
+//
+// Tenant-scoped AWS credentials (STS token vending) have their own demo:
+// go run ./examples/vending.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
+type options struct {
+	redisAddr string // share limits through this Redis; "" keeps them in process
+	telemetry bool   // print spans and metrics with the stdout exporters
+}
+
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	var o options
+	flag.StringVar(&o.redisAddr, "redis", "", "share rate limits and quotas through the Redis at `ADDR` (host:port)")
+	flag.BoolVar(&o.telemetry, "telemetry", false, "print spans and metrics to standard error")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "dataplane:", err)
 		os.Exit(1)
 	}
@@ -37,7 +61,19 @@ func main() {
 
 const audience = "orders-api"
 
-func run(ctx context.Context, out io.Writer) error {
+// The usage plans of the demo's tiers: small numbers, so that a few
+// requests show each limit.
+func plans() (*ratelimit.Plans, error) {
+	return ratelimit.NewPlans(
+		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 2}, // unknown tiers: never unlimited
+		map[string]ratelimit.Plan{
+			"free":       {Rate: ratelimit.PerSecond(20), Burst: 5, Quota: ratelimit.Daily(12)},
+			"pro":        {Rate: ratelimit.PerMinute(600), Burst: 50, Quota: ratelimit.Monthly(100_000)},
+			"enterprise": {Rate: ratelimit.PerMinute(10_000), Burst: 1_000, InFlight: 200},
+		})
+}
+
+func run(ctx context.Context, out io.Writer, o options) error {
 	// The identity provider: in production a Cognito user pool, here a
 	// real OIDC issuer on loopback with its own signing key.
 	idp, err := oidctest.Start()
@@ -50,6 +86,12 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer verifier.Close()
+
+	tel, err := newTelemetry(os.Stderr, o.telemetry) // apart from the tables on out
+	if err != nil {
+		return err
+	}
+	defer tel.shutdown()
 
 	// The edge calls the backend with a signed internal assertion: a
 	// short-lived token minted per tenant, verified by the backend with the
@@ -66,21 +108,41 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	backend := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(toBackend))))
+	backend := grpc.NewServer(tel.grpcServerOptions(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(toBackend))))...)
 	backend.RegisterService(&ordersDesc, nil)
 	backendAddr, err := serveGRPC(backend)
 	if err != nil {
 		return err
 	}
 	defer backend.Stop()
-	conn, err := grpc.NewClient(backendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(toBackend)))
+	conn, err := grpc.NewClient(backendAddr, tel.grpcClientOptions(grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(toBackend)))...)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 
-	// The edge: every route sees only the verified tenant.
+	// Rate limits and quotas per tier, in process or shared through Redis.
+	tierPlans, err := plans()
+	if err != nil {
+		return err
+	}
+	var limiter ratelimit.Limiter = ratelimit.NewLocal()
+	limits := "in process"
+	if o.redisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: o.redisAddr})
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis at %s: %w", o.redisAddr, err)
+		}
+		// A fresh key prefix per run, so that the demo's quotas start from
+		// zero however often it runs against the same Redis.
+		limiter = redislimit.New(rdb, redislimit.WithPrefix(fmt.Sprintf("tenantkit-demo:%d:", time.Now().UnixNano())))
+		limits = "shared through Redis at " + o.redisAddr
+	}
+
+	// The edge: authentication, per-tenant metrics and usage, rate limits,
+	// then the application, which sees only the verified tenant.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
 		t, err := tenant.Require(r.Context())
@@ -96,26 +158,78 @@ func run(ctx context.Context, out io.Writer) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier(), "backend": owner})
 	})
-	srv, base, err := serve(httpmw.Authenticate(verifier)(mux))
+	edge := httpmw.Authenticate(verifier)(httpmw.Telemetry(tel.metrics)(httpmw.RateLimit(limiter, tierPlans,
+		httpmw.RateLimitOnDecision(tel.recordDecision))(mux)))
+	srv, base, err := serve(otelhttp.NewHandler(edge, "edge", tel.otelhttpOptions()...))
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	d := &demo{ctx: ctx, out: out, base: base, idp: idp, client: &http.Client{Timeout: 5 * time.Second}}
 
-	// Credentials an attacker might try.
+	if err := d.identity(); err != nil {
+		return err
+	}
+	if err := d.leak(verifier, conn); err != nil {
+		return err
+	}
+	if err := d.rateLimits(limits); err != nil {
+		return err
+	}
+	return tel.usageTable(out)
+}
+
+// demo holds what the three parts of the demo share.
+type demo struct {
+	ctx    context.Context
+	out    io.Writer
+	base   string
+	idp    *oidctest.Issuer
+	client *http.Client
+}
+
+func (d *demo) claims(id, tier string) map[string]any {
+	return map[string]any{"aud": audience, "custom:tenant_id": id, "custom:tier": tier}
+}
+
+// result is what one request to the edge got.
+type result struct {
+	status                         int
+	tenant, tier, backend, problem string
+	reason                         string // rate-limit reason: rate, quota, in-flight
+}
+
+func (d *demo) get(token string, header map[string]string) (result, error) {
+	req, _ := http.NewRequestWithContext(d.ctx, http.MethodGet, d.base+"/orders", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return result{}, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return result{status: resp.StatusCode, tenant: str(body["tenant"]), tier: str(body["tier"]),
+		backend: str(body["backend"]), problem: str(body["detail"]), reason: str(body["reason"])}, nil
+}
+
+// identity sends good and bad credentials and shows what each hop saw.
+func (d *demo) identity() error {
 	rogue, err := oidctest.Start() // a real issuer we do not trust
 	if err != nil {
 		return err
 	}
 	defer rogue.Close()
-	forger, err := oidctest.NewKey(idp.SigningKey().ID, "RS256") // same kid, wrong key
+	forger, err := oidctest.NewKey(d.idp.SigningKey().ID, "RS256") // same kid, wrong key
 	if err != nil {
 		return err
 	}
-	claims := func(id, tier string) map[string]any {
-		return map[string]any{"aud": audience, "custom:tenant_id": id, "custom:tier": tier}
-	}
-	expired := claims("acme", "enterprise")
+	expired := d.claims("acme", "enterprise")
 	expired["exp"] = time.Now().Add(-time.Minute).Unix()
 
 	calls := []struct {
@@ -123,56 +237,83 @@ func run(ctx context.Context, out io.Writer) error {
 		token  string
 		header map[string]string
 	}{
-		{"acme (enterprise)", idp.Token(claims("acme", "enterprise")), nil},
-		{"globex (pro)", idp.Token(claims("globex", "pro")), nil},
-		{"initech (free)", idp.Token(claims("initech", "free")), nil},
-		{"initech + X-Tenant-ID: acme", idp.Token(claims("initech", "free")), map[string]string{"X-Tenant-ID": "acme"}},
-		{"forged signature", forger.Sign(nil, idp.Claims(claims("acme", "enterprise"))), nil},
-		{"expired token", idp.Token(expired), nil},
-		{"wrong issuer", rogue.Token(claims("acme", "enterprise")), nil},
-		{"wildcard tenant ID", idp.Token(claims("*", "enterprise")), nil},
+		{"acme (enterprise)", d.idp.Token(d.claims("acme", "enterprise")), nil},
+		{"globex (pro)", d.idp.Token(d.claims("globex", "pro")), nil},
+		{"initech (free)", d.idp.Token(d.claims("initech", "free")), nil},
+		{"initech + X-Tenant-ID: acme", d.idp.Token(d.claims("initech", "free")), map[string]string{"X-Tenant-ID": "acme"}},
+		{"forged signature", forger.Sign(nil, d.idp.Claims(d.claims("acme", "enterprise"))), nil},
+		{"expired token", d.idp.Token(expired), nil},
+		{"wrong issuer", rogue.Token(d.claims("acme", "enterprise")), nil},
+		{"wildcard tenant ID", d.idp.Token(d.claims("*", "enterprise")), nil},
 		{"no token", "", nil},
 	}
-
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(d.out, "1. Identity: who is calling, as each hop sees it")
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUEST\tSTATUS\tEDGE SAW\tTIER\tBACKEND SAW\tREASON")
-	client := &http.Client{Timeout: 5 * time.Second}
 	for _, c := range calls {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders", nil)
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
-		for k, v := range c.header {
-			req.Header.Set(k, v)
-		}
-		resp, err := client.Do(req)
+		r, err := d.get(c.token, c.header)
 		if err != nil {
 			return err
 		}
-		var body map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		tenantID, tier, seen, reason := str(body["tenant"]), str(body["tier"]), str(body["backend"]), str(body["detail"])
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", c.what, resp.StatusCode, dash(tenantID), dash(tier), dash(seen), dash(reason))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", c.what, r.status, dash(r.tenant), dash(r.tier), dash(r.backend), dash(r.problem))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	return tw.Flush()
+}
 
-	// The classic leak: work handed to a goroutine with
-	// context.Background() has no tenant, so its backend call is refused
-	// before it leaves the process. context.WithoutCancel keeps the tenant.
-	acme, err := verifier.Verify(ctx, idp.Token(claims("acme", "enterprise")))
+// leak shows the classic tenant leak: work handed to a goroutine with
+// context.Background() has no tenant, so its backend call is refused before
+// it leaves the process; context.WithoutCancel keeps the tenant.
+func (d *demo) leak(v *tenant.Verifier, conn *grpc.ClientConn) error {
+	acme, err := v.Verify(d.ctx, d.idp.Token(d.claims("acme", "enterprise")))
 	if err != nil {
 		return err
 	}
-	reqCtx := tenant.NewContext(ctx, acme)
+	reqCtx := tenant.NewContext(d.ctx, acme)
 	done := make(chan string, 2)
 	go func() { _, err := backendOwner(context.Background(), conn); done <- fmt.Sprint(err) }()
 	go func() { owner, _ := backendOwner(context.WithoutCancel(reqCtx), conn); done <- owner }()
-	fmt.Fprintf(out, "\nbackground call with context.Background():   %s\n", <-done)
-	fmt.Fprintf(out, "background call with context.WithoutCancel: backend saw %s\n", <-done)
+	fmt.Fprintln(d.out, "\n2. Background work")
+	fmt.Fprintf(d.out, "with context.Background():   %s\n", <-done)
+	fmt.Fprintf(d.out, "with context.WithoutCancel: backend saw %s\n", <-done)
 	return nil
+}
+
+// rateLimits sends a quick burst per tenant, then a slow trickle for the
+// free tier: the burst trips the free tier's rate limit (its bucket holds 5,
+// two of them spent in part 1), the trickle stays under the rate and runs
+// into the daily quota of 12, and the other tiers pass.
+func (d *demo) rateLimits(where string) error {
+	fmt.Fprintf(d.out, "\n3. Rate limits and quotas per tier (%s)\n", where)
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TENANT\tTIER\tPLAN\tTRAFFIC\t200\t429 RATE\t429 QUOTA")
+	runs := []struct {
+		id, tier, plan string
+		n              int
+		gap            time.Duration
+	}{
+		{"acme", "enterprise", "10000/min, burst 1000", 15, 0},
+		{"globex", "pro", "600/min, burst 50, 100000/month", 15, 0},
+		{"initech", "free", "20/s, burst 5, 12/day", 15, 0},
+		{"initech", "free", "20/s, burst 5, 12/day", 10, 100 * time.Millisecond},
+	}
+	for _, run := range runs {
+		token := d.idp.Token(d.claims(run.id, run.tier))
+		counts := map[string]int{}
+		for range run.n {
+			time.Sleep(run.gap) // a refill of 2 tokens at 20/s: the rate never denies
+			r, err := d.get(token, nil)
+			if err != nil {
+				return err
+			}
+			counts[fmt.Sprint(r.status, r.reason)]++
+		}
+		traffic := fmt.Sprintf("%d in a row", run.n)
+		if run.gap > 0 {
+			traffic = fmt.Sprintf("%d, %v apart", run.n, run.gap)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", run.id, run.tier, run.plan, traffic, counts["200"], counts["429rate"], counts["429quota"])
+	}
+	return tw.Flush()
 }
 
 // serve runs h on a free loopback port.
@@ -199,5 +340,5 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return strings.TrimSpace(s)
 }
