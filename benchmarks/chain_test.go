@@ -1,0 +1,104 @@
+package benchmarks
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tenantkit/tenantkit/httpmw"
+	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// discardSpans is a span exporter that drops everything.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+// chainSetup builds the full server chain of a tenantkit service:
+// Authenticate (repeated token, cached), per-tenant metrics and usage on the
+// OpenTelemetry SDK, and the in-process rate limiter; optionally behind
+// otelhttp with an SDK tracer provider carrying the span processor.
+func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string) {
+	tb.Helper()
+	s := newAuthSetup(tb)
+	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { v.Close() })
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithBatcher(discardSpans{}))
+	tb.Cleanup(func() {
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+	})
+	usage, err := telemetry.NewUsage(telemetry.WithMeterProvider(mp))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = usage.Close() })
+	m, err := telemetry.NewMetrics(telemetry.WithMeterProvider(mp), telemetry.WithUsage(usage))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	plans, err := ratelimit.NewPlans(ratelimit.Plan{Rate: ratelimit.PerSecond(1_000_000), Burst: 1_000_000}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := httpmw.Authenticate(v)(httpmw.Telemetry(m)(httpmw.RateLimit(ratelimit.NewLocal(), plans)(ok)))
+	if withOtelhttp {
+		h = otelhttp.NewHandler(h, "orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp))
+	}
+	return h, s.token
+}
+
+func TestChain(t *testing.T) {
+	for _, withOtel := range []bool{false, true} {
+		h, token := chainSetup(t, withOtel)
+		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNoContent {
+			t.Fatalf("otelhttp=%v: status %d", withOtel, rec.Code)
+		}
+	}
+}
+
+// BenchmarkChain: a bare handler against the full server chain, for a
+// tenant presenting the same token on every request.
+func BenchmarkChain(b *testing.B) {
+	bench := func(b *testing.B, h http.Handler, token string) {
+		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		w := discardWriter{h: http.Header{}}
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	}
+	b.Run("bare", func(b *testing.B) { bench(b, ok, "") })
+	b.Run("tenantkit", func(b *testing.B) {
+		h, token := chainSetup(b, false)
+		bench(b, h, token)
+	})
+	b.Run("tenantkit+otelhttp", func(b *testing.B) {
+		h, token := chainSetup(b, true)
+		bench(b, h, token)
+	})
+	b.Run("otelhttp-only", func(b *testing.B) {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+		defer mp.Shutdown(context.Background())
+		defer tp.Shutdown(context.Background())
+		bench(b, otelhttp.NewHandler(ok, "orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)), "")
+	})
+}
