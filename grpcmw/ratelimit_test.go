@@ -2,6 +2,7 @@ package grpcmw_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -396,4 +397,36 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func ExampleUnaryServerRateLimit() {
+	plans, err := ratelimit.NewPlans(
+		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 5},
+		map[string]ratelimit.Plan{"free": {Rate: ratelimit.PerMinute(100), Burst: 1, Quota: ratelimit.Monthly(10_000)}})
+	if err != nil {
+		panic(err)
+	}
+	limiter := ratelimit.NewLocal() // or redislimit.New(client) across replicas
+	// Register after the authentication interceptor, which puts the tenant
+	// in the context:
+	//
+	//	grpc.NewServer(grpc.ChainUnaryInterceptor(
+	//		grpcmw.UnaryServerInterceptor(verifier),
+	//		grpcmw.UnaryServerRateLimit(limiter, plans)),
+	//	grpc.ChainStreamInterceptor(
+	//		grpcmw.StreamServerInterceptor(verifier),
+	//		grpcmw.StreamServerRateLimit(limiter, plans)))
+	limit := grpcmw.UnaryServerRateLimit(limiter, plans)
+
+	free, _ := tenant.New("acme", "free")
+	ctx := tenant.NewContext(context.Background(), free)
+	info := &grpc.UnaryServerInfo{FullMethod: "/orders.v1.Orders/Get"}
+	handler := func(context.Context, any) (any, error) { return "ok", nil }
+	for range 2 {
+		_, err := limit(ctx, nil, info, handler)
+		fmt.Println(status.Code(err))
+	}
+	// Output:
+	// OK
+	// ResourceExhausted
 }

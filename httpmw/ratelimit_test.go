@@ -3,6 +3,7 @@ package httpmw_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -346,4 +347,35 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	if w := rlServe(h, rlRequest(t, "acme", "open")); w.Code != 200 || w.Header().Get("RateLimit") == "" {
 		t.Fatalf("open plan after restart: %d %v", w.Code, w.Header())
 	}
+}
+
+func ExampleRateLimit() {
+	plans, err := ratelimit.NewPlans(
+		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 5}, // unknown tiers
+		map[string]ratelimit.Plan{
+			"free":       {Rate: ratelimit.PerMinute(100), Burst: 2, Quota: ratelimit.Monthly(10_000)},
+			"enterprise": {Rate: ratelimit.PerMinute(10_000), Burst: 1_000},
+		})
+	if err != nil {
+		panic(err)
+	}
+	// Local limits one process; redislimit.New(client) shares limits
+	// between replicas through Redis.
+	limiter := ratelimit.NewLocal()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	// In a service: httpmw.Authenticate(verifier)(httpmw.RateLimit(limiter, plans)(api)).
+	h := httpmw.RateLimit(limiter, plans)(api)
+
+	free, _ := tenant.New("acme", "free")
+	for range 3 {
+		r := httptest.NewRequest(http.MethodGet, "/v1/orders", nil)
+		r = r.WithContext(tenant.NewContext(r.Context(), free))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Header().Get("RateLimit-Policy"))
+	}
+	// Output:
+	// 200 "free";q=100;w=60, "free-quota";q=10000;w=2592000
+	// 200 "free";q=100;w=60, "free-quota";q=10000;w=2592000
+	// 429 "free";q=100;w=60, "free-quota";q=10000;w=2592000
 }

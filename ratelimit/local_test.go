@@ -305,7 +305,7 @@ func TestUpstreamStaleClockContended(t *testing.T) {
 		}
 	}
 	bare := rate.NewLimiter(r, burst)
-	got, el := Hammer(t, workers, dur, func() bool {
+	got, el := hammer(t, workers, dur, func() bool {
 		now := time.Now()
 		delay()
 		return bare.AllowN(now, 1)
@@ -318,7 +318,7 @@ func TestUpstreamStaleClockContended(t *testing.T) {
 
 	l := NewLocal(WithClock(func() time.Time { delay(); return time.Now() }))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(r), Burst: burst})
-	got, el = Hammer(t, workers, dur, func() bool {
+	got, el = hammer(t, workers, dur, func() bool {
 		d, _ := l.Take(ctx, "k", p, 1)
 		return d.Allowed
 	})
@@ -339,20 +339,21 @@ func TestHammer(t *testing.T) {
 	const workers, r, burst = 64, 1000, 100
 	l := NewLocal()
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(r), Burst: burst})
-	allowed, elapsed := Hammer(t, workers, 2*time.Second, func() bool {
+	allowed, elapsed := hammer(t, workers, 2*time.Second, func() bool {
 		d, err := l.Take(ctx, "acme", p, 1)
 		if err != nil {
 			t.Error(err)
 		}
 		return d.Allowed
 	})
-	CheckHammer(t, allowed, elapsed, burst, r)
+	checkHammer(t, allowed, elapsed, burst, r)
 }
 
-// Hammer runs fn from workers goroutines for about dur and returns the
-// number of true results and the time from the start to the last call's
-// return.
-func Hammer(t testing.TB, workers int, dur time.Duration, fn func() bool) (allowed int64, elapsed time.Duration) {
+// hammer runs fn from workers goroutines for about dur and returns the
+// number of true results and the time from the start to the return of the
+// last call (not to the workers' exit, which a pause of the process could
+// delay after the last decision).
+func hammer(t testing.TB, workers int, dur time.Duration, fn func() bool) (allowed int64, elapsed time.Duration) {
 	var (
 		n    atomic.Int64
 		last atomic.Int64
@@ -365,12 +366,13 @@ func Hammer(t testing.TB, workers int, dur time.Duration, fn func() bool) (allow
 		go func() {
 			defer wg.Done()
 			<-gate
+			var end int64 // when this worker's last call returned
 			for time.Since(start) < dur {
 				if fn() {
 					n.Add(1)
 				}
+				end = int64(time.Since(start))
 			}
-			end := int64(time.Since(start))
 			for {
 				old := last.Load()
 				if end <= old || last.CompareAndSwap(old, end) {
@@ -385,8 +387,8 @@ func Hammer(t testing.TB, workers int, dur time.Duration, fn func() bool) (allow
 	return n.Load(), time.Duration(last.Load())
 }
 
-// CheckHammer checks allowed against [burst + rate·t − 1%, burst + rate·t + 1].
-func CheckHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, ratePerSec float64) {
+// checkHammer checks allowed against [burst + rate·t − 1%, burst + rate·t + 1].
+func checkHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, ratePerSec float64) {
 	t.Helper()
 	want := burst + ratePerSec*elapsed.Seconds()
 	lo, hi := want*0.99, want+1

@@ -51,7 +51,8 @@ type Limiter struct {
 	inflight *ratelimit.InFlight
 
 	downUntil atomic.Int64 // unix ns until which Redis is not asked; 0 when up
-	args      sync.Map     // *ratelimit.Plan -> []any: the script's ARGV with cost at argCost
+	args      sync.Map     // *ratelimit.Plan -> *planArgs
+	nargs     atomic.Int64 // entries added to args since it was last cleared
 }
 
 // New returns a Limiter on client. Give the client short timeouts (for
@@ -69,6 +70,9 @@ func New(client redis.UniversalClient, opts ...Option) *Limiter {
 		inflight:      ratelimit.NewInFlight(),
 	}
 }
+
+// maxCachedPlans bounds the per-plan argument cache.
+const maxCachedPlans = 1024
 
 // Indexes in the script's ARGV (0-based).
 const (
@@ -249,6 +253,12 @@ func (l *Limiter) argsFor(p *ratelimit.Plan, now int64) []any {
 		v, _ = l.args.LoadOrStore(p, &planArgs{tmpl: l.buildArgs(p)})
 	}
 	pa := v.(*planArgs)
+	if !ok && l.nargs.Add(1) > maxCachedPlans {
+		// Plans are meant to live as long as the service; a program that
+		// makes them per request must not grow this cache without bound.
+		l.args.Clear()
+		l.nargs.Store(0)
+	}
 	args := make([]any, len(pa.tmpl))
 	copy(args, pa.tmpl)
 	if p.Quota.Limit > 0 {

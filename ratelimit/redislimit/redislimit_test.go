@@ -466,12 +466,13 @@ func hammer(workers int, dur time.Duration, fn func() bool) (int64, time.Duratio
 		go func() {
 			defer wg.Done()
 			<-gate
+			var end int64 // when this worker's last call returned
 			for time.Since(start) < dur {
 				if fn() {
 					n.Add(1)
 				}
+				end = int64(time.Since(start))
 			}
-			end := int64(time.Since(start))
 			for {
 				old := last.Load()
 				if end <= old || last.CompareAndSwap(old, end) {
