@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	tenants  = 200
 	inFlight = 20_000 // requests held open at the last hop at the same time
-	deadline = 90 * time.Second
+	deadline = 150 * time.Second
 )
 
 // hopCheck records, per hop, how many requests saw a tenant other than the
@@ -159,8 +159,11 @@ func runLeakTest(t *testing.T, format string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		aGRPC, _ := tenant.NewAssertion(ring, "orders-grpc")
-		aBackend, _ := tenant.NewAssertion(ring, "ledger-http")
+		// Requests queue for tens of seconds behind the barrier, far
+		// longer than any real hop; the assertions must outlive that.
+		ttl := tenant.WithAssertionTTL(5 * time.Minute)
+		aGRPC, _ := tenant.NewAssertion(ring, "orders-grpc", ttl)
+		aBackend, _ := tenant.NewAssertion(ring, "ledger-http", ttl)
 		toGRPC, toBackend = aGRPC, aBackend
 		grpcVerifier, backendVerifier = nil, nil
 		grpcOpts = append(grpcOpts, grpcmw.WithAssertion(aGRPC))
@@ -169,7 +172,7 @@ func runLeakTest(t *testing.T, format string) {
 
 	checks := &hopCheck{}
 	gate := &barrier{n: inFlight, release: make(chan struct{})}
-	timer := time.AfterFunc(deadline/2, gate.open) // bounded: never wait forever
+	timer := time.AfterFunc(deadline*2/3, gate.open) // bounded: never wait forever
 	defer timer.Stop()
 
 	// Hop 3: the HTTP backend.
