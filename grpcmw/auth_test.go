@@ -18,6 +18,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -63,22 +64,8 @@ type grpcFixture struct {
 
 func startGRPC(t *testing.T, serverOpts func(v tenant.TokenVerifier) []grpc.ServerOption) *grpcFixture {
 	t.Helper()
-	idp, err := oidctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idp.Close)
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}},
-		tenant.WithCheck(func(_ context.Context, tn tenant.Tenant) error {
-			if tn.ID() == "suspended" {
-				return tenant.ErrForbidden
-			}
-			return nil
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	fx := tenanttest.New(t)
+	idp, v := fx.IDP, fx.Verifier
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

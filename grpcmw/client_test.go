@@ -12,25 +12,11 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tenantkit/tenantkit/grpcmw"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-func ringAssertion(t testing.TB, aud string) *tenant.Assertion {
-	t.Helper()
-	k, err := tenant.GenerateRingKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := tenant.NewKeyRing(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := tenant.NewAssertion(ring, aud)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+func ringAssertion(t testing.TB, aud string) *tenant.Assertion { return tenanttest.Assertion(t, aud) }
 
 // counting counts calls that reached the server at all, before
 // authentication.

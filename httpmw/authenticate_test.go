@@ -17,42 +17,22 @@ import (
 
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 type fixture struct {
 	idp *oidctest.Issuer
 	v   *tenant.Verifier
+	*tenanttest.Fixture
 }
 
 func newFixture(t testing.TB) *fixture {
-	t.Helper()
-	idp, err := oidctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idp.Close)
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}},
-		tenant.WithCheck(func(_ context.Context, tn tenant.Tenant) error {
-			if tn.ID() == "suspended" {
-				return tenant.ErrForbidden
-			}
-			return nil
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	return &fixture{idp: idp, v: v}
+	f := tenanttest.New(t)
+	return &fixture{idp: f.IDP, v: f.Verifier, Fixture: f}
 }
 
-func (f *fixture) token(id, tier string) string {
-	c := map[string]any{"aud": "api", "custom:tenant_id": id}
-	if tier != "" {
-		c["custom:tier"] = tier
-	}
-	return f.idp.Token(c)
-}
+func (f *fixture) token(id, tier string) string { return f.Token(id, tier) }
 
 // whoami answers with the tenant the handler sees and any tenant header it
 // can still read.

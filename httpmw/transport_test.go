@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tenantkit/tenantkit/httpmw"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -22,20 +23,7 @@ type closeTracker struct {
 func (c *closeTracker) Close() error { c.closed.Store(true); return nil }
 
 func newRingAssertion(t testing.TB, aud string) *tenant.Assertion {
-	t.Helper()
-	k, err := tenant.GenerateRingKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := tenant.NewKeyRing(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := tenant.NewAssertion(ring, aud)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return tenanttest.Assertion(t, aud)
 }
 
 // downstream is a real HTTP service behind Authenticate that reports the
