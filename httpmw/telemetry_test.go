@@ -201,15 +201,18 @@ func TestTelemetryWriterInterfaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results := make(chan string, 3)
+	// One channel per request: the /flush handler may still be running
+	// when the client has its response and starts /hijack.
+	results := map[string]chan string{"/flush": make(chan string, 2), "/hijack": make(chan string, 2)}
 	srv := httptest.NewServer(httpmw.Telemetry(m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, fl := w.(http.Flusher)
 		_, hj := w.(http.Hijacker)
-		results <- fmt.Sprint(fl, hj)
+		out := results[r.URL.Path]
+		out <- fmt.Sprint(fl, hj)
 		if r.URL.Path == "/hijack" {
 			conn, buf, err := w.(http.Hijacker).Hijack()
 			if err != nil {
-				results <- err.Error()
+				out <- err.Error()
 				return
 			}
 			defer conn.Close()
@@ -218,7 +221,7 @@ func TestTelemetryWriterInterfaces(t *testing.T) {
 			return
 		}
 		_, _ = w.Write([]byte("a"))
-		results <- fmt.Sprint(http.NewResponseController(w).Flush())
+		out <- fmt.Sprint(http.NewResponseController(w).Flush())
 	})))
 	defer srv.Close()
 	tr := &http.Transport{}
@@ -231,7 +234,7 @@ func TestTelemetryWriterInterfaces(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if a, b, c := <-results, <-results, <-results; a != "true true" || b != "<nil>" || c != "true true" {
+	if a, b, c := <-results["/flush"], <-results["/flush"], <-results["/hijack"]; a != "true true" || b != "<nil>" || c != "true true" {
 		t.Errorf("flusher/hijacker = %q, flush error = %q, on hijack %q", a, b, c)
 	}
 }
