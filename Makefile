@@ -40,5 +40,13 @@ fuzz:
 bench-module:
 	cd benchmarks && $(GO) test -count=1 ./...
 
+# make bench runs every benchmark once, in one run (the ratios in
+# BENCHMARKS.md come from one such run), and writes the raw output to
+# benchmarks/results.txt.
+BENCH_PKGS := ./tenant ./httpmw ./grpcmw ./telemetry ./isolation ./ratelimit/...
+
 bench:
-	scripts/with-redis.sh sh -c 'cd benchmarks && $(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) ./...'
+	scripts/with-redis.sh sh -c '\
+		$(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) $(BENCH_PKGS) && \
+		cd benchmarks && $(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -cpu 1,2 ./...' \
+		| tee benchmarks/results.txt
