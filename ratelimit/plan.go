@@ -392,6 +392,7 @@ type PlanError struct {
 	Reason string // what is wrong and what to do instead
 }
 
+// Error names the plan, the field and what is wrong.
 func (e *PlanError) Error() string {
 	name := e.Plan
 	if name == "" {

@@ -210,6 +210,7 @@ type UnavailableError struct {
 	Err error
 }
 
+// Error says that the limiter is unavailable and why.
 func (e *UnavailableError) Error() string {
 	return ratelimit.ErrUnavailable.Error() + ": " + e.Err.Error()
 }
