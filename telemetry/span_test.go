@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,48 +20,49 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tenantkit/tenantkit/grpcmw"
+	"github.com/tenantkit/tenantkit/httpmw"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// The stand-in authentication below trusts "Bearer id:tier" as it is. It
-// only plays the part of the real middleware (which verifies a JWT) in these
-// tests: it puts the tenant in the context and on the server span, as the
-// real one does.
-
-func standInTenant(cred string) (tenant.Tenant, bool) {
-	id, tier, _ := strings.Cut(strings.TrimPrefix(cred, "Bearer "), ":")
-	t, err := tenant.New(id, tier)
-	return t, err == nil
-}
-
-func standInAuthHTTP(next http.Handler) http.Handler {
+// publicOr serves requests without credentials as a public route would,
+// and all others through tenantkit's real authentication.
+func publicOr(authed, public http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t, ok := standInTenant(r.Header.Get("Authorization")); ok {
-			telemetry.SetSpanTenant(trace.SpanFromContext(r.Context()), t)
-			r = r.WithContext(tenant.NewContext(r.Context(), t))
+		if r.Header.Get("Authorization") == "" {
+			public.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		authed.ServeHTTP(w, r)
 	})
 }
 
-func standInAuthGRPC(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) == 1 {
-		if t, ok := standInTenant(v[0]); ok {
-			telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
-			ctx = tenant.NewContext(ctx, t)
-		}
-	}
-	return handler(ctx, req)
+func authHTTP(v tenant.TokenVerifier, next http.Handler) http.Handler {
+	return publicOr(httpmw.Authenticate(v)(next), next)
 }
 
-// TestSpansCarryTenant sends a request through otelhttp and the stand-in
+func authGRPC(v tenant.TokenVerifier) grpc.UnaryServerInterceptor {
+	authed := grpcmw.UnaryServerInterceptor(v)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if len(metadata.ValueFromIncomingContext(ctx, "authorization")) == 0 {
+			return handler(ctx, req) // public
+		}
+		return authed(ctx, req, info, handler)
+	}
+}
+
+// TestSpansCarryTenant sends a request through otelhttp and tenantkit's
 // authentication to a handler that starts a child span and calls out over
-// HTTP (otelhttp transport) and gRPC (otelgrpc stats handler) to services
-// that authenticate the same way. Every span of a request with a tenant
-// carries it; no span of a request without one does.
+// HTTP (otelhttp transport) and gRPC (otelgrpc stats handler), relaying the
+// token with tenantkit's client adapters, to services that authenticate the
+// same way. Every span of a request with a tenant carries it; no span of a
+// request without one (a public route, calling out deliberately tenant-less)
+// does.
 func TestSpansCarryTenant(t *testing.T) {
+	fx := tenanttest.New(t)
+	relay := tenant.Relay{Verifier: fx.Verifier}
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()),
@@ -78,7 +78,7 @@ func TestSpansCarryTenant(t *testing.T) {
 	}
 	gs := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop))),
-		grpc.UnaryInterceptor(standInAuthGRPC),
+		grpc.UnaryInterceptor(authGRPC(fx.Verifier)),
 	)
 	healthpb.RegisterHealthServer(gs, health.NewServer())
 	go func() { _ = gs.Serve(lis) }()
@@ -86,6 +86,7 @@ func TestSpansCarryTenant(t *testing.T) {
 	conn, err := grpc.NewClient(lis.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop))),
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(relay)),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -94,24 +95,22 @@ func TestSpansCarryTenant(t *testing.T) {
 	healthClient := healthpb.NewHealthClient(conn)
 
 	// Downstream HTTP service.
-	downstream := httptest.NewServer(otelhttp.NewHandler(standInAuthHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	downstream := httptest.NewServer(otelhttp.NewHandler(authHTTP(fx.Verifier, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok"))
 	})), "downstream", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)))
 	defer downstream.Close()
 	outTransport := &http.Transport{}
 	defer outTransport.CloseIdleConnections()
-	outClient := &http.Client{Transport: otelhttp.NewTransport(outTransport, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))}
+	outClient := &http.Client{Transport: httpmw.Transport(otelhttp.NewTransport(outTransport, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop)), relay)}
 
 	// The service under test.
-	front := httptest.NewServer(otelhttp.NewHandler(standInAuthHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := httptest.NewServer(otelhttp.NewHandler(authHTTP(fx.Verifier, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, span := tp.Tracer("test").Start(r.Context(), "work")
 		defer span.End()
-		cred := r.Header.Get("Authorization")
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, downstream.URL, nil)
-		if cred != "" {
-			req.Header.Set("Authorization", cred) // token relay
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", cred)
+		if _, ok := tenant.FromContext(ctx); !ok {
+			ctx = tenant.WithoutTenant(ctx) // the public route calls out tenant-less on purpose
 		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, downstream.URL, nil)
 		resp, err := outClient.Do(req)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -158,7 +157,7 @@ func TestSpansCarryTenant(t *testing.T) {
 	}
 
 	kinds := map[trace.SpanKind]int{}
-	for _, s := range call("Bearer acme:pro") {
+	for _, s := range call("Bearer " + fx.Token("acme", "pro")) {
 		kinds[s.SpanKind()]++
 		var id, tier string
 		for _, kv := range s.Attributes() {
