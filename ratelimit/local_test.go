@@ -7,12 +7,13 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"golang.org/x/time/rate"
+
+	"github.com/tenantkit/tenantkit/internal/loadtest"
 )
 
 func goleakMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -305,7 +306,7 @@ func TestUpstreamStaleClockContended(t *testing.T) {
 		}
 	}
 	bare := rate.NewLimiter(r, burst)
-	got, el := hammer(t, workers, dur, func() bool {
+	got, el := loadtest.Hammer(workers, dur, func() bool {
 		now := time.Now()
 		delay()
 		return bare.AllowN(now, 1)
@@ -318,7 +319,7 @@ func TestUpstreamStaleClockContended(t *testing.T) {
 
 	l := NewLocal(WithClock(func() time.Time { delay(); return time.Now() }))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(r), Burst: burst})
-	got, el = hammer(t, workers, dur, func() bool {
+	got, el = loadtest.Hammer(workers, dur, func() bool {
 		d, _ := l.Take(ctx, "k", p, 1)
 		return d.Allowed
 	})
@@ -339,63 +340,14 @@ func TestHammer(t *testing.T) {
 	const workers, r, burst = 64, 1000, 100
 	l := NewLocal()
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(r), Burst: burst})
-	allowed, elapsed := hammer(t, workers, 2*time.Second, func() bool {
+	allowed, elapsed := loadtest.Hammer(workers, 2*time.Second, func() bool {
 		d, err := l.Take(ctx, "acme", p, 1)
 		if err != nil {
 			t.Error(err)
 		}
 		return d.Allowed
 	})
-	checkHammer(t, allowed, elapsed, burst, r)
-}
-
-// hammer runs fn from workers goroutines for about dur and returns the
-// number of true results and the time from the start to the return of the
-// last call (not to the workers' exit, which a pause of the process could
-// delay after the last decision).
-func hammer(t testing.TB, workers int, dur time.Duration, fn func() bool) (allowed int64, elapsed time.Duration) {
-	var (
-		n    atomic.Int64
-		last atomic.Int64
-		wg   sync.WaitGroup
-		gate = make(chan struct{})
-	)
-	start := time.Now()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			var end int64 // when this worker's last call returned
-			for time.Since(start) < dur {
-				if fn() {
-					n.Add(1)
-				}
-				end = int64(time.Since(start))
-			}
-			for {
-				old := last.Load()
-				if end <= old || last.CompareAndSwap(old, end) {
-					break
-				}
-			}
-		}()
-	}
-	start = time.Now()
-	close(gate)
-	wg.Wait()
-	return n.Load(), time.Duration(last.Load())
-}
-
-// checkHammer checks allowed against [burst + rate·t − 1%, burst + rate·t + 1].
-func checkHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, ratePerSec float64) {
-	t.Helper()
-	want := burst + ratePerSec*elapsed.Seconds()
-	lo, hi := want*0.99, want+1
-	t.Logf("allowed %d in %v: want [%.1f, %.1f]", allowed, elapsed, lo, hi)
-	if float64(allowed) < lo || float64(allowed) > hi {
-		t.Errorf("allowed %d outside [%.1f, %.1f]", allowed, lo, hi)
-	}
+	loadtest.CheckBucket(t, allowed, elapsed, burst, r)
 }
 
 func TestZeroAllocs(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/tenantkit/tenantkit/internal/loadtest"
 	"github.com/tenantkit/tenantkit/internal/redistest"
 	"github.com/tenantkit/tenantkit/ratelimit"
 )
@@ -165,7 +166,7 @@ func TestHammerThreeReplicas(t *testing.T) {
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "free", Rate: ratelimit.PerSecond(r), Burst: burst})
 	// Warm up: load the script and open the pools' connections, so that the
 	// timed run measures decisions, not dials.
-	hammer(64, 200*time.Millisecond, func() bool {
+	loadtest.Hammer(64, 200*time.Millisecond, func() bool {
 		for _, l := range replicas {
 			_, _ = l.Take(ctx, "warmup", p, 1)
 		}
@@ -173,7 +174,7 @@ func TestHammerThreeReplicas(t *testing.T) {
 	})
 	var next atomic.Int64
 	var failures atomic.Int64
-	allowed, elapsed := hammer(64, 2*time.Second, func() bool {
+	allowed, elapsed := loadtest.Hammer(64, 2*time.Second, func() bool {
 		l := replicas[next.Add(1)%3]
 		d, err := l.Take(ctx, "acme", p, 1)
 		if err != nil || d.Degraded {
@@ -184,7 +185,7 @@ func TestHammerThreeReplicas(t *testing.T) {
 	if n := failures.Load(); n > 0 {
 		t.Fatalf("%d decisions failed or degraded", n)
 	}
-	checkHammer(t, allowed, elapsed, burst, r)
+	loadtest.CheckBucket(t, allowed, elapsed, burst, r)
 }
 
 // TestQuotaAcrossReplicas: exactly L requests pass per period across three
@@ -454,50 +455,6 @@ func TestCanceledContextIsNotAnOutage(t *testing.T) {
 	}
 	if l.inflight.Count("k") != 0 {
 		t.Fatal("slot kept after an error")
-	}
-}
-
-func hammer(workers int, dur time.Duration, fn func() bool) (int64, time.Duration) {
-	var (
-		n    atomic.Int64
-		last atomic.Int64
-		wg   sync.WaitGroup
-		gate = make(chan struct{})
-	)
-	start := time.Now()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			var end int64 // when this worker's last call returned
-			for time.Since(start) < dur {
-				if fn() {
-					n.Add(1)
-				}
-				end = int64(time.Since(start))
-			}
-			for {
-				old := last.Load()
-				if end <= old || last.CompareAndSwap(old, end) {
-					break
-				}
-			}
-		}()
-	}
-	start = time.Now()
-	close(gate)
-	wg.Wait()
-	return n.Load(), time.Duration(last.Load())
-}
-
-func checkHammer(t testing.TB, allowed int64, elapsed time.Duration, burst, ratePerSec float64) {
-	t.Helper()
-	want := burst + ratePerSec*elapsed.Seconds()
-	lo, hi := want*0.99, want+1
-	t.Logf("allowed %d in %v: want [%.1f, %.1f]", allowed, elapsed, lo, hi)
-	if float64(allowed) < lo || float64(allowed) > hi {
-		t.Errorf("allowed %d outside [%.1f, %.1f]", allowed, lo, hi)
 	}
 }
 
