@@ -14,10 +14,11 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// DefaultSpoofableKeys are the incoming metadata keys the server
-// interceptors remove before the handler runs: any client can set them, so
-// code that read them instead of the verified tenant would be spoofed.
-var DefaultSpoofableKeys = []string{"x-tenant-id", "tenant-id"}
+// DefaultSpoofableKeys returns the incoming metadata keys the server
+// interceptors remove before the handler runs: x-tenant-id and tenant-id.
+// Any client can set them, so code that read them instead of the verified
+// tenant would be spoofed. It returns a new slice on every call.
+func DefaultSpoofableKeys() []string { return []string{"x-tenant-id", "tenant-id"} }
 
 type authConfig struct {
 	spoofable []string
@@ -29,7 +30,7 @@ type authConfig struct {
 type AuthOption func(*authConfig)
 
 // WithSpoofableKeys replaces the metadata keys removed from every incoming
-// call (default DefaultSpoofableKeys). Keys are matched in lower case, as
+// call (default DefaultSpoofableKeys()). Keys are matched in lower case, as
 // gRPC metadata keys are.
 func WithSpoofableKeys(keys ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), keys...) }
@@ -51,7 +52,7 @@ type authenticator struct {
 }
 
 func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator {
-	cfg := authConfig{spoofable: DefaultSpoofableKeys}
+	cfg := authConfig{spoofable: DefaultSpoofableKeys()}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -12,10 +12,12 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// DefaultSpoofableHeaders are the request headers Authenticate removes
-// before the handler runs. Clients can set them to anything; code that read
-// them instead of the verified tenant would be trivially spoofed.
-var DefaultSpoofableHeaders = []string{"X-Tenant-ID", "Tenant-ID"}
+// DefaultSpoofableHeaders returns the request headers Authenticate removes
+// before the handler runs: X-Tenant-ID and Tenant-ID. Clients can set them
+// to anything; code that read them instead of the verified tenant would be
+// trivially spoofed. It returns a new slice on every call, so no caller can
+// change another's defaults.
+func DefaultSpoofableHeaders() []string { return []string{"X-Tenant-ID", "Tenant-ID"} }
 
 type authConfig struct {
 	spoofable []string
@@ -28,7 +30,7 @@ type authConfig struct {
 type AuthOption func(*authConfig)
 
 // WithSpoofableHeaders replaces the list of headers Authenticate removes
-// from every request (default DefaultSpoofableHeaders).
+// from every request (default DefaultSpoofableHeaders()).
 func WithSpoofableHeaders(names ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), names...) }
 }
@@ -65,7 +67,7 @@ func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err err
 // challenge and an RFC 9457 problem body; a tenant refused by a check gets
 // 403; an issuer whose keys cannot be fetched gets 503 with Retry-After.
 func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler) http.Handler {
-	cfg := authConfig{spoofable: DefaultSpoofableHeaders}
+	cfg := authConfig{spoofable: DefaultSpoofableHeaders()}
 	for _, o := range opts {
 		o(&cfg)
 	}
