@@ -30,7 +30,7 @@ const (
 )
 
 // ErrMissingAssertion reports a request without a Tenant-Assertion.
-var ErrMissingAssertion = errors.New("no tenant assertion")
+var ErrMissingAssertion = errors.New("tenant: no tenant assertion")
 
 // RingKey is one key of a KeyRing. Private is set on services that mint
 // assertions; services that only verify set Public.
