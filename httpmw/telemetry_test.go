@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tenantkit/tenantkit/httpmw"
+	"github.com/tenantkit/tenantkit/internal/metrictest"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -37,44 +38,20 @@ func telStandIn(next http.Handler) http.Handler {
 }
 
 func telReader(t testing.TB) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	return reader, mp
+	return metrictest.Provider(t)
 }
 
 func telCollect(t testing.TB, r sdkmetric.Reader) map[string]metricdata.Metrics {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]metricdata.Metrics{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			out[m.Name] = m
-		}
-	}
-	return out
+	return metrictest.Collect(t, r)
 }
 
-func telAttr(s attribute.Set, k attribute.Key) string {
-	v, _ := s.Value(k)
-	return v.AsString()
-}
+func telAttr(s attribute.Set, k attribute.Key) string { return metrictest.Attr(s, k) }
 
 // telSums adds up an int64 sum per "tenant.id/tenant.tier/outcome".
 func telSums(t testing.TB, m metricdata.Metrics) map[string]int64 {
-	t.Helper()
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	if !ok {
-		t.Fatalf("%s: %T", m.Name, m.Data)
-	}
-	out := map[string]int64{}
-	for _, dp := range sum.DataPoints {
-		out[telAttr(dp.Attributes, telemetry.TenantIDKey)+"/"+telAttr(dp.Attributes, telemetry.TenantTierKey)+"/"+telAttr(dp.Attributes, telemetry.OutcomeKey)] += dp.Value
-	}
-	return out
+	return metrictest.Sums(t, m, func(s attribute.Set) string {
+		return telAttr(s, telemetry.TenantIDKey) + "/" + telAttr(s, telemetry.TenantTierKey) + "/" + telAttr(s, telemetry.OutcomeKey)
+	})
 }
 
 func telServe(t *testing.T, h http.Handler, method, path, tenantHdr, body string) *httptest.ResponseRecorder {

@@ -11,49 +11,25 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenantkit/tenantkit/internal/metrictest"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 func collect(t testing.TB, r sdkmetric.Reader) map[string]metricdata.Metrics {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]metricdata.Metrics{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			out[m.Name] = m
-		}
-	}
-	return out
+	return metrictest.Collect(t, r)
 }
 
-func attrString(s attribute.Set, k attribute.Key) string {
-	v, _ := s.Value(k)
-	return v.AsString()
-}
+func attrString(s attribute.Set, k attribute.Key) string { return metrictest.Attr(s, k) }
 
 // sumByTenant adds up an int64 sum's data points per tenant.id.
 func sumByTenant(t testing.TB, m metricdata.Metrics) map[string]int64 {
-	t.Helper()
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	if !ok {
-		t.Fatalf("%s: data is %T", m.Name, m.Data)
-	}
-	out := map[string]int64{}
-	for _, dp := range sum.DataPoints {
-		out[attrString(dp.Attributes, telemetry.TenantIDKey)] += dp.Value
-	}
-	return out
+	return metrictest.Sums(t, m, func(s attribute.Set) string { return attrString(s, telemetry.TenantIDKey) })
 }
 
 func newReaderMetrics(t testing.TB, opts ...telemetry.Option) (*telemetry.Metrics, *sdkmetric.ManualReader) {
 	t.Helper()
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := metrictest.Provider(t)
 	m, err := telemetry.NewMetrics(append([]telemetry.Option{telemetry.WithMeterProvider(mp)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
