@@ -90,15 +90,10 @@ func (c *outgoingCarrier) Keys() []string {
 // there is left as it is rather than sent twice.
 func outgoing(ctx context.Context, p tenant.Propagator, method string) (context.Context, error) {
 	c := &outgoingCarrier{ctx: ctx}
-	if _, ok, err := tenant.CheckOutgoing(ctx, c, p); err != nil {
+	if _, send, err := tenant.CheckOutgoing(ctx, c, p); err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
-	} else if !ok {
-		return ctx, nil // deliberately tenant-less
-	}
-	for _, f := range p.Fields() {
-		if c.Get(f) != "" {
-			return ctx, nil
-		}
+	} else if !send {
+		return ctx, nil // tenant-less on purpose, or the credential is already there
 	}
 	if err := p.Inject(ctx, c); err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)

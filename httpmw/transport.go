@@ -33,12 +33,12 @@ type transport struct {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	_, ok, err := tenant.CheckOutgoing(ctx, propagation.HeaderCarrier(req.Header), t.p)
+	_, send, err := tenant.CheckOutgoing(ctx, propagation.HeaderCarrier(req.Header), t.p)
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("httpmw: %s %s: %w", req.Method, req.URL.Redacted(), err)
 	}
-	if !ok { // deliberately tenant-less
+	if !send { // tenant-less on purpose, or the credential is already there
 		return t.base.RoundTrip(req)
 	}
 	out := new(http.Request)

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,8 +28,9 @@ const (
 	assertionTierClaim   = "tenant_tier"
 )
 
-// ErrMissingAssertion reports a request without a Tenant-Assertion.
-var ErrMissingAssertion = errors.New("tenant: no tenant assertion")
+// ErrMissingAssertion reports a request without a Tenant-Assertion. It
+// wraps ErrAbsent.
+var ErrMissingAssertion = fmt.Errorf("%w: no tenant assertion", ErrAbsent)
 
 // RingKey is one key of a KeyRing. Private is set on services that mint
 // assertions; services that only verify set Public.

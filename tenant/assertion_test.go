@@ -285,8 +285,11 @@ func TestCheckOutgoing(t *testing.T) {
 	}
 	h = propagation.HeaderCarrier{}
 	_ = a.Inject(ctx, h)
-	if got, ok, err := tenant.CheckOutgoing(ctx, h, a); err != nil || !ok || got.ID() != "acme" {
-		t.Fatalf("own assertion: %v %v %v", got, ok, err)
+	if got, send, err := tenant.CheckOutgoing(ctx, h, a); err != nil || send || got.ID() != "acme" {
+		t.Fatalf("own assertion already present: %v send=%v %v", got, send, err)
+	}
+	if got, send, err := tenant.CheckOutgoing(ctx, propagation.HeaderCarrier{}, a); err != nil || !send || got.ID() != "acme" {
+		t.Fatalf("nothing present yet: %v send=%v %v", got, send, err)
 	}
 }
 

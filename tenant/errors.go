@@ -1,6 +1,9 @@
 package tenant
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrInvalidToken is wrapped by every error that rejects a credential, so a
 // transport can map all of them to 401 / Unauthenticated with one errors.Is.
@@ -32,7 +35,6 @@ var (
 	ErrMissingClaim   = errors.New("required claim missing")
 	ErrRejected       = errors.New("rejected by check")
 	ErrInvalidBearer  = errors.New("malformed Authorization header")
-	ErrMissingBearer  = errors.New("no bearer token")
 	errUnknownReason  = errors.New("token rejected")
 )
 
@@ -81,3 +83,12 @@ func tokenErr(reason error, detail string) *TokenError {
 // by a WithCheck allow-list). Transports answer it with 403 /
 // PermissionDenied rather than 401 / Unauthenticated.
 var ErrForbidden = errors.New("tenant: forbidden")
+
+// ErrAbsent is wrapped by the error a Propagator's Extract returns when the
+// carrier holds no credential of its format at all, as opposed to one that
+// fails to verify.
+var ErrAbsent = errors.New("tenant: no credential present")
+
+// ErrMissingBearer reports a request without a bearer token: no
+// Authorization header, or one of another scheme. It wraps ErrAbsent.
+var ErrMissingBearer = fmt.Errorf("%w: no bearer token", ErrAbsent)

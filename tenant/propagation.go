@@ -37,6 +37,8 @@ type Carrier interface {
 // Propagator moves the tenant of a context across a process boundary:
 // Inject writes a credential for the tenant in ctx into the carrier of an
 // outgoing request, Extract verifies the credential of an incoming one.
+// When c holds no credential of the propagator's format, Extract returns an
+// error wrapping ErrAbsent, so that callers can try the next format.
 type Propagator interface {
 	Inject(ctx context.Context, c Carrier) error
 	Extract(ctx context.Context, c Carrier) (Tenant, error)
@@ -66,8 +68,8 @@ func (r Relay) Inject(ctx context.Context, c Carrier) error {
 	return nil
 }
 
-// Extract verifies the bearer token in c. It returns ErrMissingBearer when
-// there is none.
+// Extract verifies the bearer token in c. It returns ErrMissingBearer
+// (which wraps ErrAbsent) when there is none or c uses another scheme.
 func (r Relay) Extract(ctx context.Context, c Carrier) (Tenant, error) {
 	v := c.Get(AuthorizationKey)
 	if v == "" {
@@ -87,48 +89,51 @@ func (r Relay) Fields() []string { return []string{AuthorizationKey} }
 // test two credentials of one request must pass.
 func Same(a, b Tenant) bool { return a.id == b.id && a.tier == b.tier }
 
-// CheckOutgoing is the rule every client adapter applies before injecting:
-// ctx must carry a tenant (else ErrNoTenant, unless ctx was marked with
-// WithoutTenant, which returns ok=false and no error), and any credential
-// already present in c must prove the same tenant (else ErrMismatch).
-// Credentials are checked with the given propagators' Extract.
-func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenant, ok bool, err error) {
-	t, ok = FromContext(ctx)
+// CheckOutgoing is the rule every client adapter applies before injecting.
+// ctx must carry a tenant, else it returns ErrNoTenant, unless ctx was
+// marked with WithoutTenant. Any credential already in c must prove the same
+// tenant, else ErrMismatch (credentials are checked with the propagators'
+// Extract). send reports whether the adapter should inject: it is false for
+// a tenant-less call and for one that already carries this tenant's
+// credential, which then goes out as it is rather than twice.
+func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenant, send bool, err error) {
+	t, ok := FromContext(ctx)
 	if !ok {
 		if IsTenantless(ctx) {
 			return Tenant{}, false, nil
 		}
 		return Tenant{}, false, ErrNoTenant
 	}
+	send = true
 	for _, p := range props {
-		if !present(c, p) {
-			continue
-		}
 		other, err := p.Extract(ctx, c)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrAbsent):
+			continue
+		case err != nil:
 			return Tenant{}, false, fmt.Errorf("%w: the request already carries a credential that does not verify", ErrMismatch)
-		}
-		if !Same(other, t) {
+		case !Same(other, t):
 			return Tenant{}, false, fmt.Errorf("%w: the request already carries a credential of another tenant", ErrMismatch)
 		}
+		send = false
 	}
-	return t, true, nil
+	return t, send, nil
 }
 
-// ExtractAny is the rule every server adapter applies: each propagator whose
-// fields are present in c must verify, and all that verify must name the
-// same tenant (else ErrMismatch). It returns ErrMissingBearer when none of
-// the propagators' fields is present.
+// ExtractAny is the rule every server adapter applies: each propagator
+// whose credential is present in c must verify, and all that verify must
+// name the same tenant (else ErrMismatch). It returns ErrMissingBearer when
+// no propagator finds a credential.
 func ExtractAny(ctx context.Context, c Carrier, props ...Propagator) (Tenant, error) {
 	var (
 		found Tenant
 		seen  bool
 	)
 	for _, p := range props {
-		if !present(c, p) {
+		t, err := p.Extract(ctx, c)
+		if errors.Is(err, ErrAbsent) {
 			continue
 		}
-		t, err := p.Extract(ctx, c)
 		if err != nil {
 			return Tenant{}, err
 		}
@@ -141,22 +146,4 @@ func ExtractAny(ctx context.Context, c Carrier, props ...Propagator) (Tenant, er
 		return Tenant{}, ErrMissingBearer
 	}
 	return found, nil
-}
-
-// present reports whether any of p's fields is set in c. The propagators of
-// this package are asked directly, since Fields allocates its result and
-// this runs on every request.
-func present(c Carrier, p Propagator) bool {
-	switch p.(type) {
-	case Relay:
-		return c.Get(AuthorizationKey) != ""
-	case *Assertion:
-		return c.Get(AssertionKey) != ""
-	}
-	for _, f := range p.Fields() {
-		if c.Get(f) != "" {
-			return true
-		}
-	}
-	return false
 }
