@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,8 +78,9 @@ const maxCachedPlans = 1024
 
 // Indexes in the script's ARGV (0-based).
 const (
-	argCost   = 2
-	argPeriod = 8
+	argCost     = 2
+	argPeriod   = 4 // and 5: the expected quota period
+	argCalendar = 7 // to 9: kind, a1, a2 of period_end
 )
 
 var errKeyBraces = fmt.Errorf("%w: a key may not contain '{' or '}' (they would break the hash tag)", ratelimit.ErrInvalidKey)
@@ -121,15 +124,14 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	if l.skipRedis(now) {
 		return l.degraded(ctx, key, p, cost, nil)
 	}
-	args := l.argsFor(p, now)
-	args[argCost] = cost
+	pa, args := l.argsFor(p, now, cost)
 	suffix := "}:r"
 	if p.Quota.Limit > 0 {
 		suffix = "}:q"
 	}
 	keys := []string{l.prefix + "{" + key + suffix}
 	r, err := takeScript.Run(ctx, l.client, keys, args...).Int64Slice()
-	if err == nil && len(r) != 6 {
+	if err == nil && len(r) != 3 && len(r) != 5 {
 		err = fmt.Errorf("unexpected reply %v", r)
 	}
 	if err != nil {
@@ -146,21 +148,49 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	if l.downUntil.Load() != 0 {
 		l.downUntil.Store(0)
 	}
+	return decide(p, pa.interval, cost, r), nil
+}
+
+// decide turns the script's reply r into a Decision: the script returns
+// raw state so that this arithmetic runs here and not on the Redis thread.
+// interval is the plan's emission interval in µs.
+func decide(p *ratelimit.Plan, interval float64, cost int, r []int64) ratelimit.Decision {
+	const eps = 0.001 // as in the script's capacity: absorbs float rounding
+	reason, tat, now := r[0], r[1], r[2]
+	ahead := float64(tat - now)                 // µs the bucket is behind being full
+	tokens := float64(p.Burst) - ahead/interval // tokens before this request
+	us := func(v float64) time.Duration { return time.Duration(math.Ceil(v)) * time.Microsecond }
 	d := ratelimit.Decision{
-		Allowed:    r[0] == 0,
-		DeniedBy:   ratelimit.Reason(r[0]),
+		Allowed:    reason == 0,
+		DeniedBy:   ratelimit.Reason(reason),
 		Plan:       p,
 		Limit:      p.Rate.N,
-		Remaining:  int(max(0, r[1])),
-		RetryAfter: time.Duration(max(0, r[2])) * time.Microsecond,
-		ResetAfter: time.Duration(max(0, r[3])) * time.Microsecond,
+		ResetAfter: us(ahead),
 	}
-	if p.Quota.Limit > 0 {
+	if d.Allowed {
+		d.Remaining = int(math.Floor(tokens - float64(cost) + eps))
+		d.ResetAfter = us(ahead + float64(cost)*interval)
+	} else {
+		d.Remaining = int(math.Floor(tokens + eps))
+	}
+	d.Remaining = max(0, d.Remaining)
+	if reason == int64(ratelimit.ReasonRate) {
+		d.RetryAfter = us((float64(cost) - tokens) * interval)
+	}
+	if p.Quota.Limit > 0 && len(r) == 5 {
+		used, end := r[3], r[4]
+		if d.Allowed {
+			used += int64(cost)
+		}
 		d.QuotaLimit = p.Quota.Limit
-		d.QuotaRemaining = max(0, r[4])
-		d.QuotaReset = time.Unix(r[5], 0).UTC()
+		d.QuotaRemaining = max(0, p.Quota.Limit-used)
+		d.QuotaReset = time.Unix(end, 0).UTC()
+		if reason == int64(ratelimit.ReasonQuota) {
+			d.RetryAfter = time.Duration((end-scriptEpoch)*1e6-now) * time.Microsecond
+		}
 	}
-	return d, nil
+	d.RetryAfter = max(0, d.RetryAfter)
+	return d
 }
 
 // skipRedis reports whether Redis failed less than the retry interval ago.
@@ -234,24 +264,32 @@ func checkKey(key string) error {
 	return nil
 }
 
-// planArgs is the script's ARGV for one plan, and the quota period the
+// scriptEpoch is the script's time origin, 2024-01-01T00:00:00Z in unix
+// seconds: times in µs since then stay exact in a double.
+const scriptEpoch = 1704067200
+
+// planArgs is what the script needs of one plan: the emission interval in
+// µs, its ARGV with the cost left at 1, and for a quota the period the
 // client expects (recomputed when the local clock leaves it).
 type planArgs struct {
-	tmpl   []any
-	period atomic.Pointer[expectedPeriod]
+	interval float64
+	args     []any // quota plans: the expected period is filled in per period
+	period   atomic.Pointer[expectedPeriod]
 }
 
 type expectedPeriod struct {
 	start, end int64 // unix ns
-	args       [2]string
+	args       []any // the plan's ARGV for this period, cost 1
 }
 
-// argsFor returns a fresh copy of the script arguments of p at now (unix
-// ns), with the expected quota period filled in.
-func (l *Limiter) argsFor(p *ratelimit.Plan, now int64) []any {
+// argsFor returns the plan data of p and the script arguments for a request
+// of cost at now (unix ns). The common request, of cost 1, gets a slice
+// shared with other calls: go-redis copies the arguments into its command
+// and never writes to them.
+func (l *Limiter) argsFor(p *ratelimit.Plan, now int64, cost int) (*planArgs, []any) {
 	v, ok := l.args.Load(p)
 	if !ok {
-		v, _ = l.args.LoadOrStore(p, &planArgs{tmpl: l.buildArgs(p)})
+		v, _ = l.args.LoadOrStore(p, l.buildArgs(p))
 	}
 	pa := v.(*planArgs)
 	if !ok && l.nargs.Add(1) > maxCachedPlans {
@@ -260,59 +298,68 @@ func (l *Limiter) argsFor(p *ratelimit.Plan, now int64) []any {
 		l.args.Clear()
 		l.nargs.Store(0)
 	}
-	args := make([]any, len(pa.tmpl))
-	copy(args, pa.tmpl)
+	args := pa.args
 	if p.Quota.Limit > 0 {
 		ep := pa.period.Load()
 		if ep == nil || now < ep.start || now >= ep.end {
 			s, e := p.Quota.Bounds(time.Unix(0, now))
-			ep = &expectedPeriod{start: s.UnixNano(), end: e.UnixNano(),
-				args: [2]string{strconv.FormatInt(s.Unix(), 10), strconv.FormatInt(e.Unix(), 10)}}
+			ep = &expectedPeriod{start: s.UnixNano(), end: e.UnixNano(), args: slices.Clone(pa.args)}
+			ep.args[argPeriod] = strconv.FormatInt(s.Unix(), 10)
+			ep.args[argPeriod+1] = strconv.FormatInt(e.Unix(), 10)
 			pa.period.Store(ep)
 		}
-		args[argPeriod], args[argPeriod+1] = ep.args[0], ep.args[1]
+		args = ep.args
 	}
-	return args
+	if cost != 1 {
+		args = slices.Clone(args)
+		args[argCost] = cost
+	}
+	return pa, args
 }
 
-func (l *Limiter) buildArgs(p *ratelimit.Plan) []any {
+func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 	interval := float64(p.Rate.Period.Microseconds()) / float64(p.Rate.N)
 	if p.Rate.Period%time.Microsecond != 0 {
 		interval = float64(p.Rate.Period) / 1e3 / float64(p.Rate.N)
 	}
+	pa := &planArgs{interval: interval, args: []any{
+		strconv.FormatFloat(interval, 'g', -1, 64),
+		strconv.FormatFloat((float64(p.Burst)+0.001)*interval, 'g', -1, 64),
+		1, // cost
+	}}
+	q := p.Quota
+	if q.Limit == 0 {
+		return pa
+	}
 	kind, a1, a2 := 0, int64(0), int64(0)
-	if q := p.Quota; q.Limit > 0 {
-		anchor, anchored := p.QuotaAnchor()
-		switch q.Period {
-		case ratelimit.Day:
-			kind, a1 = 1, anchor
-		case ratelimit.Week:
-			kind, a1 = 2, anchor
-			if !anchored {
-				a1 = mondayEpoch
-			}
-		case ratelimit.Month:
-			kind, a1 = 3, 1
-			if anchored {
-				a1 = int64(q.Anchor.Day())
-				a2 = anchor - (anchor/86400)*86400
-				if a2 < 0 {
-					a2 += 86400
-				}
+	anchor, anchored := p.QuotaAnchor()
+	switch q.Period {
+	case ratelimit.Day:
+		kind, a1 = 1, anchor
+	case ratelimit.Week:
+		kind, a1 = 2, anchor
+		if !anchored {
+			a1 = mondayEpoch
+		}
+	case ratelimit.Month:
+		kind, a1 = 3, 1
+		if anchored {
+			a1 = int64(q.Anchor.Day())
+			a2 = anchor - (anchor/86400)*86400
+			if a2 < 0 {
+				a2 += 86400
 			}
 		}
 	}
-	return []any{
-		strconv.FormatFloat(interval, 'g', -1, 64),
-		strconv.Itoa(p.Burst),
-		0, // cost
-		strconv.FormatInt(p.Quota.Limit, 10),
+	pa.args = append(pa.args,
+		strconv.FormatInt(q.Limit, 10),
+		"0", "0", // expected quota period, filled in by argsFor
+		strconv.FormatInt(l.margin, 10),
 		strconv.Itoa(kind),
 		strconv.FormatInt(a1, 10),
 		strconv.FormatInt(a2, 10),
-		strconv.FormatInt(l.margin, 10),
-		"0", "0", // expected quota period, filled in by argsFor
-	}
+	)
+	return pa
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)

@@ -68,89 +68,86 @@ end
 // writes nothing; every key it writes has an expiry, set in the same
 // script.
 //
+// The script does as little as it can, because Redis runs it on its one
+// thread and its cost is most of what a decision costs the server: it reads
+// the clock and the state, decides, writes, and returns the raw values; the
+// client derives remaining, retry-after and reset-after from them.
+//
 // KEYS[1] is the one key of the tenant key and plan kind. The rate state is
 // the theoretical arrival time (TAT) in microseconds since 2024-01-01 (an
-// exact double). A plan without quota keeps it in a string, which expires
-// (PX) when the bucket is full again, when an absent key means the same. A
-// plan with a quota keeps everything in a hash: t (TAT), e (end of the
-// quota period the count belongs to,
-// unix seconds) and n (the count). A count whose e is not the current
-// period's end is stale and counts as zero, so the quota resets exactly at
-// the boundary whatever the expiry does; the hash expires a margin after
-// its period ends (PEXPIREAT, set when a period's first request creates the
-// count), or later if its bucket needs longer to refill.
+// exact double; redis.call writes numbers with 17 significant digits, which
+// read back as the same double, where Lua's own tostring would round). A plan without quota keeps it in a string, which expires (PX) when
+// the bucket is full again, when an absent key means the same. A plan with a
+// quota keeps everything in a hash: t (TAT), e (end of the quota period the
+// count belongs to, unix seconds) and n (the count). A count whose e is not
+// the current period's end is stale and counts as zero, so the quota resets
+// exactly at the boundary whatever the expiry does; the hash expires a
+// margin after its period ends (PEXPIREAT, set when a period's first
+// request creates the count), or later if its bucket needs longer to refill.
 //
-// The client sends the period it expects, [ARGV[9], ARGV[10]); the script
-// uses it only if the server's clock falls inside, and computes the period
-// itself otherwise (the calendar functions are defined only on that path).
+// ARGV, every plan: emission interval T (µs per unit of cost, may have a
+// fraction), the bucket's capacity as a TAT lead ((burst + 0.001) * T: a
+// request is allowed when the TAT it leaves is at most that far ahead of
+// now, the 0.001 absorbing rounding), cost. Plans with a quota add: quota
+// limit, the period the client expects [start, end) in unix seconds, the
+// expiry margin in seconds, and the calendar (kind 1 day, 2 week, 3 month,
+// and a1, a2 as period_end takes them). The script uses the expected period
+// only if the server's clock falls inside it and computes the period itself
+// otherwise (the calendar functions are defined only on that path, so the
+// common path does not pay for creating them).
 //
-// ARGV: emission interval (µs), burst, cost, quota limit, quota kind (0 for
-// none), a1, a2 (see period_end), expiry margin (s), expected period start
-// and end (unix s).
-//
-// Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), rate
-// tokens left (floor), retry after (µs), reset after (µs), quota left, quota
-// period end (unix s).
+// Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), the TAT
+// before the request (not earlier than now), now, and with a quota the count
+// before the request and the period end (unix s). Times are whole µs since
+// 2024-01-01 (truncated).
 const takeLua = `
 local T = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
-local qlimit = tonumber(ARGV[4])
-local qkind = tonumber(ARGV[5])
-local eps = 0.001
 local epoch = 1704067200
 
 local tm = redis.call('TIME')
 local sec = tonumber(tm[1])
-local usec = tonumber(tm[2])
-local now = (sec - epoch) * 1000000 + usec
+local now = (sec - epoch) * 1000000 + tonumber(tm[2])
 
-local tat, qused, qend, qe_old = 0, 0, 0, nil
-if qkind > 0 then
-  local qs, qe = tonumber(ARGV[9]), tonumber(ARGV[10])
-  if sec >= qs and sec < qe then
-    qend = qe
-  else` + periodLua + `
-    qend = period_end(sec, qkind, tonumber(ARGV[6]), tonumber(ARGV[7]))
-  end
-  local h = redis.call('HMGET', KEYS[1], 't', 'e', 'n')
-  tat = tonumber(h[1]) or 0
-  qe_old = tonumber(h[2])
-  if qe_old == qend then qused = tonumber(h[3]) or 0 end
-else
-  tat = tonumber(redis.call('GET', KEYS[1]) or 0) or 0
+if ARGV[4] == nil then
+  local tat = tonumber(redis.call('GET', KEYS[1])) or now
+  if tat < now then tat = now end
+  local newtat = tat + cost * T
+  if newtat - now > tonumber(ARGV[2]) then return {1, tat, now} end
+  redis.call('SET', KEYS[1], newtat, 'PX', math.ceil((newtat - now) / 1000) + 1)
+  return {0, tat, now}
 end
+
+-- The period end is kept as the client sent it: comparing and storing the
+-- string spares number conversions, which are most of the script's cost.
+local qend_s = ARGV[6]
+local qend = tonumber(qend_s)
+if sec < tonumber(ARGV[5]) or sec >= qend then` + periodLua + `
+  qend = period_end(sec, tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
+  qend_s = tostring(qend)
+end
+local h = redis.call('HMGET', KEYS[1], 't', 'e', 'n')
+local tat = tonumber(h[1]) or now
 if tat < now then tat = now end
-local tokens = (now - tat) / T + burst
-
-if qkind > 0 and qused + cost > qlimit then
-  return {2, math.floor(tokens + eps), (qend - sec) * 1000000 - usec, math.ceil(tat - now), qlimit - qused, qend}
-end
-if tokens + eps < cost then
-  return {1, math.floor(tokens + eps), math.ceil((cost - tokens) * T), math.ceil(tat - now), qlimit - qused, qend}
-end
-
+local fresh = h[2] ~= qend_s
+local qused = 0
+if not fresh then qused = tonumber(h[3]) or 0 end
+if qused + cost > tonumber(ARGV[4]) then return {2, tat, now, qused, qend} end
 local newtat = tat + cost * T
--- The TAT may have a fraction: format it exactly. Integers (counts, unix
--- times, milliseconds, all below 1e14) convert exactly on their own.
-local stat = string.format('%.17g', newtat)
-if qkind > 0 then
-  local margin = tonumber(ARGV[8])
-  local full_ms = math.ceil(newtat / 1000) + epoch * 1000 + 1
-  if qe_old == qend then
-    redis.call('HSET', KEYS[1], 't', stat, 'n', qused + cost)
-    if full_ms > (qend + margin) * 1000 then redis.call('PEXPIREAT', KEYS[1], full_ms) end
-  else
-    redis.call('HSET', KEYS[1], 't', stat, 'e', qend, 'n', cost)
-    local exp = (qend + margin) * 1000
-    if full_ms > exp then exp = full_ms end
-    redis.call('PEXPIREAT', KEYS[1], exp)
-  end
-  qused = qused + cost
+if newtat - now > tonumber(ARGV[2]) then return {1, tat, now, qused, qend} end
+
+local exp = qend + tonumber(ARGV[7]) - epoch
+if fresh then
+  redis.call('HSET', KEYS[1], 't', newtat, 'e', qend_s, 'n', cost)
 else
-  redis.call('SET', KEYS[1], stat, 'PX', math.ceil((newtat - now) / 1000) + 1)
+  redis.call('HSET', KEYS[1], 't', newtat, 'n', qused + cost)
+  if newtat <= exp * 1000000 then return {0, tat, now, qused, qend} end
 end
-return {0, math.floor(tokens - cost + eps), 0, math.ceil(newtat - now), qlimit - qused, qend}
+local exp_ms = (exp + epoch) * 1000
+local full_ms = math.ceil(newtat / 1000) + epoch * 1000 + 1
+if full_ms > exp_ms then exp_ms = full_ms end
+redis.call('PEXPIREAT', KEYS[1], exp_ms)
+return {0, tat, now, qused, qend}
 `
 
 // takeScript runs takeLua with EVALSHA, falling back to EVAL (which loads
