@@ -24,25 +24,20 @@ import (
 // from [SetSpanTenant] instead.
 //
 // The attribute pairs of the first [DefaultMaxTenants] tenants are built
-// once and reused, so stamping a span allocates nothing in the processor
-// (the SDK may still grow the span's attribute slice); later tenants get
-// theirs built per span. The zero SpanProcessor works and builds them per
-// span. It is safe for concurrent use.
+// once and reused: the processor runs on every span, so finding a tenant's
+// pair takes no lock and allocates nothing (the SDK may still grow the
+// span's attribute slice). Later tenants get theirs built per span. The zero
+// SpanProcessor works and builds them per span. It is safe for concurrent
+// use.
 type SpanProcessor struct {
-	cache *boundedMap[spanAttrs]
-}
-
-// spanAttrs are the prebuilt span attributes of one tenant.
-type spanAttrs struct {
-	tier string
-	kv   []attribute.KeyValue
+	cache *tenantCache[[]attribute.KeyValue]
 }
 
 var _ sdktrace.SpanProcessor = (*SpanProcessor)(nil)
 
 // NewSpanProcessor returns the tenant span processor.
 func NewSpanProcessor() *SpanProcessor {
-	return &SpanProcessor{cache: newBoundedMap[spanAttrs](DefaultMaxTenants)}
+	return &SpanProcessor{cache: &tenantCache[[]attribute.KeyValue]{max: DefaultMaxTenants}}
 }
 
 // OnStart sets the tenant attributes on s when parent carries a tenant.
@@ -52,10 +47,11 @@ func (p *SpanProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan
 		return
 	}
 	if p.cache != nil {
-		tier := t.Tier()
-		if a := p.cache.get(t.ID(), func(a *spanAttrs) bool { return a.tier == tier },
-			func() *spanAttrs { return &spanAttrs{tier: tier, kv: Attributes(t)} }); a != nil {
-			s.SetAttributes(a.kv...)
+		// The SDK copies the attributes into the span, so the cached
+		// slice is shared by every span of the tenant without being
+		// written to.
+		if kv, ok := p.cache.get(&t, Attributes); ok {
+			s.SetAttributes(kv...)
 			return
 		}
 	}

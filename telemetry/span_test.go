@@ -2,9 +2,11 @@ package telemetry_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,5 +239,61 @@ func TestAttributes(t *testing.T) {
 	}
 	if a := telemetry.Attributes(mustTenant(t, "a", "pro")); len(a) != 2 || a[1] != telemetry.TenantTierKey.String("pro") {
 		t.Errorf("tier: %v", a)
+	}
+}
+
+// spanTenant returns the tenant.id and tenant.tier attributes of s, and how
+// many of them it has.
+func spanTenant(s sdktrace.ReadOnlySpan) (id, tier string, n int) {
+	for _, kv := range s.Attributes() {
+		switch kv.Key {
+		case telemetry.TenantIDKey:
+			id, n = kv.Value.AsString(), n+1
+		case telemetry.TenantTierKey:
+			tier, n = kv.Value.AsString(), n+1
+		}
+	}
+	return id, tier, n
+}
+
+// TestSpanProcessorTenants starts spans for more tenants than the processor
+// caches attributes for, some without a tier, from several goroutines, with
+// tiers that change along the way (run it with -race): every span must carry
+// the tenant of its own context and nothing else. The span name says which.
+func TestSpanProcessorTenants(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	tracer := tp.Tracer("t")
+	const workers, perWorker = 4, 700
+	n := telemetry.DefaultMaxTenants + 200
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				// Each round over the tenants uses another tier.
+				k := i*workers + w
+				id := fmt.Sprintf("t%d", k%n)
+				tier := []string{"free", "pro", ""}[k/n%3]
+				ctx := tenant.NewContext(context.Background(), mustTenant(t, id, tier))
+				_, s := tracer.Start(ctx, id+"/"+tier)
+				s.End()
+			}
+		})
+	}
+	wg.Wait()
+	ended := rec.Ended()
+	if len(ended) != workers*perWorker {
+		t.Fatalf("%d spans, want %d", len(ended), workers*perWorker)
+	}
+	for _, s := range ended {
+		id, tier, count := spanTenant(s)
+		want := 2
+		if tier == "" {
+			want = 1
+		}
+		if id+"/"+tier != s.Name() || count != want {
+			t.Fatalf("span %q: tenant.id=%q tenant.tier=%q (%d attributes)", s.Name(), id, tier, count)
+		}
 	}
 }
