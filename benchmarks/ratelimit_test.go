@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"sync"
@@ -71,11 +73,21 @@ func rlPeers(tb testing.TB, limit int, window time.Duration) []rlPeer {
 		},
 	})
 
-	// httprate: go-chi/httprate's LimitCounter with the sliding-window
-	// decision of its RateLimiter.OnLimit (which holds the limiter's one
-	// mutex across Get and IncrementBy), without the HTTP plumbing.
+	// httprate: go-chi/httprate through RateLimiter.OnLimit, the one call
+	// that decides for a key (its middleware calls it for every request).
+	// Its response headers are turned off and the request and writer are
+	// reused, so only the decision is measured; OnLimit still formats the
+	// header values it would have set.
+	hrl := httprate.NewRateLimiter(limit, window, httprate.WithResponseHeaders(httprate.ResponseHeaders{}))
+	hrw, hrr := discardWriter{h: http.Header{}}, httptest.NewRequest(http.MethodGet, "/", nil)
+	peers = append(peers, rlPeer{name: "httprate", take: func(key string) bool { return !hrl.OnLimit(hrw, hrr, key) }})
+
+	// httprate-counter: httprate's LimitCounter with the sliding-window
+	// decision OnLimit makes (under one mutex across Get and IncrementBy),
+	// without OnLimit's header formatting and second clock read: httprate's
+	// core alone.
 	hr := &httprateLimiter{counter: httprate.NewLocalLimitCounter(window), window: window, limit: limit}
-	peers = append(peers, rlPeer{name: "httprate", take: hr.take})
+	peers = append(peers, rlPeer{name: "httprate-counter", take: hr.take})
 
 	// ulule: ulule/limiter/v3 with its memory store. The store's cleaner
 	// goroutine stops only when the store is garbage collected.

@@ -24,7 +24,9 @@ import (
 // interval in between is refilled twice. Local reads the clock after it
 // takes the shard's lock and passes that instant to AllowN, so every bucket
 // sees a non-decreasing time (an injected clock that goes backwards is
-// clamped to the key's last instant).
+// clamped to the key's last instant). It reads the monotonic clock only, which
+// costs half of what time.Now does, and takes the wall time (which calendar
+// quotas need) from an anchor each shard reads again at every sweep.
 type Local struct {
 	now        func() time.Time
 	injected   bool
@@ -44,7 +46,11 @@ type shard struct {
 	sweepAt   int   // map size that triggers the next growth sweep
 	peak      int   // largest size since the map was last rebuilt
 	nextSweep int64 // unix ns of the next time-based sweep
-	_         [24]byte
+	// base anchors the shard's clock: Take reads the monotonic clock alone
+	// (time.Since, half the cost of time.Now) and adds it to base. base is
+	// read again at every time-based sweep, so a step of the wall clock
+	// reaches quota periods within one sweep interval.
+	base time.Time
 }
 
 // bucket is the state of one key: 128 bytes, with the map entry and the
@@ -129,15 +135,22 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	s.mu.Lock()
 	// The clock is read under the lock: see the type's documentation.
 	var now time.Time
-	if l.injected {
+	switch {
+	case l.injected:
 		now = l.now()
-	} else {
+	case s.base.IsZero():
 		now = time.Now()
+		s.base = now
+	default:
+		now = s.base.Add(time.Since(s.base))
 	}
 	ns := now.UnixNano()
 	if ns >= s.nextSweep {
 		s.sweep(ns)
 		s.nextSweep = ns + l.sweepEvery
+		if !l.injected {
+			s.base = time.Now()
+		}
 	}
 	b := s.m[key]
 	if b == nil {

@@ -551,3 +551,37 @@ func TestInFlightTracker(t *testing.T) {
 		t.Errorf("%d counters kept for 10000 released keys", total)
 	}
 }
+
+// Without an injected clock, Take adds the monotonic clock to a wall-clock
+// anchor per shard; the anchor is read again at each time-based sweep so
+// that a step of the wall clock reaches quota periods, and the instants a
+// shard sees never go backwards across it.
+func TestClockAnchorFollowsSweeps(t *testing.T) {
+	l := NewLocal(withShards(1), WithSweepInterval(time.Millisecond))
+	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 1000, Quota: Daily(1 << 40)})
+	take := func() {
+		t.Helper()
+		if d, err := l.Take(context.Background(), "k", p, 1); err != nil || !d.Allowed {
+			t.Fatalf("Take: %+v, %v", d, err)
+		}
+	}
+	take()
+	s := &l.shards[0]
+	first := s.base
+	if first.IsZero() {
+		t.Fatal("no clock anchor after the first decision")
+	}
+	before := s.m["k"].at
+	time.Sleep(3 * time.Millisecond)
+	take() // past nextSweep: sweeps and reads the anchor again
+	if !s.base.After(first) {
+		t.Fatalf("anchor %v not renewed after a sweep (first %v)", s.base, first)
+	}
+	take()
+	if at := s.m["k"].at; at < before {
+		t.Fatalf("bucket time went backwards: %d < %d", at, before)
+	}
+	if d := time.Duration(time.Now().UnixNano() - s.m["k"].at); d < 0 || d > time.Second {
+		t.Fatalf("bucket time %v away from the wall clock", d)
+	}
+}
