@@ -124,14 +124,14 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	if l.skipRedis(now) {
 		return l.degraded(ctx, key, p, cost, nil)
 	}
-	pa, args := l.argsFor(p, now, cost)
+	pa, args, qend := l.argsFor(p, now, cost)
 	suffix := "}:r"
 	if p.Quota.Limit > 0 {
 		suffix = "}:q"
 	}
 	keys := []string{l.prefix + "{" + key + suffix}
 	r, err := takeScript.Run(ctx, l.client, keys, args...).Int64Slice()
-	if err == nil && len(r) != 3 && len(r) != 5 {
+	if err == nil && (len(r) < 3 || len(r) > 5) {
 		err = fmt.Errorf("unexpected reply %v", r)
 	}
 	if err != nil {
@@ -148,13 +148,14 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	if l.downUntil.Load() != 0 {
 		l.downUntil.Store(0)
 	}
-	return decide(p, pa.interval, cost, r), nil
+	return decide(p, pa.interval, cost, qend, r), nil
 }
 
 // decide turns the script's reply r into a Decision: the script returns
 // raw state so that this arithmetic runs here and not on the Redis thread.
-// interval is the plan's emission interval in µs.
-func decide(p *ratelimit.Plan, interval float64, cost int, r []int64) ratelimit.Decision {
+// interval is the plan's emission interval in µs; qend is the end of the
+// quota period the client expected (unix s), for replies that leave it out.
+func decide(p *ratelimit.Plan, interval float64, cost int, qend int64, r []int64) ratelimit.Decision {
 	const eps = 0.001 // as in the script's capacity: absorbs float rounding
 	reason, tat, now := r[0], r[1], r[2]
 	ahead := float64(tat - now)                 // µs the bucket is behind being full
@@ -177,8 +178,11 @@ func decide(p *ratelimit.Plan, interval float64, cost int, r []int64) ratelimit.
 	if reason == int64(ratelimit.ReasonRate) {
 		d.RetryAfter = us((float64(cost) - tokens) * interval)
 	}
-	if p.Quota.Limit > 0 && len(r) == 5 {
-		used, end := r[3], r[4]
+	if p.Quota.Limit > 0 && len(r) >= 4 {
+		used, end := r[3], qend
+		if len(r) == 5 {
+			end = r[4]
+		}
 		if d.Allowed {
 			used += int64(cost)
 		}
@@ -282,11 +286,12 @@ type expectedPeriod struct {
 	args       []any // the plan's ARGV for this period, cost 1
 }
 
-// argsFor returns the plan data of p and the script arguments for a request
-// of cost at now (unix ns). The common request, of cost 1, gets a slice
+// argsFor returns the plan data of p, the script arguments for a request of
+// cost at now (unix ns) and, for a plan with a quota, the end of the period
+// the arguments expect (unix s). The common request, of cost 1, gets a slice
 // shared with other calls: go-redis copies the arguments into its command
 // and never writes to them.
-func (l *Limiter) argsFor(p *ratelimit.Plan, now int64, cost int) (*planArgs, []any) {
+func (l *Limiter) argsFor(p *ratelimit.Plan, now int64, cost int) (*planArgs, []any, int64) {
 	v, ok := l.args.Load(p)
 	if !ok {
 		v, _ = l.args.LoadOrStore(p, l.buildArgs(p))
@@ -298,7 +303,7 @@ func (l *Limiter) argsFor(p *ratelimit.Plan, now int64, cost int) (*planArgs, []
 		l.args.Clear()
 		l.nargs.Store(0)
 	}
-	args := pa.args
+	args, qend := pa.args, int64(0)
 	if p.Quota.Limit > 0 {
 		ep := pa.period.Load()
 		if ep == nil || now < ep.start || now >= ep.end {
@@ -308,13 +313,13 @@ func (l *Limiter) argsFor(p *ratelimit.Plan, now int64, cost int) (*planArgs, []
 			ep.args[argPeriod+1] = strconv.FormatInt(e.Unix(), 10)
 			pa.period.Store(ep)
 		}
-		args = ep.args
+		args, qend = ep.args, ep.end/1e9
 	}
 	if cost != 1 {
 		args = slices.Clone(args)
 		args[argCost] = cost
 	}
-	return pa, args
+	return pa, args, qend
 }
 
 func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {

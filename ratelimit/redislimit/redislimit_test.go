@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,7 +139,7 @@ func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 		}
 		if strings.HasSuffix(k, ":q") {
 			exp, _ := c.ExpireTime(ctx, k).Result()
-			end, _ := c.HGet(ctx, k, "e").Int64()
+			end, _ := quotaCount(t, c, k)
 			if got := exp / time.Second; int64(got) != end+int64(DefaultQuotaMargin/time.Second) {
 				t.Errorf("quota key %q expires at %d, want its period end %d plus the margin", k, got, end)
 			}
@@ -258,6 +259,10 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 			t.Fatalf("next period, request %d: %+v", i, d)
 		}
 	}
+	// The first request of the period dropped the last period's count.
+	if end, n := quotaCount(t, replicas[0].client, prefix+"{acme}:q"); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
+		t.Fatalf("quota hash holds period %d count %d after the boundary", end, n)
+	}
 }
 
 func serverTime(t testing.TB, c redis.UniversalClient) time.Time {
@@ -267,6 +272,56 @@ func serverTime(t testing.TB, c redis.UniversalClient) time.Time {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// quotaCount returns the period end and count that the quota hash k holds.
+func quotaCount(t *testing.T, c redis.UniversalClient, k string) (end, n int64) {
+	t.Helper()
+	h, err := c.HGetAll(ctx, k).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 {
+		t.Fatalf("quota hash %q holds %v: want the TAT and one period's count", k, h)
+	}
+	for f, v := range h {
+		if f != "t" {
+			end, _ = strconv.ParseInt(f, 10, 64)
+			n, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return end, n
+}
+
+// A quota hash written by the previous layout (e: period end, n: count)
+// keeps its count for the rest of its period, and takes the new layout.
+func TestQuotaOldLayoutKeepsCount(t *testing.T) {
+	c, prefix := shared(t)
+	l := New(c, WithPrefix(prefix))
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(100), Burst: 100, Quota: ratelimit.Daily(10)})
+	_, end := p.Quota.Bounds(serverTime(t, c))
+	k := prefix + "{old}:q"
+	if err := c.HSet(ctx, k, "t", 0, "e", end.Unix(), "n", 7).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.Expire(ctx, k, time.Hour)
+	if d := take(t, l, "old", p, 1); !d.Allowed || d.QuotaRemaining != 2 {
+		t.Fatalf("%+v: want the 7 spent under the old layout to count", d)
+	}
+	if e, n := quotaCount(t, c, k); e != end.Unix() || n != 8 {
+		t.Fatalf("hash holds period %d count %d, want %d and 8", e, n, end.Unix())
+	}
+	// A stale period in the old layout counts as nothing.
+	if err := c.HSet(ctx, k, "e", end.Unix()-86400, "n", 9).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.HDel(ctx, k, strconv.FormatInt(end.Unix(), 10))
+	if d := take(t, l, "old", p, 1); !d.Allowed || d.QuotaRemaining != 9 {
+		t.Fatalf("%+v: want a stale old-layout count ignored", d)
+	}
+	if e, n := quotaCount(t, c, k); e != end.Unix() || n != 1 {
+		t.Fatalf("hash holds period %d count %d, want %d and 1", e, n, end.Unix())
+	}
 }
 
 func TestDeniedSpendsNothing(t *testing.T) {
@@ -280,7 +335,7 @@ func TestDeniedSpendsNothing(t *testing.T) {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if n, _ := c.HGet(ctx, prefix+"{r}:q", "n").Int(); n != 2 {
+		if _, n := quotaCount(t, c, prefix+"{r}:q"); n != 2 {
 			t.Fatalf("quota count %d after rate denials, want 2", n)
 		}
 	})
@@ -491,7 +546,7 @@ func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
 	c, prefix := shared(t)
 	l := New(c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(10), Burst: 10, Quota: ratelimit.Monthly(100)})
-	_, args := l.argsFor(p, time.Now().UnixNano(), 1)
+	_, args, _ := l.argsFor(p, time.Now().UnixNano(), 1)
 	args = slices.Clone(args)
 	args[argPeriod], args[argPeriod+1] = "0", "86400" // 1970-01-01: a clock far off
 	r, err := takeScript.Run(ctx, c, []string{prefix + "{k}:q"}, args...).Int64Slice()

@@ -76,14 +76,16 @@ end
 // KEYS[1] is the one key of the tenant key and plan kind. The rate state is
 // the theoretical arrival time (TAT) in microseconds since 2024-01-01 (an
 // exact double; redis.call writes numbers with 17 significant digits, which
-// read back as the same double, where Lua's own tostring would round). A plan without quota keeps it in a string, which expires (PX) when
-// the bucket is full again, when an absent key means the same. A plan with a
-// quota keeps everything in a hash: t (TAT), e (end of the quota period the
-// count belongs to, unix seconds) and n (the count). A count whose e is not
-// the current period's end is stale and counts as zero, so the quota resets
-// exactly at the boundary whatever the expiry does; the hash expires a
-// margin after its period ends (PEXPIREAT, set when a period's first
-// request creates the count), or later if its bucket needs longer to refill.
+// read back as the same double, where Lua's own tostring would round). A plan
+// without quota keeps it in a string, which expires (PX) when the bucket is
+// full again, when an absent key means the same. A plan with a quota keeps a
+// hash: t (the TAT) and the count of the current quota period, in a field
+// named by the period's end (unix seconds), so one HMGET reads both and a
+// missing field means nothing spent yet this period. The first request of a
+// period drops the key's earlier period; the quota therefore resets exactly
+// at the boundary whatever the expiry does. The hash expires a margin after
+// its period ends (PEXPIREAT, set when a period's first request writes it),
+// or later if its bucket needs longer to refill.
 //
 // ARGV, every plan: emission interval T (µs per unit of cost, may have a
 // fraction), the bucket's capacity as a TAT lead ((burst + 0.001) * T: a
@@ -98,8 +100,9 @@ end
 //
 // Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), the TAT
 // before the request (not earlier than now), now, and with a quota the count
-// before the request and the period end (unix s). Times are whole µs since
-// 2024-01-01 (truncated).
+// before the request and the period end (unix s). An allowed request of the
+// period the client expected leaves the period end out: the client knows it.
+// Times are whole µs since 2024-01-01 (truncated).
 const takeLua = `
 local T = tonumber(ARGV[1])
 local cost = tonumber(ARGV[3])
@@ -122,26 +125,40 @@ end
 -- string spares number conversions, which are most of the script's cost.
 local qend_s = ARGV[6]
 local qend = tonumber(qend_s)
+local own = false
 if sec < tonumber(ARGV[5]) or sec >= qend then` + periodLua + `
   qend = period_end(sec, tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
   qend_s = tostring(qend)
+  own = true
 end
-local h = redis.call('HMGET', KEYS[1], 't', 'e', 'n')
+local h = redis.call('HMGET', KEYS[1], 't', qend_s)
 local tat = tonumber(h[1]) or now
 if tat < now then tat = now end
-local fresh = h[2] ~= qend_s
-local qused = 0
-if not fresh then qused = tonumber(h[3]) or 0 end
+local qused = tonumber(h[2])
+local fresh = not qused
+if fresh then
+  qused = 0
+  if h[1] then
+    -- The key holds an earlier period's count, or the count of the layout
+    -- before this one (e: period end, n: count), which still counts.
+    local old = redis.call('HMGET', KEYS[1], 'e', 'n')
+    if old[1] == qend_s then qused = tonumber(old[2]) or 0 end
+  end
+end
 if qused + cost > tonumber(ARGV[4]) then return {2, tat, now, qused, qend} end
 local newtat = tat + cost * T
 if newtat - now > tonumber(ARGV[2]) then return {1, tat, now, qused, qend} end
 
 local exp = qend + tonumber(ARGV[7]) - epoch
 if fresh then
-  redis.call('HSET', KEYS[1], 't', newtat, 'e', qend_s, 'n', cost)
+  if h[1] then redis.call('DEL', KEYS[1]) end
+  redis.call('HSET', KEYS[1], 't', newtat, qend_s, qused + cost)
 else
-  redis.call('HSET', KEYS[1], 't', newtat, 'n', qused + cost)
-  if newtat <= exp * 1000000 then return {0, tat, now, qused, qend} end
+  redis.call('HSET', KEYS[1], 't', newtat, qend_s, qused + cost)
+  if newtat <= exp * 1000000 then
+    if own then return {0, tat, now, qused, qend} end
+    return {0, tat, now, qused}
+  end
 end
 local exp_ms = (exp + epoch) * 1000
 local full_ms = math.ceil(newtat / 1000) + epoch * 1000 + 1
