@@ -14,22 +14,25 @@ import (
 	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 )
 
-// commandCounter is a go-redis hook that counts the commands sent, to show
-// how many round trips one decision costs.
-type commandCounter struct{ n atomic.Int64 }
+// commandCounter is a go-redis hook that counts the commands sent and the
+// round trips they took (a pipeline sends several in one), to show what one
+// decision costs.
+type commandCounter struct{ cmds, trips atomic.Int64 }
 
 func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
+		c.cmds.Add(1)
+		c.trips.Add(1)
 		return next(ctx, cmd)
 	}
 }
 
 func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
+		c.cmds.Add(int64(len(cmds)))
+		c.trips.Add(1)
 		return next(ctx, cmds)
 	}
 }
@@ -42,30 +45,42 @@ type redisPeer struct {
 
 // redisPeers returns tenantkit's redislimit (rate and a monthly quota) and
 // go-redis/redis_rate (rate only), each limiting to limit requests per
-// window with a burst of limit, on client.
-func redisPeers(client redis.UniversalClient, prefix string, limit int, window time.Duration, quota int64) []redisPeer {
-	tk := redislimit.New(client, redislimit.WithPrefix(prefix+"tk:"))
+// window with a burst of limit, on client, and each again on the client's
+// AutoPipeliner, which sends concurrent callers' commands together.
+func redisPeers(tb testing.TB, client redis.UniversalClient, prefix string, limit int, window time.Duration, quota int64) []redisPeer {
+	ap, err := client.AutoPipeline()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	plan := ratelimit.MustPlan(ratelimit.Plan{
 		Name:  "bench",
 		Rate:  ratelimit.Per(limit, window),
 		Burst: limit,
 		Quota: ratelimit.Monthly(quota),
 	})
-	rr := redis_rate.NewLimiter(client)
 	rrLimit := redis_rate.Limit{Rate: limit, Burst: limit, Period: window}
-	return []redisPeer{
-		{name: "tenantkit", take: func(ctx context.Context, key string) (bool, error) {
-			d, err := tk.Take(ctx, key, plan, 1)
+	tk := func(c redis.Scripter, space string) func(ctx context.Context, key string) (bool, error) {
+		l := redislimit.New(c, redislimit.WithPrefix(prefix+space))
+		return func(ctx context.Context, key string) (bool, error) {
+			d, err := l.Take(ctx, key, plan, 1)
 			d.Release()
 			return d.Allowed, err
-		}},
-		{name: "redis_rate", take: func(ctx context.Context, key string) (bool, error) {
-			r, err := rr.Allow(ctx, prefix+"rr:"+key, rrLimit)
+		}
+	}
+	rr := func(c *redis_rate.Limiter, space string) func(ctx context.Context, key string) (bool, error) {
+		return func(ctx context.Context, key string) (bool, error) {
+			r, err := c.Allow(ctx, prefix+space+key, rrLimit)
 			if err != nil {
 				return false, err
 			}
 			return r.Allowed > 0, nil
-		}},
+		}
+	}
+	return []redisPeer{
+		{name: "tenantkit", take: tk(client, "tk:")},
+		{name: "redis_rate", take: rr(redis_rate.NewLimiter(client), "rr:")},
+		{name: "tenantkit-autopipeline", take: tk(ap, "tkap:")},
+		{name: "redis_rate-autopipeline", take: rr(redis_rate.NewLimiter(ap), "rrap:")},
 	}
 }
 
@@ -77,15 +92,15 @@ func benchClient(tb testing.TB, addr string) (redis.UniversalClient, *commandCou
 	return c, counter
 }
 
-// TestRedisPeers checks that both shared limiters are set up to limit on
+// TestRedisPeers checks that every shared limiter is set up to limit on
 // the real Redis, in one command per decision.
 func TestRedisPeers(t *testing.T) {
 	addr := redistest.Addr(t)
 	client, counter := benchClient(t, addr)
 	ctx := context.Background()
-	for _, p := range redisPeers(client, redistest.Prefix(t), 5, time.Hour, 1000) {
+	for _, p := range redisPeers(t, client, redistest.Prefix(t), 5, time.Hour, 1000) {
 		p.take(ctx, "warmup") // loads the script (EVALSHA, then EVAL on NOSCRIPT)
-		before := counter.n.Load()
+		before := counter.cmds.Load()
 		for i := range 5 {
 			if ok, err := p.take(ctx, "tenant-0"); !ok || err != nil {
 				t.Errorf("%s: request %d of 5 refused (%v)", p.name, i+1, err)
@@ -97,7 +112,7 @@ func TestRedisPeers(t *testing.T) {
 		if ok, _ := p.take(ctx, "tenant-1"); !ok {
 			t.Errorf("%s: another tenant refused", p.name)
 		}
-		if n := counter.n.Load() - before; n != 7 {
+		if n := counter.cmds.Load() - before; n != 7 {
 			t.Errorf("%s: %d commands for 7 decisions", p.name, n)
 		}
 	}
@@ -106,21 +121,21 @@ func TestRedisPeers(t *testing.T) {
 // BenchmarkRedisTake compares one shared decision over 10,000 tenants on
 // the real Redis, with 16 requests in flight per CPU: tenantkit checks a
 // rate and a monthly quota in its script, redis_rate a rate only. ns/op is
-// the inverse of throughput; cmds/op counts the commands (round trips) per
-// decision.
+// the inverse of throughput; cmds/op counts the commands per decision and
+// trips/op the round trips (fewer than commands when pipelined).
 func BenchmarkRedisTake(b *testing.B) {
 	addr := redistest.Addr(b)
 	keys := tenantKeys(rlTenants)
 	ctx := context.Background()
 	client, counter := benchClient(b, addr)
 	prefix := redistest.Prefix(b)
-	for _, p := range redisPeers(client, prefix, 1_000_000, time.Second, 1<<40) {
+	for _, p := range redisPeers(b, client, prefix, 1_000_000, time.Second, 1<<40) {
 		b.Run(p.name, func(b *testing.B) {
 			if _, err := p.take(ctx, keys[0]); err != nil {
 				b.Fatal(err)
 			}
 			var worker atomic.Int64
-			start := counter.n.Load()
+			cmds, trips := counter.cmds.Load(), counter.trips.Load()
 			b.SetParallelism(16) // many requests in flight, as in a busy service
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -135,7 +150,8 @@ func BenchmarkRedisTake(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(counter.n.Load()-start)/float64(b.N), "cmds/op")
+			b.ReportMetric(float64(counter.cmds.Load()-cmds)/float64(b.N), "cmds/op")
+			b.ReportMetric(float64(counter.trips.Load()-trips)/float64(b.N), "trips/op")
 		})
 	}
 	// Leave the shared test server as it was.

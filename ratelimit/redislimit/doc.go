@@ -2,7 +2,8 @@
 // replicas of a service through Redis (a Redis server, Redis Cluster,
 // Sentinel, or Amazon ElastiCache), on github.com/redis/go-redis/v9.
 //
-// [New] takes a redis.UniversalClient and returns a [Limiter] that
+// [New] takes a redis.UniversalClient (or another go-redis Scripter, such
+// as the client's AutoPipeliner) and returns a [Limiter] that
 // implements ratelimit.Limiter, so the httpmw and grpcmw adapters take it as
 // they take the in-process limiter. Every decision is one round trip: one
 // Lua script checks the GCRA rate and the calendar quota on the Redis

@@ -198,12 +198,17 @@ func TestHammerThreeReplicas(t *testing.T) {
 func TestQuotaAcrossReplicas(t *testing.T) {
 	addr := redistest.Addr(t)
 	prefix := redistest.Prefix(t)
+	c0 := newClient(t, addr)
 	var replicas []*Limiter
-	for range 3 {
-		replicas = append(replicas, New(newClient(t, addr), WithPrefix(prefix)))
+	for i := range 3 {
+		c := c0
+		if i > 0 {
+			c = newClient(t, addr)
+		}
+		replicas = append(replicas, New(c, WithPrefix(prefix)))
 	}
 	const L = 60
-	boundary := serverTime(t, replicas[0].client).Truncate(time.Second).Add(3 * time.Second)
+	boundary := serverTime(t, c0).Truncate(time.Second).Add(3 * time.Second)
 	p := ratelimit.MustPlan(ratelimit.Plan{
 		Name:  "free",
 		Rate:  ratelimit.PerHour(1), // no refill during the test: remaining is exact
@@ -250,7 +255,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 
 	time.Sleep(time.Until(boundary) + 50*time.Millisecond)
 	deadline := time.Now().Add(2 * time.Second)
-	for serverTime(t, replicas[0].client).Before(boundary) && time.Now().Before(deadline) {
+	for serverTime(t, c0).Before(boundary) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for i := range 3 {
@@ -260,7 +265,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 		}
 	}
 	// The first request of the period dropped the last period's count.
-	if end, n := quotaCount(t, replicas[0].client, prefix+"{acme}:q"); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
+	if end, n := quotaCount(t, c0, prefix+"{acme}:q"); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
 		t.Fatalf("quota hash holds period %d count %d after the boundary", end, n)
 	}
 }
@@ -556,5 +561,42 @@ func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
 	_, want := p.Quota.Bounds(serverTime(t, c))
 	if r[0] != 0 || r[4] != want.Unix() {
 		t.Fatalf("reply %v: want allowed with period end %v", r, want)
+	}
+}
+
+// A Limiter runs on any go-redis Scripter, such as the client's
+// AutoPipeliner, which batches the decisions of concurrent callers into
+// pipelines: decisions stay exact when one replica pipelines and another
+// does not.
+func TestAutoPipeliner(t *testing.T) {
+	c, prefix := shared(t)
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*Limiter{New(ap, WithPrefix(prefix)), New(c, WithPrefix(prefix))}
+	const L = 50
+	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 1000, Quota: ratelimit.Daily(L)})
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for range 4 {
+				d, err := replicas[g%2].Take(ctx, "ap", p, 1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					allowed.Add(1)
+				} else if d.DeniedBy != ratelimit.ReasonQuota {
+					t.Errorf("denied by %v", d.DeniedBy)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != L {
+		t.Fatalf("%d allowed of 128 under a quota of %d", n, L)
 	}
 }
