@@ -47,15 +47,16 @@ bench-module:
 # make bench runs every benchmark BENCHCOUNT times in one run, writes the
 # raw output to benchmarks/results.txt and benchstat's medians to
 # benchmarks/benchstat.txt; the ratios in BENCHMARKS.md are ratios of those
-# medians. This machine is shared and noisy: one pass can catch a stall, the
-# median of five rarely does.
+# medians (with 6 passes benchstat also gives a 95% interval). -p 1 runs one
+# test binary at a time: two packages benchmarking at once on a small
+# machine slow each other down.
 BENCH_PKGS := ./tenant ./httpmw ./grpcmw ./telemetry ./isolation ./ratelimit/...
-BENCHCOUNT ?= 5
+BENCHCOUNT ?= 6
 BENCHSTAT  ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
 bench:
 	scripts/with-redis.sh sh -c '\
-		$(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCH_PKGS) && \
-		cd benchmarks && $(GO) test -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -cpu 1,2 ./...' \
+		$(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCH_PKGS) && \
+		cd benchmarks && $(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -cpu 1,2 ./...' \
 		| tee benchmarks/results.txt
 	$(BENCHSTAT) benchmarks/results.txt > benchmarks/benchstat.txt
