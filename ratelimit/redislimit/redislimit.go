@@ -62,8 +62,8 @@ type Limiter struct {
 // Scripter. One of these is the client's AutoPipeliner
 // (client.AutoPipeline(), experimental in go-redis), which sends the
 // decisions of concurrent callers together in pipelines: fewer system calls
-// per decision, and 15–25% more decisions per second in BENCHMARKS.md at 16
-// callers per CPU. Give the client short timeouts (for example DialTimeout,
+// per decision, and in BENCHMARKS.md, with 16 callers per CPU, about 20%
+// more decisions per second on two CPUs (none on one). Give the client short timeouts (for example DialTimeout,
 // ReadTimeout and WriteTimeout of 100 to 250 ms): the failure policy only
 // starts once a call has failed.
 func New(client redis.Scripter, opts ...Option) *Limiter {
