@@ -16,7 +16,8 @@
 // evicted rate key hands out a fresh burst. Run the limiter on a Redis
 // whose maxmemory-policy is noeviction (writes then fail when memory is
 // full, and each plan's failure policy applies), or on a dedicated instance
-// sized for its keys: two per active tenant key, each well under 200 bytes.
+// sized for its keys: one per active tenant key and kind of plan (with a quota
+// or without), each well under 200 bytes.
 // Every key has an expiry (rate keys when their bucket is full again, quota
 // keys a margin after their period), so the key count follows the active
 // tenants. Persistence (AOF or RDB) keeps quotas across a restart; without
