@@ -130,9 +130,9 @@ func BenchmarkRedisTake(b *testing.B) {
 	ctx := context.Background()
 	client, counter := benchClient(b, addr)
 	prefix := redistest.Prefix(b)
-	// clear deletes every key of every peer, synchronously, so that no peer
+	// dropKeys deletes every key of every peer, synchronously, so that no peer
 	// runs while the server expires or frees the keys of the one before it.
-	clear := func(b *testing.B) {
+	dropKeys := func(b *testing.B) {
 		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
 			iter := client.Scan(ctx, 0, pattern, 1000).Iterator()
 			var batch []string
@@ -151,12 +151,12 @@ func BenchmarkRedisTake(b *testing.B) {
 			}
 		}
 	}
-	defer clear(b) // leave the shared test server as it was
+	defer dropKeys(b) // leave the shared test server as it was
 	for _, p := range redisPeers(b, client, prefix, 1_000_000, time.Second, 1<<40) {
 		b.Run(p.name, func(b *testing.B) {
 			// Steady state: every tenant already has its keys, as in a
 			// service that has been up for a while.
-			clear(b)
+			dropKeys(b)
 			for _, k := range keys {
 				if _, err := p.take(ctx, k); err != nil {
 					b.Fatal(err)

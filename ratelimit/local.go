@@ -95,8 +95,10 @@ func NewLocal(opts ...Option) *Local {
 		perShard:   max(1, c.maxKeys/n),
 		sweepEvery: int64(c.sweepInterval),
 	}
+	start := time.Now()
 	for i := range l.shards {
 		l.shards[i].sweepAt = minSweepAt
+		l.shards[i].base = start
 	}
 	return l
 }
@@ -135,13 +137,9 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	s.mu.Lock()
 	// The clock is read under the lock: see the type's documentation.
 	var now time.Time
-	switch {
-	case l.injected:
+	if l.injected {
 		now = l.now()
-	case s.base.IsZero():
-		now = time.Now()
-		s.base = now
-	default:
+	} else {
 		now = s.base.Add(time.Since(s.base))
 	}
 	ns := now.UnixNano()

@@ -568,9 +568,6 @@ func TestClockAnchorFollowsSweeps(t *testing.T) {
 	take()
 	s := &l.shards[0]
 	first := s.base
-	if first.IsZero() {
-		t.Fatal("no clock anchor after the first decision")
-	}
 	before := s.m["k"].at
 	time.Sleep(3 * time.Millisecond)
 	take() // past nextSweep: sweeps and reads the anchor again

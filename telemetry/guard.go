@@ -136,10 +136,7 @@ func (c *tenantCache[V]) get(t *tenant.Tenant, mk func(tenant.Tenant) V) (v V, o
 	m := c.entries.Load()
 	if m != nil {
 		if s := (*m)[t.ID()]; s != nil {
-			if cur := s.cur.Load(); cur.tier == t.Tier() {
-				return cur.v, true
-			}
-			return s.rebuild(t, mk), true
+			return s.value(t, mk), true
 		}
 		if len(*m) >= c.max {
 			return v, false
@@ -148,10 +145,14 @@ func (c *tenantCache[V]) get(t *tenant.Tenant, mk func(tenant.Tenant) V) (v V, o
 	return c.admit(t, mk)
 }
 
-// rebuild replaces the value of the slot with one built for t's tier.
-// Concurrent rebuilds for different tiers may overwrite each other; every
-// reader checks the tier, so a lost update only costs another rebuild.
-func (s *tenantSlot[V]) rebuild(t *tenant.Tenant, mk func(tenant.Tenant) V) V {
+// value returns the slot's value if it was built for t's tier, and
+// otherwise replaces it with one built for that tier. Concurrent rebuilds
+// for different tiers may overwrite each other; every reader checks the
+// tier, so a lost update only costs another rebuild.
+func (s *tenantSlot[V]) value(t *tenant.Tenant, mk func(tenant.Tenant) V) V {
+	if cur := s.cur.Load(); cur != nil && cur.tier == t.Tier() {
+		return cur.v
+	}
 	tv := &tierValue[V]{tier: t.Tier(), v: mk(*t)}
 	s.cur.Store(tv)
 	return tv.v
@@ -165,10 +166,7 @@ func (c *tenantCache[V]) admit(t *tenant.Tenant, mk func(tenant.Tenant) V) (v V,
 	if m := c.entries.Load(); m != nil {
 		// Another goroutine may have admitted t while we waited.
 		if s := (*m)[t.ID()]; s != nil {
-			if cur := s.cur.Load(); cur.tier == t.Tier() {
-				return cur.v, true
-			}
-			return s.rebuild(t, mk), true
+			return s.value(t, mk), true
 		}
 		if len(*m) >= c.max {
 			return v, false
@@ -181,7 +179,7 @@ func (c *tenantCache[V]) admit(t *tenant.Tenant, mk func(tenant.Tenant) V) (v V,
 		next = make(map[string]*tenantSlot[V], 1)
 	}
 	s := new(tenantSlot[V])
-	v = s.rebuild(t, mk)
+	v = s.value(t, mk)
 	next[t.ID()] = s
 	c.entries.Store(&next)
 	return v, true

@@ -63,9 +63,11 @@ type Limiter struct {
 // (client.AutoPipeline(), experimental in go-redis), which sends the
 // decisions of concurrent callers together in pipelines: fewer system calls
 // per decision, and in BENCHMARKS.md, with 16 callers per CPU, about 20%
-// more decisions per second on two CPUs (none on one). Give the client short timeouts (for example DialTimeout,
-// ReadTimeout and WriteTimeout of 100 to 250 ms): the failure policy only
-// starts once a call has failed.
+// more decisions per second on two CPUs (none on one).
+//
+// Give the client short timeouts (for example DialTimeout, ReadTimeout and
+// WriteTimeout of 100 to 250 ms): the failure policy only starts once a call
+// has failed.
 func New(client redis.Scripter, opts ...Option) *Limiter {
 	c := newConfig(opts)
 	return &Limiter{
@@ -273,10 +275,6 @@ func checkKey(key string) error {
 	}
 	return nil
 }
-
-// scriptEpoch is the script's time origin, 2024-01-01T00:00:00Z in unix
-// seconds: times in µs since then stay exact in a double.
-const scriptEpoch = 1704067200
 
 // planArgs is what the script needs of one plan: the emission interval in
 // µs, its ARGV with the cost left at 1, and for a quota the period the

@@ -600,3 +600,11 @@ func TestAutoPipeliner(t *testing.T) {
 		t.Fatalf("%d allowed of 128 under a quota of %d", n, L)
 	}
 }
+
+// The client decodes the script's times with scriptEpoch: it must be the
+// script's own.
+func TestScriptEpoch(t *testing.T) {
+	if want := "local epoch = " + strconv.Itoa(scriptEpoch) + "\n"; !strings.Contains(takeLua, want) {
+		t.Fatalf("takeLua does not contain %q", want)
+	}
+}

@@ -63,6 +63,11 @@ local function period_end(sec, kind, a1, a2)
 end
 `
 
+// scriptEpoch is the script's time origin (its local epoch), 2024-01-01
+// in unix seconds: times in µs since then stay exact in a double.
+// TestScriptEpoch keeps the two in step.
+const scriptEpoch = 1704067200
+
 // takeLua decides one request: the GCRA rate check and the calendar quota,
 // atomically, on the server's clock, in one round trip. A denied request
 // writes nothing; every key it writes has an expiry, set in the same
