@@ -53,7 +53,7 @@ func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := httpmw.Authenticate(v)(httpmw.Telemetry(m)(httpmw.RateLimit(ratelimit.NewLocal(), plans)(ok)))
+	h := httpmw.Authenticate(v)(httpmw.Telemetry(m)(httpmw.RateLimit(mustLocal(tb), plans)(ok)))
 	if withOtelhttp {
 		h = otelhttp.NewHandler(h, "orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp))
 	}
@@ -101,4 +101,14 @@ func BenchmarkChain(b *testing.B) {
 		defer tp.Shutdown(context.Background())
 		bench(b, otelhttp.NewHandler(ok, "orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp)), "")
 	})
+}
+
+// mustLocal is ratelimit.NewLocal with its defaults.
+func mustLocal(tb testing.TB) *ratelimit.Local {
+	tb.Helper()
+	l, err := ratelimit.NewLocal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
 }

@@ -51,7 +51,10 @@ func rlPeers(tb testing.TB, limit int, window time.Duration) []rlPeer {
 
 	// tenantkit: the in-process limiter, through the Limiter interface.
 	plan := ratelimit.MustPlan(ratelimit.Plan{Name: "bench", Rate: ratelimit.Per(limit, window), Burst: limit})
-	var tk ratelimit.Limiter = ratelimit.NewLocal()
+	tk, err := ratelimit.NewLocal()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	peers = append(peers, rlPeer{name: "tenantkit", take: func(key string) bool {
 		d, _ := tk.Take(ctx, key, plan, 1)
 		d.Release()
@@ -225,7 +228,10 @@ func BenchmarkBucketMemory(b *testing.B) {
 		now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		base := heapInUse()
-		l := ratelimit.NewLocal(ratelimit.WithMaxKeys(2*n), ratelimit.WithClock(clock))
+		l, err := ratelimit.NewLocal(ratelimit.WithMaxKeys(2*n), ratelimit.WithClock(clock))
+		if err != nil {
+			b.Fatal(err)
+		}
 		for _, k := range keys {
 			if d, _ := l.Take(ctx, k, plan, 1); !d.Allowed {
 				b.Fatal("denied")

@@ -60,7 +60,10 @@ func redisPeers(tb testing.TB, client redis.UniversalClient, prefix string, limi
 	})
 	rrLimit := redis_rate.Limit{Rate: limit, Burst: limit, Period: window}
 	tk := func(c redis.Scripter, space string) func(ctx context.Context, key string) (bool, error) {
-		l := redislimit.New(c, redislimit.WithPrefix(prefix+space))
+		l, err := redislimit.New(c, redislimit.WithPrefix(prefix+space))
+		if err != nil {
+			tb.Fatal(err)
+		}
 		return func(ctx context.Context, key string) (bool, error) {
 			d, err := l.Take(ctx, key, plan, 1)
 			d.Release()

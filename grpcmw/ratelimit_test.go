@@ -165,7 +165,7 @@ func rlDetails(t *testing.T, err error, want codes.Code) (*errdetails.RetryInfo,
 }
 
 func TestUnaryRateLimit(t *testing.T) {
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t))
+	f := startRateLimited(t, newLocal(t), rlPlans(t))
 	for i := range 3 {
 		if err := f.check(rlCtx("acme", "free"), ""); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -190,7 +190,7 @@ func TestUnaryRateLimit(t *testing.T) {
 }
 
 func TestUnaryQuota(t *testing.T) {
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t))
+	f := startRateLimited(t, newLocal(t), rlPlans(t))
 	for range 2 {
 		if err := f.check(rlCtx("acme", "metered"), ""); err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestUnaryQuota(t *testing.T) {
 }
 
 func TestRateLimitWithoutTenant(t *testing.T) {
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t))
+	f := startRateLimited(t, newLocal(t), rlPlans(t))
 	if err := f.check(context.Background(), ""); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("unary without tenant: %v", err)
 	}
@@ -218,7 +218,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 		t.Fatalf("stream without tenant: %v", err)
 	}
 
-	g := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t), grpcmw.RateLimitUntenanted(func(ctx context.Context) string {
+	g := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitUntenanted(func(ctx context.Context) string {
 		md, _ := metadata.FromIncomingContext(ctx)
 		if c := md.Get("x-client"); len(c) == 1 {
 			return c[0]
@@ -242,7 +242,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 
 func TestRateLimitCostAndHook(t *testing.T) {
 	var seen []string
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t),
+	f := startRateLimited(t, newLocal(t), rlPlans(t),
 		grpcmw.RateLimitCost(func(_ context.Context, method string) int { return 2 }),
 		grpcmw.RateLimitOnDecision(func(_ context.Context, method string, d ratelimit.Decision, err error) {
 			seen = append(seen, method+" "+d.DeniedBy.String())
@@ -256,7 +256,7 @@ func TestRateLimitCostAndHook(t *testing.T) {
 	if len(seen) != 2 || seen[0] != "/grpc.health.v1.Health/Check " || seen[1] != "/grpc.health.v1.Health/Check rate" {
 		t.Fatalf("hook saw %q", seen)
 	}
-	g := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t), grpcmw.RateLimitCost(func(context.Context, string) int { return 50 }))
+	g := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitCost(func(context.Context, string) int { return 50 }))
 	if err := g.check(rlCtx("acme", "free"), ""); status.Code(err) != codes.Internal {
 		t.Fatalf("cost above burst: %v", err)
 	}
@@ -287,7 +287,7 @@ func TestRateLimitUnavailable(t *testing.T) {
 // The in-flight slot is released on every exit path: return, panic, and
 // the end of a stream.
 func TestRateLimitInFlight(t *testing.T) {
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t))
+	f := startRateLimited(t, newLocal(t), rlPlans(t))
 	ent := rlCtx("bigco", "enterprise") // in-flight cap 1
 	done := make(chan error, 1)
 	go func() { done <- f.check(ent, "block") }()
@@ -341,7 +341,7 @@ func TestRateLimitInFlight(t *testing.T) {
 
 // A stream is limited when it opens.
 func TestStreamLimitedAtOpen(t *testing.T) {
-	f := startRateLimited(t, ratelimit.NewLocal(), rlPlans(t))
+	f := startRateLimited(t, newLocal(t), rlPlans(t))
 	ctx, cancel := context.WithCancel(rlCtx("acme", "metered"))
 	defer cancel()
 	for i := range 2 {
@@ -376,7 +376,10 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := redislimit.New(client, redislimit.WithRetryInterval(20*time.Millisecond))
+	l, err := redislimit.New(client, redislimit.WithRetryInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := startRateLimited(t, l, ps)
 	if err := f.check(rlCtx("acme", ""), ""); err != nil {
 		t.Fatal(err)
@@ -406,7 +409,10 @@ func ExampleUnaryServerRateLimit() {
 	if err != nil {
 		panic(err)
 	}
-	limiter := ratelimit.NewLocal() // or redislimit.New(client) across replicas
+	limiter, err := ratelimit.NewLocal() // or redislimit.New(client) across replicas
+	if err != nil {
+		panic(err)
+	}
 	// Register after the authentication interceptor, which puts the tenant
 	// in the context:
 	//
@@ -429,4 +435,14 @@ func ExampleUnaryServerRateLimit() {
 	// Output:
 	// OK
 	// ResourceExhausted
+}
+
+// newLocal is ratelimit.NewLocal with its defaults.
+func newLocal(tb testing.TB) *ratelimit.Local {
+	tb.Helper()
+	l, err := ratelimit.NewLocal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
 }

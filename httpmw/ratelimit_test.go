@@ -83,7 +83,7 @@ func rlDecodeProblem(t *testing.T, w *httptest.ResponseRecorder) rlProblemBody {
 }
 
 func TestRateLimitHeadersAnd429(t *testing.T) {
-	h := httpmw.RateLimit(ratelimit.NewLocal(), rlPlans(t))(rlOK)
+	h := httpmw.RateLimit(newLocal(t), rlPlans(t))(rlOK)
 	wantPolicy := `"free";q=100;w=60, "free-quota";q=10000;w=2592000`
 	for i := range 3 {
 		w := rlServe(h, rlRequest(t, "acme", "free"))
@@ -125,7 +125,7 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 }
 
 func TestRateLimitQuota429(t *testing.T) {
-	h := httpmw.RateLimit(ratelimit.NewLocal(), rlPlans(t))(rlOK)
+	h := httpmw.RateLimit(newLocal(t), rlPlans(t))(rlOK)
 	for range 4 {
 		if w := rlServe(h, rlRequest(t, "acme", "metered")); w.Code != http.StatusOK {
 			t.Fatalf("%d", w.Code)
@@ -152,7 +152,7 @@ func TestRateLimitQuota429(t *testing.T) {
 
 func TestRateLimitWithoutTenant(t *testing.T) {
 	ps := rlPlans(t)
-	h := httpmw.RateLimit(ratelimit.NewLocal(), ps)(rlOK)
+	h := httpmw.RateLimit(newLocal(t), ps)(rlOK)
 	w := rlServe(h, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != "Bearer" {
 		t.Fatalf("no tenant: %d %v", w.Code, w.Header())
@@ -160,7 +160,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 	rlDecodeProblem(t, w)
 
 	var keys []string
-	h = httpmw.RateLimit(ratelimit.NewLocal(), ps,
+	h = httpmw.RateLimit(newLocal(t), ps,
 		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
 		httpmw.RateLimitOnDecision(func(r *http.Request, d ratelimit.Decision, err error) { keys = append(keys, d.Plan.Name) }),
 	)(rlOK)
@@ -186,7 +186,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 }
 
 func TestRateLimitCost(t *testing.T) {
-	h := httpmw.RateLimit(ratelimit.NewLocal(), rlPlans(t), httpmw.RateLimitCost(func(r *http.Request) int {
+	h := httpmw.RateLimit(newLocal(t), rlPlans(t), httpmw.RateLimitCost(func(r *http.Request) int {
 		n, _ := strconv.Atoi(r.URL.Query().Get("cost"))
 		return n
 	}))(rlOK)
@@ -233,7 +233,7 @@ func TestRateLimitInFlightRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpmw.RateLimit(ratelimit.NewLocal(), ps)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpmw.RateLimit(newLocal(t), ps)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/block":
 			entered <- struct{}{}
@@ -293,7 +293,7 @@ func TestRateLimitInFlightRelease(t *testing.T) {
 }
 
 func TestRateLimitInFlightProblem(t *testing.T) {
-	l := ratelimit.NewLocal()
+	l := newLocal(t)
 	ps := rlPlans(t)
 	held, _ := l.Take(context.Background(), "acme", ps.For("free"), 1)
 	defer held.Release()
@@ -319,8 +319,11 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var failures atomic.Int64
-	l := redislimit.New(client, redislimit.WithRetryInterval(20*time.Millisecond),
+	l, err := redislimit.New(client, redislimit.WithRetryInterval(20*time.Millisecond),
 		redislimit.WithErrorHandler(func(context.Context, error) { failures.Add(1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := httpmw.RateLimit(l, ps)(rlOK)
 	if w := rlServe(h, rlRequest(t, "acme", "")); w.Code != 200 {
 		t.Fatalf("before: %d", w.Code)
@@ -361,7 +364,10 @@ func ExampleRateLimit() {
 	}
 	// Local limits one process; redislimit.New(client) shares limits
 	// between replicas through Redis.
-	limiter := ratelimit.NewLocal()
+	limiter, err := ratelimit.NewLocal()
+	if err != nil {
+		panic(err)
+	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	// In a service: httpmw.Authenticate(verifier)(httpmw.RateLimit(limiter, plans)(api)).
 	h := httpmw.RateLimit(limiter, plans)(api)
@@ -378,4 +384,14 @@ func ExampleRateLimit() {
 	// 200 "free";q=100;w=60, "free-quota";q=10000;w=2592000
 	// 200 "free";q=100;w=60, "free-quota";q=10000;w=2592000
 	// 429 "free";q=100;w=60, "free-quota";q=10000;w=2592000
+}
+
+// newLocal is ratelimit.NewLocal with its defaults.
+func newLocal(tb testing.TB) *ratelimit.Local {
+	tb.Helper()
+	l, err := ratelimit.NewLocal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
 }

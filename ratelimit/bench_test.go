@@ -17,7 +17,7 @@ func BenchmarkTake(b *testing.B) {
 		{"rate+quota+inflight", MustPlan(Plan{Name: "all", Rate: PerSecond(1_000_000), Burst: 1000, Quota: Monthly(1 << 40), InFlight: 1 << 20})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			l := NewLocal()
+			l := mustLocal(b)
 			keys := make([]string, 10_000)
 			for i := range keys {
 				keys[i] = "tenant-" + strconv.Itoa(i)

@@ -1,6 +1,9 @@
 package ratelimit
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // DefaultMaxKeys is the default bound on the keys a [Local] limiter tracks.
 const DefaultMaxKeys = 1 << 20
@@ -19,6 +22,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
+	err           error // the first invalid option
 	now           func() time.Time
 	injected      bool
 	maxKeys       int
@@ -33,9 +37,20 @@ func newConfig(opts []Option) config {
 		sweepInterval: DefaultSweepInterval,
 	}
 	for _, o := range opts {
+		if o == nil {
+			c.fail("a nil Option")
+			continue
+		}
 		o.apply(&c)
 	}
 	return c
+}
+
+// fail records the first invalid option; the constructor returns it.
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
 }
 
 // WithClock makes the limiter read time from now instead of time.Now, for
@@ -43,9 +58,11 @@ func newConfig(opts []Option) config {
 // time go backwards even if now does.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) {
-		if now != nil {
-			c.now, c.injected = now, true
+		if now == nil {
+			c.fail("WithClock(nil)")
+			return
 		}
+		c.now, c.injected = now, true
 	})
 }
 
@@ -57,9 +74,11 @@ func WithClock(now func() time.Time) Option {
 // one quota period.
 func WithMaxKeys(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.maxKeys = n
+		if n < 1 {
+			c.fail("WithMaxKeys(%d): the bound must be at least 1", n)
+			return
 		}
+		c.maxKeys = n
 	})
 }
 
@@ -70,9 +89,11 @@ func WithMaxKeys(n int) Option {
 // grows, and on [Local.Sweep].
 func WithSweepInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.sweepInterval = d
+		if d <= 0 {
+			c.fail("WithSweepInterval(%v): the interval must be positive", d)
+			return
 		}
+		c.sweepInterval = d
 	})
 }
 

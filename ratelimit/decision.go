@@ -38,6 +38,10 @@ var (
 	ErrInvalidKey = errors.New("ratelimit: invalid key")
 )
 
+// ErrInvalidOption is wrapped by the error a constructor returns for an
+// option with an invalid value.
+var ErrInvalidOption = errors.New("ratelimit: invalid option")
+
 // Reason says which limit denied a request.
 type Reason uint8
 

@@ -50,7 +50,10 @@ func ExampleLocal_Take() {
 		Burst: 2,
 		Quota: ratelimit.Daily(1000),
 	})
-	limiter := ratelimit.NewLocal()
+	limiter, err := ratelimit.NewLocal()
+	if err != nil {
+		panic(err)
+	}
 	ctx := context.Background()
 	for range 3 {
 		d, err := limiter.Take(ctx, "acme", free, 1)

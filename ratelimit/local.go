@@ -76,9 +76,13 @@ var errNotReady = fmt.Errorf("%w: the plan was not built by NewPlan or NewPlans"
 
 var errEmptyKey = fmt.Errorf("%w: empty key", ErrInvalidKey)
 
-// NewLocal returns an in-process limiter.
-func NewLocal(opts ...Option) *Local {
+// NewLocal returns an in-process limiter. An option with an invalid value
+// is an error wrapping [ErrInvalidOption].
+func NewLocal(opts ...Option) (*Local, error) {
 	c := newConfig(opts)
+	if c.err != nil {
+		return nil, c.err
+	}
 	n := c.shards
 	if n <= 0 {
 		n = 256
@@ -100,7 +104,7 @@ func NewLocal(opts ...Option) *Local {
 		l.shards[i].sweepAt = minSweepAt
 		l.shards[i].base = start
 	}
-	return l
+	return l, nil
 }
 
 // CheckCost returns an error wrapping [ErrInvalidCost] unless cost is

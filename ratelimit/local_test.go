@@ -57,7 +57,7 @@ func take(t *testing.T, l Limiter, key string, p *Plan, cost int) Decision {
 
 func TestTakeBurstThenRate(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(10), Burst: 5})
 
 	for i := range 5 {
@@ -103,7 +103,7 @@ func TestTakeBurstThenRate(t *testing.T) {
 }
 
 func TestTakeRejectsBadInput(t *testing.T) {
-	l := NewLocal()
+	l := mustLocal(t)
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(10), Burst: 5})
 	if _, err := l.Take(ctx, "a", &Plan{Name: "raw", Rate: PerSecond(1), Burst: 1}, 1); !errors.Is(err, ErrInvalidPlan) {
 		t.Errorf("unvalidated plan: %v", err)
@@ -130,7 +130,7 @@ func TestTakeRejectsBadInput(t *testing.T) {
 func TestQuotaExactAndNextPeriod(t *testing.T) {
 	clk := newFakeClock()
 	clk.Set(utc(2026, 3, 31, 23, 59, 0))
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(1000), Burst: 1000, Quota: Monthly(10)})
 	for i := range 10 {
 		d := take(t, l, "acme", p, 1)
@@ -156,7 +156,7 @@ func TestQuotaExactAndNextPeriod(t *testing.T) {
 func TestDeniedSpendsNothing(t *testing.T) {
 	t.Run("rate denial keeps quota", func(t *testing.T) {
 		clk := newFakeClock()
-		l := NewLocal(WithClock(clk.Now))
+		l := mustLocal(t, WithClock(clk.Now))
 		p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 2, Quota: Daily(100)})
 		take(t, l, "k", p, 2)
 		for range 50 {
@@ -167,7 +167,7 @@ func TestDeniedSpendsNothing(t *testing.T) {
 	})
 	t.Run("quota denial keeps rate", func(t *testing.T) {
 		clk := newFakeClock()
-		l := NewLocal(WithClock(clk.Now))
+		l := mustLocal(t, WithClock(clk.Now))
 		p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 10, Quota: Daily(3)})
 		take(t, l, "k", p, 3)
 		for range 50 {
@@ -183,7 +183,7 @@ func TestDeniedSpendsNothing(t *testing.T) {
 	})
 	t.Run("in-flight denial keeps both", func(t *testing.T) {
 		clk := newFakeClock()
-		l := NewLocal(WithClock(clk.Now))
+		l := mustLocal(t, WithClock(clk.Now))
 		p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 10, Quota: Daily(100), InFlight: 1})
 		held := take(t, l, "k", p, 1)
 		for range 20 {
@@ -200,7 +200,7 @@ func TestDeniedSpendsNothing(t *testing.T) {
 }
 
 func TestInFlightCap(t *testing.T) {
-	l := NewLocal()
+	l := mustLocal(t)
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 100, InFlight: 3})
 	var held []Decision
 	for range 3 {
@@ -230,7 +230,7 @@ func TestInFlightCap(t *testing.T) {
 // The plan of a key can change (an upgrade): the bucket follows it.
 func TestPlanChange(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	free := MustPlan(Plan{Name: "free", Rate: PerSecond(1), Burst: 2, Quota: Daily(5)})
 	pro := MustPlan(Plan{Name: "pro", Rate: PerSecond(100), Burst: 50, Quota: Monthly(1000)})
 	take(t, l, "k", free, 2)
@@ -274,7 +274,7 @@ func TestUpstreamStaleClock(t *testing.T) {
 
 	// The same interleaving through Local: the stale instant is clamped.
 	var at time.Time
-	l := NewLocal(WithClock(func() time.Time { return at }))
+	l := mustLocal(t, WithClock(func() time.Time { return at }))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(r), Burst: burst})
 	n = 0
 	for _, step := range []struct {
@@ -317,7 +317,7 @@ func TestUpstreamStaleClockContended(t *testing.T) {
 		t.Errorf("the bare limiter stayed within its bound (%d <= %.0f): golang/go#71360 did not show", got, bound)
 	}
 
-	l := NewLocal(WithClock(func() time.Time { delay(); return time.Now() }))
+	l := mustLocal(t, WithClock(func() time.Time { delay(); return time.Now() }))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(r), Burst: burst})
 	got, el = loadtest.Hammer(workers, dur, func() bool {
 		d, _ := l.Take(ctx, "k", p, 1)
@@ -338,7 +338,7 @@ func TestHammer(t *testing.T) {
 		t.Skip("2 s load test")
 	}
 	const workers, r, burst = 64, 1000, 100
-	l := NewLocal()
+	l := mustLocal(t)
 	p := MustPlan(Plan{Name: "free", Rate: PerSecond(r), Burst: burst})
 	allowed, elapsed := loadtest.Hammer(workers, 2*time.Second, func() bool {
 		d, err := l.Take(ctx, "acme", p, 1)
@@ -355,7 +355,7 @@ func TestZeroAllocs(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	plans := []*Plan{
 		MustPlan(Plan{Name: "plain", Rate: PerSecond(1000), Burst: 10}),
 		MustPlan(Plan{Name: "full", Rate: PerSecond(1000), Burst: 10, Quota: Monthly(1 << 40), InFlight: 1 << 20}),
@@ -383,7 +383,7 @@ func TestZeroAllocs(t *testing.T) {
 
 func TestMaxKeysBound(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now), WithMaxKeys(1000))
+	l := mustLocal(t, WithClock(clk.Now), WithMaxKeys(1000))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 5, Quota: Daily(10)})
 	for i := range 20_000 {
 		take(t, l, "k"+strconv.Itoa(i), p, 1) // busy: quota spent, bucket not full
@@ -401,7 +401,7 @@ func TestMaxKeysBound(t *testing.T) {
 }
 
 func TestKeysWithRequestsInFlightAreKept(t *testing.T) {
-	l := NewLocal(WithMaxKeys(16), withShards(1))
+	l := mustLocal(t, WithMaxKeys(16), withShards(1))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 5, InFlight: 10})
 	var held []Decision
 	for i := range 16 {
@@ -426,7 +426,7 @@ func TestKeysWithRequestsInFlightAreKept(t *testing.T) {
 
 func TestIdleEviction(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now), WithSweepInterval(time.Hour))
+	l := mustLocal(t, WithClock(clk.Now), WithSweepInterval(time.Hour))
 	quick := MustPlan(Plan{Name: "quick", Rate: PerSecond(10), Burst: 10})
 	quota := MustPlan(Plan{Name: "quota", Rate: PerSecond(10), Burst: 10, Quota: Daily(100)})
 	for i := range 500 {
@@ -455,7 +455,7 @@ func TestIdleEviction(t *testing.T) {
 		t.Fatalf("after the period: len %d", l.Len())
 	}
 	// Time-based sweeps run from Take, per shard: one shard here.
-	l = NewLocal(WithClock(clk.Now), WithSweepInterval(time.Hour), withShards(1))
+	l = mustLocal(t, WithClock(clk.Now), WithSweepInterval(time.Hour), withShards(1))
 	for i := range 100 {
 		take(t, l, "q"+strconv.Itoa(i), quick, 1)
 	}
@@ -473,7 +473,7 @@ func TestIdleEviction(t *testing.T) {
 
 func TestInjectedClockGoingBackwards(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 1})
 	take(t, l, "k", p, 1)
 	clk.Advance(time.Second)
@@ -495,7 +495,7 @@ func TestInjectedClockGoingBackwards(t *testing.T) {
 // The mirror of the bucket's tokens stays exact over many mixed decisions.
 func TestRemainingMatchesLimiter(t *testing.T) {
 	clk := newFakeClock()
-	l := NewLocal(WithClock(clk.Now))
+	l := mustLocal(t, WithClock(clk.Now))
 	p := MustPlan(Plan{Name: "p", Rate: Per(7, 3*time.Second), Burst: 13})
 	ref := rate.NewLimiter(p.Rate.Limit(), p.Burst)
 	start := clk.Now()
@@ -557,7 +557,7 @@ func TestInFlightTracker(t *testing.T) {
 // that a step of the wall clock reaches quota periods, and the instants a
 // shard sees never go backwards across it.
 func TestClockAnchorFollowsSweeps(t *testing.T) {
-	l := NewLocal(withShards(1), WithSweepInterval(time.Millisecond))
+	l := mustLocal(t, withShards(1), WithSweepInterval(time.Millisecond))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 1000, Quota: Daily(1 << 40)})
 	take := func() {
 		t.Helper()

@@ -127,7 +127,11 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	var limiter ratelimit.Limiter = ratelimit.NewLocal()
+	var limiter ratelimit.Limiter
+	limiter, err = ratelimit.NewLocal()
+	if err != nil {
+		return err
+	}
 	limits := "in process"
 	if o.redisAddr != "" {
 		rdb := redis.NewClient(&redis.Options{Addr: o.redisAddr})
@@ -137,7 +141,10 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		}
 		// A fresh key prefix per run, so that the demo's quotas start from
 		// zero however often it runs against the same Redis.
-		limiter = redislimit.New(rdb, redislimit.WithPrefix(fmt.Sprintf("tenantkit-demo:%d:", time.Now().UnixNano())))
+		limiter, err = redislimit.New(rdb, redislimit.WithPrefix(fmt.Sprintf("tenantkit-demo:%d:", time.Now().UnixNano())))
+		if err != nil {
+			return err
+		}
 		limits = "shared through Redis at " + o.redisAddr
 	}
 

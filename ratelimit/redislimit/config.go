@@ -2,6 +2,8 @@ package redislimit
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantkit/tenantkit/ratelimit"
@@ -24,6 +26,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
+	err           error // the first invalid option
 	prefix        string
 	margin        time.Duration
 	retryInterval time.Duration
@@ -38,9 +41,20 @@ func newConfig(opts []Option) config {
 		retryInterval: DefaultRetryInterval,
 	}
 	for _, o := range opts {
+		if o == nil {
+			c.fail("a nil Option")
+			continue
+		}
 		o.apply(&c)
 	}
 	return c
+}
+
+// fail records the first invalid option; New returns it.
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("redislimit: %w: "+format, append([]any{ratelimit.ErrInvalidOption}, args...)...)
+	}
 }
 
 // WithPrefix sets the prefix of every Redis key (default [DefaultPrefix]),
@@ -48,10 +62,10 @@ func newConfig(opts []Option) config {
 // '{' or '}'.
 func WithPrefix(prefix string) Option {
 	return optionFunc(func(c *config) {
-		for i := 0; i < len(prefix); i++ {
-			if prefix[i] == '{' || prefix[i] == '}' {
-				return
-			}
+		if strings.ContainsAny(prefix, "{}") {
+			// A brace would become the key's hash tag in Redis Cluster.
+			c.fail("WithPrefix(%q): a prefix may not contain '{' or '}'", prefix)
+			return
 		}
 		c.prefix = prefix
 	})
@@ -64,9 +78,11 @@ func WithPrefix(prefix string) Option {
 // is slightly behind.
 func WithQuotaMargin(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d >= 0 {
-			c.margin = d
+		if d < 0 {
+			c.fail("WithQuotaMargin(%v): the margin may not be negative", d)
+			return
 		}
+		c.margin = d
 	})
 }
 
@@ -76,9 +92,11 @@ func WithQuotaMargin(d time.Duration) Option {
 // retry after this interval, at least one second.
 func WithRetryInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.retryInterval = d
+		if d <= 0 {
+			c.fail("WithRetryInterval(%v): the interval must be positive", d)
+			return
 		}
+		c.retryInterval = d
 	})
 }
 

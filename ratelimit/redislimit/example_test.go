@@ -27,11 +27,14 @@ func ExampleNew() {
 	})
 	defer client.Close()
 
-	limiter := redislimit.New(client,
+	limiter, err := redislimit.New(client,
 		redislimit.WithPrefix("myservice:rl:"),
 		redislimit.WithErrorHandler(func(ctx context.Context, err error) {
 			log.Printf("rate limiter: %v", err) // count it in your metrics
 		}))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	free := ratelimit.MustPlan(ratelimit.Plan{
 		Name:             "free",

@@ -44,7 +44,7 @@ func (e *errLog) count() int {
 func TestFailurePolicies(t *testing.T) {
 	var log errLog
 	frozen := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	l := New(newClient(t, closedAddr(t)),
+	l := mustNew(t, newClient(t, closedAddr(t)),
 		WithRetryInterval(time.Hour),
 		WithErrorHandler(log.handle),
 		WithLocalOptions(ratelimit.WithClock(func() time.Time { return frozen })))
@@ -114,7 +114,7 @@ func TestFailurePolicies(t *testing.T) {
 func TestOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	var log errLog
-	l := New(newClient(t, srv.Addr), WithRetryInterval(50*time.Millisecond), WithErrorHandler(log.handle))
+	l := mustNew(t, newClient(t, srv.Addr), WithRetryInterval(50*time.Millisecond), WithErrorHandler(log.handle))
 	closed := ratelimit.MustPlan(ratelimit.Plan{Name: "closed", Rate: ratelimit.PerSecond(1000), Burst: 1000})
 	open := ratelimit.MustPlan(ratelimit.Plan{Name: "open", Rate: ratelimit.PerSecond(1000), Burst: 1000, OnBackendFailure: ratelimit.FailOpen()})
 	fallback := ratelimit.MustPlan(ratelimit.Plan{Name: "fallback", Rate: ratelimit.Per(10, time.Hour), Burst: 20, OnBackendFailure: ratelimit.FallbackLocal(0.5)})

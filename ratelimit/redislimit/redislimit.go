@@ -68,17 +68,30 @@ type Limiter struct {
 // Give the client short timeouts (for example DialTimeout, ReadTimeout and
 // WriteTimeout of 100 to 250 ms): the failure policy only starts once a call
 // has failed.
-func New(client redis.Scripter, opts ...Option) *Limiter {
+//
+// An option with an invalid value, or a nil client, is an error wrapping
+// [ratelimit.ErrInvalidOption].
+func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
 	c := newConfig(opts)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if client == nil {
+		return nil, fmt.Errorf("redislimit: %w: a nil client", ratelimit.ErrInvalidOption)
+	}
+	local, err := ratelimit.NewLocal(c.localOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("redislimit: WithLocalOptions: %w", err)
+	}
 	return &Limiter{
 		client:        client,
 		prefix:        c.prefix,
 		margin:        int64(c.margin / time.Second),
 		retryInterval: c.retryInterval,
 		onError:       c.onError,
-		local:         ratelimit.NewLocal(c.localOpts...),
+		local:         local,
 		inflight:      ratelimit.NewInFlight(),
-	}
+	}, nil
 }
 
 // maxCachedPlans bounds the per-plan argument cache.

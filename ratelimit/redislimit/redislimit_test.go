@@ -57,7 +57,7 @@ func take(t testing.TB, l ratelimit.Limiter, key string, p *ratelimit.Plan, cost
 
 func TestTakeRate(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "free", Rate: ratelimit.PerSecond(10), Burst: 5})
 	for i := range 5 {
 		d := take(t, l, "acme", p, 1)
@@ -85,7 +85,7 @@ func TestTakeRate(t *testing.T) {
 }
 
 func TestTakeRejectsBadInput(t *testing.T) {
-	l := New(newClient(t, "127.0.0.1:1"))
+	l := mustNew(t, newClient(t, "127.0.0.1:1"))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(1), Burst: 2})
 	for _, c := range []struct {
 		key  string
@@ -109,7 +109,7 @@ func TestTakeRejectsBadInput(t *testing.T) {
 // Every key the limiter writes carries the tenant's hash tag and an expiry.
 func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	plans := []*ratelimit.Plan{
 		ratelimit.MustPlan(ratelimit.Plan{Name: "d", Rate: ratelimit.PerMinute(100), Burst: 10, Quota: ratelimit.Daily(1000)}),
 		ratelimit.MustPlan(ratelimit.Plan{Name: "w", Rate: ratelimit.PerHour(100), Burst: 10, Quota: ratelimit.Weekly(1000)}),
@@ -158,7 +158,7 @@ func TestHammerThreeReplicas(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	var replicas []*Limiter
 	for range 3 {
-		replicas = append(replicas, New(newClient(t, addr), WithPrefix(prefix)))
+		replicas = append(replicas, mustNew(t, newClient(t, addr), WithPrefix(prefix)))
 	}
 	// The offered load must exceed the rate at all times, or the count
 	// measures Redis throughput instead of the limit: under -race on a
@@ -205,7 +205,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 		if i > 0 {
 			c = newClient(t, addr)
 		}
-		replicas = append(replicas, New(c, WithPrefix(prefix)))
+		replicas = append(replicas, mustNew(t, c, WithPrefix(prefix)))
 	}
 	const L = 60
 	boundary := serverTime(t, c0).Truncate(time.Second).Add(3 * time.Second)
@@ -302,7 +302,7 @@ func quotaCount(t *testing.T, c redis.UniversalClient, k string) (end, n int64) 
 // keeps its count for the rest of its period, and takes the new layout.
 func TestQuotaOldLayoutKeepsCount(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(100), Burst: 100, Quota: ratelimit.Daily(10)})
 	_, end := p.Quota.Bounds(serverTime(t, c))
 	k := prefix + "{old}:q"
@@ -331,7 +331,7 @@ func TestQuotaOldLayoutKeepsCount(t *testing.T) {
 
 func TestDeniedSpendsNothing(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	t.Run("rate denial keeps quota", func(t *testing.T) {
 		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 2, Quota: ratelimit.Daily(100)})
 		take(t, l, "r", p, 2)
@@ -388,7 +388,7 @@ func TestDeniedSpendsNothing(t *testing.T) {
 // A denied request gives its in-flight slot back at once.
 func TestInFlightReleasedOnDenial(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 1, InFlight: 1})
 	take(t, l, "k", p, 1).Release()
 	for range 5 {
@@ -407,7 +407,7 @@ func TestInFlightReleasedOnDenial(t *testing.T) {
 func TestNoScript(t *testing.T) {
 	c, prefix := shared(t)
 	var errs atomic.Int64
-	l := New(c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
+	l := mustNew(t, c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(100_000), Burst: 1000, Quota: ratelimit.Daily(1 << 40)})
 	var wg sync.WaitGroup
 	var n atomic.Int64
@@ -455,7 +455,7 @@ func TestNoScript(t *testing.T) {
 // The Lua period arithmetic agrees with ratelimit.Quota.Bounds.
 func TestPeriodLuaMatchesGo(t *testing.T) {
 	c, _ := shared(t)
-	l := New(c)
+	l := mustNew(t, c)
 	script := redis.NewScript(periodLua + `return period_end(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))`)
 	rng := rand.New(rand.NewPCG(3, 4))
 	var quotas []ratelimit.Quota
@@ -503,7 +503,7 @@ func TestPeriodLuaMatchesGo(t *testing.T) {
 func TestCanceledContextIsNotAnOutage(t *testing.T) {
 	c, prefix := shared(t)
 	var errs atomic.Int64
-	l := New(c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
+	l := mustNew(t, c, WithPrefix(prefix), WithErrorHandler(func(context.Context, error) { errs.Add(1) }))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(1), Burst: 1, InFlight: 1})
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -523,7 +523,7 @@ func TestCanceledContextIsNotAnOutage(t *testing.T) {
 // its key until it is full: the expiry never cuts the rate state short.
 func TestQuotaKeyOutlivesSlowBucket(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix), WithQuotaMargin(time.Second))
+	l := mustNew(t, c, WithPrefix(prefix), WithQuotaMargin(time.Second))
 	end := serverTime(t, c).Truncate(time.Second).Add(10 * time.Second)
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "slow", Rate: ratelimit.PerHour(1), Burst: 100, Quota: ratelimit.Daily(1000).AnchoredAt(end)})
 	d := take(t, l, "k", p, 50)
@@ -549,7 +549,7 @@ func TestQuotaKeyOutlivesSlowBucket(t *testing.T) {
 // clock is inside it.
 func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
 	c, prefix := shared(t)
-	l := New(c, WithPrefix(prefix))
+	l := mustNew(t, c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(10), Burst: 10, Quota: ratelimit.Monthly(100)})
 	_, args, _ := l.argsFor(p, time.Now().UnixNano(), 1)
 	args = slices.Clone(args)
@@ -574,7 +574,7 @@ func TestAutoPipeliner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replicas := []*Limiter{New(ap, WithPrefix(prefix)), New(c, WithPrefix(prefix))}
+	replicas := []*Limiter{mustNew(t, ap, WithPrefix(prefix)), mustNew(t, c, WithPrefix(prefix))}
 	const L = 50
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 1000, Quota: ratelimit.Daily(L)})
 	var allowed atomic.Int64
@@ -607,4 +607,14 @@ func TestScriptEpoch(t *testing.T) {
 	if want := "local epoch = " + strconv.Itoa(scriptEpoch) + "\n"; !strings.Contains(takeLua, want) {
 		t.Fatalf("takeLua does not contain %q", want)
 	}
+}
+
+// mustNew is New for tests whose options are valid.
+func mustNew(tb testing.TB, client redis.Scripter, opts ...Option) *Limiter {
+	tb.Helper()
+	l, err := New(client, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
 }
