@@ -16,6 +16,9 @@ const (
 	DefaultRetryInterval = 500 * time.Millisecond
 )
 
+// DefaultDecisionTimeout bounds one decision's time in Redis.
+const DefaultDecisionTimeout = 250 * time.Millisecond
+
 // Option configures a [Limiter].
 type Option interface {
 	apply(*config)
@@ -30,6 +33,7 @@ type config struct {
 	prefix        string
 	margin        time.Duration
 	retryInterval time.Duration
+	timeout       time.Duration
 	onError       func(ctx context.Context, err error)
 	localOpts     []ratelimit.Option
 }
@@ -39,6 +43,7 @@ func newConfig(opts []Option) config {
 		prefix:        DefaultPrefix,
 		margin:        DefaultQuotaMargin,
 		retryInterval: DefaultRetryInterval,
+		timeout:       DefaultDecisionTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -97,6 +102,20 @@ func WithRetryInterval(d time.Duration) Option {
 			return
 		}
 		c.retryInterval = d
+	})
+}
+
+// WithDecisionTimeout bounds how long one decision may wait for Redis
+// (default [DefaultDecisionTimeout]); past it, the plan's failure policy
+// applies. The bound holds whatever the client's own timeouts and retries
+// are; a caller's earlier deadline still wins.
+func WithDecisionTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail("WithDecisionTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.timeout = d
 	})
 }
 

@@ -47,6 +47,7 @@ type Limiter struct {
 	prefix        string
 	margin        int64
 	retryInterval time.Duration
+	timeout       time.Duration
 	onError       func(ctx context.Context, err error)
 
 	local    *ratelimit.Local
@@ -88,6 +89,7 @@ func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
 		prefix:        c.prefix,
 		margin:        int64(c.margin / time.Second),
 		retryInterval: c.retryInterval,
+		timeout:       c.timeout,
 		onError:       c.onError,
 		local:         local,
 		inflight:      ratelimit.NewInFlight(),
@@ -151,7 +153,9 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 		suffix = "}:q"
 	}
 	keys := []string{l.prefix + "{" + key + suffix}
-	r, err := takeScript.Run(ctx, l.client, keys, args...).Int64Slice()
+	rctx, cancel := l.bound(ctx)
+	r, err := takeScript.Run(rctx, l.client, keys, args...).Int64Slice()
+	cancel()
 	if err == nil && (len(r) < 3 || len(r) > 5) {
 		err = fmt.Errorf("unexpected reply %v", r)
 	}
@@ -170,6 +174,15 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 		l.downUntil.Store(0)
 	}
 	return decide(p, pa.interval, cost, qend, r), nil
+}
+
+// bound returns ctx limited to the decision timeout, unless ctx already
+// ends earlier.
+func (l *Limiter) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= l.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, l.timeout)
 }
 
 // decide turns the script's reply r into a Decision: the script returns
