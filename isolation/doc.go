@@ -44,4 +44,10 @@
 // object keys with the tenant in the context, matching what the built-in
 // policies allow; [CheckPartitionKey] and [CheckObjectKey] verify that a
 // key read back belongs to that tenant.
+//
+// In a pooled bucket or table every top-level prefix is a tenant ID, so it
+// should hold tenant data only: a file kept at "shared/config.json" beside
+// the tenants is readable by a tenant named "shared". Keep such data
+// elsewhere, or list its prefixes in [Config.ReservedIDs] so that no
+// tenant with that ID is ever placed.
 package isolation

@@ -13,6 +13,9 @@ var (
 	// ErrUnknownTenant reports a tenant the configuration does not list
 	// while [Config.RequireListed] is set.
 	ErrUnknownTenant = errors.New("isolation: unknown tenant")
+	// ErrReservedTenant reports a tenant whose ID [Config.ReservedIDs]
+	// keeps for something else, such as a shared prefix of a pooled bucket.
+	ErrReservedTenant = errors.New("isolation: reserved tenant ID")
 	// ErrUnknownTier reports a tier that has no deployment, with no default
 	// tier configured.
 	ErrUnknownTier = errors.New("isolation: unknown tier")

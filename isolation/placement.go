@@ -229,6 +229,13 @@ type Config struct {
 	// RequireListed makes every tenant not in Tenants fail with
 	// ErrUnknownTenant.
 	RequireListed bool `json:"requireListed,omitempty"`
+	// ReservedIDs are IDs that must never resolve as tenants, matched
+	// without regard to case: a pooled bucket's top-level prefixes are
+	// tenant IDs, so a tenant named "shared" would be granted
+	// "shared/config.json". Such tenants fail with ErrReservedTenant. A
+	// pooled bucket or table should hold tenant data only; reserve the name
+	// of anything else kept beside it.
+	ReservedIDs []string `json:"reservedIds,omitempty"`
 }
 
 // DecodeConfig decodes a JSON [Config] strictly: unknown fields and data
@@ -268,6 +275,7 @@ type ConfigResolver struct {
 	requireListed bool
 	pool, silo    compiledResources
 	tenants       map[string]compiledOverride
+	reserved      map[string]bool // lower-cased
 }
 
 type compiledOverride struct {
@@ -290,6 +298,18 @@ func NewConfigResolver(c Config) (*ConfigResolver, error) {
 		defaultTier:   c.DefaultTier,
 		requireListed: c.RequireListed,
 		tenants:       make(map[string]compiledOverride, len(c.Tenants)),
+		reserved:      make(map[string]bool, len(c.ReservedIDs)),
+	}
+	for _, id := range c.ReservedIDs {
+		if err := tenant.ValidateID(id); err != nil {
+			return nil, &PlacementError{Field: "reservedIds", Err: fmt.Errorf("%w: %w", ErrInvalidPlacement, err)}
+		}
+		r.reserved[strings.ToLower(id)] = true
+	}
+	for id := range c.Tenants {
+		if r.reserved[strings.ToLower(id)] {
+			return nil, &PlacementError{TenantID: id, Field: "tenants", Err: fmt.Errorf("%w: %w", ErrInvalidPlacement, ErrReservedTenant)}
+		}
 	}
 	for name, d := range c.Tiers {
 		if err := tenant.ValidateID(name); err != nil {
@@ -426,8 +446,9 @@ func substitute(segs []segment, id, tier string) string {
 }
 
 // Resolve returns the placement of t. Errors are *[PlacementError] values
-// wrapping [ErrUnknownTenant], [ErrUnknownTier], [ErrIncompletePlacement]
-// or [ErrInvalidPlacement]; a zero t is [tenant.ErrNoTenant].
+// wrapping [ErrUnknownTenant], [ErrReservedTenant], [ErrUnknownTier],
+// [ErrIncompletePlacement] or [ErrInvalidPlacement]; a zero t is
+// [tenant.ErrNoTenant].
 func (r *ConfigResolver) Resolve(_ context.Context, t tenant.Tenant) (Placement, error) {
 	if t.IsZero() {
 		return Placement{}, tenant.ErrNoTenant
@@ -435,6 +456,9 @@ func (r *ConfigResolver) Resolve(_ context.Context, t tenant.Tenant) (Placement,
 	id, tier := t.ID(), t.Tier()
 	if err := tenant.ValidateID(id); err != nil { // a Tenant is valid by construction; check anyway
 		return Placement{}, &PlacementError{Err: fmt.Errorf("%w: %w", ErrInvalidValue, err)}
+	}
+	if len(r.reserved) > 0 && r.reserved[strings.ToLower(id)] {
+		return Placement{}, &PlacementError{TenantID: id, Err: ErrReservedTenant}
 	}
 	o, listed := r.tenants[id]
 	if !listed {

@@ -288,3 +288,32 @@ func TestResolveErrors(t *testing.T) {
 		t.Errorf("bucket from an upper-case ID: %v", err)
 	}
 }
+
+// TestReservedIDsNeverResolve: a pooled bucket's top-level prefixes are
+// tenant IDs, so a tenant named like a shared prefix would be granted it.
+func TestReservedIDsNeverResolve(t *testing.T) {
+	ctx := context.Background()
+	c := testConfig()
+	c.ReservedIDs = []string{"shared", "public"}
+	r := mustResolver(t, c)
+	for _, id := range []string{"shared", "Shared", "SHARED", "public"} {
+		_, err := r.Resolve(ctx, mustTenant(t, id, "basic"))
+		var pe *PlacementError
+		if !errors.Is(err, ErrReservedTenant) || !errors.As(err, &pe) || pe.TenantID != id {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+	if _, err := r.Resolve(ctx, mustTenant(t, "shared-co", "basic")); err != nil {
+		t.Errorf("an ID that only starts like a reserved one: %v", err)
+	}
+
+	c.Tenants = map[string]Override{"Shared": {}}
+	if _, err := NewConfigResolver(c); !errors.Is(err, ErrReservedTenant) || !errors.Is(err, ErrInvalidPlacement) {
+		t.Errorf("an override for a reserved ID: %v", err)
+	}
+	c.Tenants = nil
+	c.ReservedIDs = []string{"a*"}
+	if _, err := NewConfigResolver(c); !errors.Is(err, ErrInvalidPlacement) {
+		t.Errorf("an invalid reserved ID: %v", err)
+	}
+}

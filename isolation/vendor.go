@@ -291,16 +291,19 @@ func (v *Vendor) newSession(t tenant.Tenant, role, policy, source string) *sessi
 }
 
 // sessionName derives RoleSessionName from the tenant ID: prefix + id, or,
-// if that is longer than 64 characters, its first 55 followed by '=' and 8
-// hex digits of the SHA-256 of the ID ('=' never occurs in an ID, so a
-// shortened name never equals another tenant's full one). A name shorter
-// than the minimum of 2 characters is padded with '='.
+// if that is longer than 64 characters, its first 43 followed by '=' and 20
+// hex digits (80 bits) of the SHA-256 of the ID ('=' never occurs in an ID,
+// so a shortened name never equals another tenant's full one). 80 bits keep
+// a deliberate collision out of reach: 32 bits, as before, fell to a
+// birthday search in milliseconds, and two tenants sharing a session name
+// share its CloudTrail identity. A name shorter than the minimum of 2
+// characters is padded with '='.
 func sessionName(prefix, id string) string {
 	n := prefix + id
 	switch {
 	case len(n) > 64:
 		sum := sha256.Sum256([]byte(id))
-		return n[:55] + "=" + hex.EncodeToString(sum[:4])
+		return n[:43] + "=" + hex.EncodeToString(sum[:10])
 	case len(n) < 2:
 		return n + "="
 	}
