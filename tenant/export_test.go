@@ -7,3 +7,6 @@ func (v *Verifier) CacheLen() int {
 	}
 	return v.cache.len()
 }
+
+// IsLoopbackURL exposes the plain-http exception of the fetch rule.
+var IsLoopbackURL = isLoopbackURL

@@ -18,10 +18,14 @@ const (
 type Issuer struct {
 	// URL is the exact "iss" value of the issuer's tokens, such as
 	// https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123.
+	// It must use https, or plain http to a loopback address or
+	// "localhost"; it carries no user information.
 	URL string
 
-	// JWKSURL is where the issuer publishes its keys. When empty it is read
-	// from the issuer's OpenID Connect discovery document.
+	// JWKSURL is where the issuer publishes its keys, under the same https
+	// rule as URL. When empty it is read from the issuer's OpenID Connect
+	// discovery document, whose jwks_uri must pass the rule too, as must
+	// every redirect followed while fetching either.
 	JWKSURL string
 
 	// Audiences lists accepted "aud" values; a token must name at least one.
@@ -45,11 +49,13 @@ func (is *Issuer) validate() error {
 	if is.URL == "" {
 		return fmt.Errorf("%w: issuer with empty URL", ErrConfig)
 	}
-	if !strings.HasPrefix(is.URL, "https://") && !isLoopbackURL(is.URL) {
-		return fmt.Errorf("%w: issuer %s: URL must use https", ErrConfig, is.URL)
+	if err := checkFetchString(is.URL); err != nil {
+		return fmt.Errorf("%w: issuer %s: URL: %v", ErrConfig, is.URL, err)
 	}
-	if is.JWKSURL != "" && !strings.HasPrefix(is.JWKSURL, "https://") && !isLoopbackURL(is.JWKSURL) {
-		return fmt.Errorf("%w: issuer %s: JWKS URL must use https", ErrConfig, is.URL)
+	if is.JWKSURL != "" {
+		if err := checkFetchString(is.JWKSURL); err != nil {
+			return fmt.Errorf("%w: issuer %s: JWKS URL: %v", ErrConfig, is.URL, err)
+		}
 	}
 	if len(is.Audiences) == 0 && len(is.ClientIDs) == 0 && !is.AnyAudience {
 		return fmt.Errorf("%w: issuer %s: set Audiences or ClientIDs (or AnyAudience)", ErrConfig, is.URL)
@@ -60,18 +66,6 @@ func (is *Issuer) validate() error {
 		return fmt.Errorf("%w: issuer %s: token use %q", ErrConfig, is.URL, is.TokenUse)
 	}
 	return nil
-}
-
-// isLoopbackURL allows plain http only to the local machine, for tests and
-// sidecar issuers; keys fetched over plain http from anywhere else could be
-// replaced in transit.
-func isLoopbackURL(u string) bool {
-	for _, p := range []string{"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"} {
-		if strings.HasPrefix(u, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkAudience applies the issuer's audience, client and token-use rules

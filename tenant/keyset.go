@@ -215,12 +215,20 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 	if doc.JWKSURI == "" {
 		return "", fmt.Errorf("tenant: discovery for %s has no jwks_uri", ks.issuer)
 	}
+	if err := checkFetchString(doc.JWKSURI); err != nil {
+		return "", fmt.Errorf("tenant: discovery for %s: jwks_uri refused: %v", ks.issuer, err)
+	}
 	return doc.JWKSURI, nil
 }
 
+// get fetches a document. client must come from guardClient, so that
+// redirects follow the fetch rule; the URL itself is checked here.
 func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFetchURL(req.URL); err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")

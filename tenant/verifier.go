@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -74,13 +75,17 @@ func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*
 	if cfg.cacheSize > 0 {
 		v.cache = newTokenCache(cfg.cacheSize)
 	}
+	var client *http.Client
+	if static == nil {
+		client = guardClient(cfg.client)
+	}
 	for _, is := range issuers {
 		if _, dup := v.issuers[is.URL]; dup {
 			return nil, fmt.Errorf("%w: issuer %s listed twice", ErrConfig, is.URL)
 		}
 		ks := &keySet{
 			issuer:       is.URL,
-			client:       cfg.client,
+			client:       client,
 			fetchTimeout: cfg.fetchTimeout,
 			cooldown:     cfg.missCooldown,
 			now:          cfg.now,

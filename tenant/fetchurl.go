@@ -1,0 +1,91 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Key material is only ever fetched over https, or over plain http from the
+// local machine (tests, sidecar issuers): keys fetched in plaintext from
+// anywhere else could be replaced in transit, and whoever replaces them can
+// mint tokens for every tenant. The rule applies to configured URLs, to the
+// jwks_uri a discovery document names and to every redirect.
+
+// maxRedirects is the redirect bound of net/http's default policy, kept
+// when the configured client has no CheckRedirect of its own.
+const maxRedirects = 10
+
+// checkFetchURL reports why keys or a discovery document may not be fetched
+// from u, or nil if they may. The error names the rule, not the URL.
+func checkFetchURL(u *url.URL) error {
+	if u.User != nil {
+		return errors.New("URL carries user information")
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" || u.Hostname() == "" {
+			return errors.New("https URL without a host")
+		}
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) && u.Opaque == "" {
+			return nil
+		}
+		return errors.New("plain http is allowed only to a loopback host")
+	}
+	return errors.New("URL must use https")
+}
+
+// checkFetchString is checkFetchURL for a URL not parsed yet.
+func checkFetchString(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	return checkFetchURL(u)
+}
+
+// isLoopbackURL reports whether raw is a plain http URL whose host is the
+// local machine. The host is parsed, not matched as a prefix, so that
+// "http://127.evil.com" or "http://127.0.0.1@evil.com" do not qualify.
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "http" && checkFetchURL(u) == nil
+}
+
+// isLoopbackHost reports whether host (without port or brackets) is an IP
+// address of the loopback network or exactly "localhost" in any letter
+// case. Other names, including "localhost." and names under localhost, are
+// resolved by DNS and so prove nothing.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host) // dotted decimal or IPv6 only: no "0x7f.1", no zones
+	return ip != nil && ip.IsLoopback()
+}
+
+// guardClient returns a shallow copy of c whose redirects must pass the
+// fetch rule. A CheckRedirect c already had runs after the rule; without
+// one, net/http's limit of 10 redirects is kept. c itself is not modified.
+func guardClient(c *http.Client) *http.Client {
+	guarded := *c
+	next := c.CheckRedirect
+	guarded.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := checkFetchURL(req.URL); err != nil {
+			return fmt.Errorf("tenant: redirect refused: %w", err)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("tenant: stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &guarded
+}
