@@ -30,12 +30,16 @@ var (
 	ErrClientID       = errors.New("client ID not accepted")
 	ErrTokenUse       = errors.New("token use not accepted")
 	ErrTenantClaim    = errors.New("tenant claim missing or invalid")
-	ErrTierClaim      = errors.New("tier claim invalid")
-	ErrDuplicateClaim = errors.New("duplicate or case-variant claim")
-	ErrMissingClaim   = errors.New("required claim missing")
-	ErrRejected       = errors.New("rejected by check")
-	ErrInvalidBearer  = errors.New("malformed Authorization header")
-	errUnknownReason  = errors.New("token rejected")
+	// ErrTenantNotAllowed: the token names a tenant its issuer may not
+	// assert (see Issuer.Tenants). It is a 401, not a 403: the token does
+	// not prove the tenant, as if its issuer were not trusted for it.
+	ErrTenantNotAllowed = errors.New("issuer may not assert this tenant")
+	ErrTierClaim        = errors.New("tier claim invalid")
+	ErrDuplicateClaim   = errors.New("duplicate or case-variant claim")
+	ErrMissingClaim     = errors.New("required claim missing")
+	ErrRejected         = errors.New("rejected by check")
+	ErrInvalidBearer    = errors.New("malformed Authorization header")
+	errUnknownReason    = errors.New("token rejected")
 )
 
 // ErrKeysUnavailable reports that a token could not be checked because its

@@ -43,6 +43,20 @@ type Issuer struct {
 	// audience check, a token the issuer minted for any other application
 	// is accepted too, so this must be chosen explicitly.
 	AnyAudience bool
+
+	// Tenants lists the tenant IDs the issuer may assert; a token of this
+	// issuer naming another tenant is refused with ErrTenantNotAllowed.
+	// IDs are compared exactly. Use it for an IdP that speaks for some
+	// tenants only, such as a customer's own IdP federated beside the
+	// platform's user pool. For a dynamic rule, set AnyTenant and decide
+	// in a WithCheck hook from Tenant.Issuer and Tenant.ID.
+	Tenants []string
+
+	// AnyTenant lets the issuer assert every tenant. When a Verifier
+	// trusts more than one issuer, each must set Tenants or AnyTenant, so
+	// that adding an issuer never lets it speak for every tenant by
+	// accident. A lone issuer may assert any tenant without it.
+	AnyTenant bool
 }
 
 func (is *Issuer) validate() error {
@@ -65,7 +79,27 @@ func (is *Issuer) validate() error {
 	default:
 		return fmt.Errorf("%w: issuer %s: token use %q", ErrConfig, is.URL, is.TokenUse)
 	}
+	if len(is.Tenants) > 0 && is.AnyTenant {
+		return fmt.Errorf("%w: issuer %s: set Tenants or AnyTenant, not both", ErrConfig, is.URL)
+	}
+	for i, id := range is.Tenants {
+		if err := ValidateID(id); err != nil {
+			return fmt.Errorf("%w: issuer %s: Tenants[%d]: %v", ErrConfig, is.URL, i, err)
+		}
+	}
 	return nil
+}
+
+// tenantSet returns the tenants the issuer may assert, or nil for any.
+func (is *Issuer) tenantSet() map[string]struct{} {
+	if len(is.Tenants) == 0 {
+		return nil
+	}
+	set := make(map[string]struct{}, len(is.Tenants))
+	for _, id := range is.Tenants {
+		set[id] = struct{}{}
+	}
+	return set
 }
 
 // checkAudience applies the issuer's audience, client and token-use rules

@@ -25,6 +25,7 @@ var ErrInvalidID = errors.New("tenant: invalid tenant ID")
 type Tenant struct {
 	id      string
 	tier    string
+	issuer  string // the "iss" of the credential, "" for New
 	subject string
 	claims  map[string]any
 	token   string // the verified bearer token, for relay to the next hop
@@ -58,6 +59,11 @@ func (t Tenant) Tier() string { return t.tier }
 // Subject returns the subject (the "sub" claim) of the credential that proved
 // the tenant, or "" when the Tenant was built with [New].
 func (t Tenant) Subject() string { return t.subject }
+
+// Issuer returns the issuer (the "iss" claim) of the credential that proved
+// the tenant: a trusted Issuer's URL, or an Assertion's issuer. It is ""
+// when the Tenant was built with [New].
+func (t Tenant) Issuer() string { return t.issuer }
 
 // IsZero reports whether t is the zero Tenant.
 func (t Tenant) IsZero() bool { return t.id == "" }

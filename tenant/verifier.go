@@ -34,7 +34,8 @@ type Verifier struct {
 
 type trustedIssuer struct {
 	Issuer
-	keys *keySet
+	keys    *keySet
+	tenants map[string]struct{} // the tenants it may assert; nil for any
 }
 
 // NewVerifier returns a Verifier that trusts the given issuers. It does not
@@ -52,6 +53,9 @@ func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
 	for _, is := range issuers {
 		if err := is.validate(); err != nil {
 			return nil, err
+		}
+		if len(issuers) > 1 && len(is.Tenants) == 0 && !is.AnyTenant {
+			return nil, fmt.Errorf("%w: issuer %s: with several issuers, each sets Tenants or AnyTenant", ErrConfig, is.URL)
 		}
 	}
 	return newVerifier(cfg, issuers, nil)
@@ -102,7 +106,7 @@ func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*
 		if v.cache != nil {
 			ks.onRemove = func(kid string) { v.cache.dropKey(ks, kid) }
 		}
-		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks}
+		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks, tenants: is.tenantSet()}
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithLeeway(cfg.leeway),
@@ -232,6 +236,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
 	if claims.caseVariant(v.cfg.tenantClaim) {
 		return fail(ErrDuplicateClaim, "tenant claim")
 	}
+	if ti.tenants != nil {
+		if _, ok := ti.tenants[id]; !ok {
+			return fail(ErrTenantNotAllowed, "")
+		}
+	}
 	tier := v.cfg.defaultTier
 	if raw, present := claims.m[v.cfg.tierClaim]; present {
 		s, ok := raw.(string)
@@ -244,7 +253,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
 		return fail(ErrDuplicateClaim, "tier claim")
 	}
 	sub, _ := claims.str("sub")
-	t := Tenant{id: id, tier: tier, subject: sub, claims: claims.m}
+	t := Tenant{id: id, tier: tier, issuer: ti.URL, subject: sub, claims: claims.m}
 	if v.relayable {
 		t.token = token
 	}

@@ -67,6 +67,7 @@ func newEnv(t testing.TB, opts ...tenant.Option) *env {
 		t.Fatal(err)
 	}
 	cognito.JWKSURL = e.a.JWKSURL()
+	cognito.AnyTenant = true
 	opts = append([]tenant.Option{
 		tenant.WithRequiredClaims("sub"),
 		tenant.WithCheck(func(_ context.Context, tn tenant.Tenant) error {
@@ -80,8 +81,8 @@ func newEnv(t testing.TB, opts ...tenant.Option) *env {
 		}),
 	}, opts...)
 	e.v = newVerifier(t, []tenant.Issuer{
-		{URL: e.a.URL(), Audiences: []string{"api"}},
-		{URL: e.b.URL(), JWKSURL: e.b.JWKSURL(), Audiences: []string{"api"}},
+		{URL: e.a.URL(), Audiences: []string{"api"}, AnyTenant: true},
+		{URL: e.b.URL(), JWKSURL: e.b.JWKSURL(), Audiences: []string{"api"}, AnyTenant: true},
 		cognito,
 	}, opts...)
 	return e
@@ -336,7 +337,7 @@ func TestConfigErrors(t *testing.T) {
 		"no issuers":          {nil, nil},
 		"no audience rule":    {[]tenant.Issuer{{URL: "https://issuer.example"}}, nil},
 		"plain http remote":   {[]tenant.Issuer{{URL: "http://issuer.example", AnyAudience: true}}, nil},
-		"duplicate issuer":    {append(ok, ok...), nil},
+		"duplicate issuer":    {[]tenant.Issuer{{URL: "https://issuer.example", AnyAudience: true, AnyTenant: true}, {URL: "https://issuer.example", AnyAudience: true, AnyTenant: true}}, nil},
 		"HS256 allowed":       {ok, []tenant.Option{tenant.WithAlgorithms("HS256")}},
 		"none allowed":        {ok, []tenant.Option{tenant.WithAlgorithms("none")}},
 		"leeway over maximum": {ok, []tenant.Option{tenant.WithLeeway(time.Hour)}},
