@@ -38,6 +38,18 @@ var (
 	ErrInvalidKey = errors.New("ratelimit: invalid key")
 )
 
+// ErrCapacity reports that the in-process limiter could not track one more
+// key, or one more quota period for a key, without forgetting quota spent in
+// a period that has not ended. It wraps [ErrUnavailable] (HTTP 503, gRPC
+// Unavailable), and the Decision carries a RetryAfter until the first such
+// period ends.
+var ErrCapacity error = capacityError{}
+
+type capacityError struct{}
+
+func (capacityError) Error() string { return "ratelimit: in-process limiter full" }
+func (capacityError) Unwrap() error { return ErrUnavailable }
+
 // ErrInvalidOption is wrapped by the error a constructor returns for an
 // option with an invalid value.
 var ErrInvalidOption = errors.New("ratelimit: invalid option")

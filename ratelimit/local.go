@@ -14,9 +14,28 @@ import (
 )
 
 // Local is the in-process limiter: one token bucket ([rate.Limiter]) per
-// key, plus the key's quota counter and in-flight count, in a sharded map
-// with a bound on the number of keys. It is safe for concurrent use, makes
-// no allocation per decision once a key is known, and never fails.
+// key, plus the key's quota counters and in-flight count, in a sharded map
+// with a bound on the number of keys. It is safe for concurrent use and makes
+// no allocation per decision once a key is known.
+//
+// A key keeps one rate bucket and one quota counter per period kind (day,
+// week or month, and anchor) across plan changes: a request under a new plan
+// reconfigures the bucket's rate and burst without refilling it, and counts
+// against the counter of its plan's period, which a request under another
+// plan never resets. So an upgrade from 5 to 1000 a month with 5 spent leaves
+// 995, and alternating between a daily and a monthly plan allows what the
+// two counters allow together, not a fresh quota at each switch. A key holds
+// at most [MaxQuotaPeriods] counters with quota spent in periods that have not
+// ended; a plan that needs one more fails with [ErrCapacity].
+//
+// Local never forgets quota spent in a period that has not ended, nor a key
+// with requests in flight. When the key bound ([WithMaxKeys]) is reached it
+// forgets an idle key, else the least recently used key whose state is its
+// rate bucket alone (which is lenient by at most one burst for that key). When
+// every key of a shard holds spent quota, a request for a new key fails with
+// an error wrapping [ErrCapacity] (and so [ErrUnavailable]: HTTP 503, gRPC
+// Unavailable) and a RetryAfter until the earliest of their periods ends. Give
+// untenanted traffic a Local of its own so that it cannot fill the tenants'.
 //
 // Local is exact under contention. x/time/rate reads the clock before it
 // takes the bucket's lock (golang/go#71360), so a goroutine that read the
@@ -35,6 +54,8 @@ type Local struct {
 	shards     []shard
 	perShard   int
 	sweepEvery int64
+	maxKeys    int64
+	keys       atomic.Int64 // keys tracked, across shards
 	evicted    atomic.Uint64
 }
 
@@ -51,10 +72,15 @@ type shard struct {
 	// read again at every time-based sweep, so a step of the wall clock
 	// reaches quota periods within one sweep interval.
 	base time.Time
+	// fullUntil is, when the shard was last found full of keys that hold
+	// spent quota, the unix ns at which the first of them may be forgotten;
+	// until then a new key fails without a scan.
+	fullUntil int64
 }
 
-// bucket is the state of one key: 128 bytes, with the map entry and the
-// key string outside it.
+// bucket is the state of one key: 144 bytes, with the map entry and the
+// key string outside it, plus 72 bytes for a key whose plans have had more
+// than one kind of quota period.
 //
 // lim decides; tokens and at mirror its state (the tokens it held at unix
 // ns at, with the same arithmetic) so that an allowed decision can report
@@ -65,16 +91,37 @@ type bucket struct {
 	plan     *Plan
 	at       int64   // unix ns of the last decision that read or changed lim
 	tokens   float64 // lim's tokens at at
-	qUsed    int64   // quota spent in the period ending at qEnd
-	qEnd     int64   // unix ns; 0 before the first quota decision
+	q        counter // the first quota period kind the key was seen with
+	more     *[MaxQuotaPeriods - 1]counter
 	inflight atomic.Int32
 }
+
+// counter is the quota spent by a key in one period of one kind.
+type counter struct {
+	kind int64 // the plan's periodKey; 0 for a free slot
+	used int64 // quota spent in the period ending at end
+	end  int64 // unix ns
+}
+
+// MaxQuotaPeriods is the number of quota period kinds (a period and an
+// anchor) for which one key of a [Local] can hold spent quota at once. A
+// counter whose period has ended, or which holds nothing, is reused.
+const MaxQuotaPeriods = 4
+
+// live reports whether c holds quota spent in a period that has not ended
+// at ns.
+func (c *counter) live(ns int64) bool { return c.used > 0 && ns < c.end }
 
 const minSweepAt = 64
 
 var errNotReady = fmt.Errorf("%w: the plan was not built by NewPlan or NewPlans", ErrInvalidPlan)
 
 var errEmptyKey = fmt.Errorf("%w: empty key", ErrInvalidKey)
+
+var (
+	errShardFull = fmt.Errorf("%w: every key holds quota spent in a period that has not ended; raise WithMaxKeys", ErrCapacity)
+	errPeriods   = fmt.Errorf("%w: the key holds spent quota for %d other period kinds", ErrCapacity, MaxQuotaPeriods)
+)
 
 // NewLocal returns an in-process limiter. An option with an invalid value
 // is an error wrapping [ErrInvalidOption].
@@ -97,6 +144,7 @@ func NewLocal(opts ...Option) (*Local, error) {
 		mask:       uint64(n - 1),
 		shards:     make([]shard, n),
 		perShard:   max(1, c.maxKeys/n),
+		maxKeys:    int64(c.maxKeys),
 		sweepEvery: int64(c.sweepInterval),
 	}
 	start := time.Now()
@@ -125,8 +173,9 @@ func CheckPlan(p *Plan) error {
 	return nil
 }
 
-// Take implements [Limiter]. It never returns an error for a valid plan,
-// cost and a non-empty key.
+// Take implements [Limiter]. For a valid plan, cost and a non-empty key it
+// fails only with an error wrapping [ErrCapacity]; see the type's
+// documentation.
 func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decision, err error) {
 	if !p.Ready() {
 		return Decision{}, errNotReady
@@ -139,7 +188,43 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	}
 	s := &l.shards[maphash.String(l.seed, key)&l.mask]
 	s.mu.Lock()
-	// The clock is read under the lock: see the type's documentation.
+	now, ns := l.read(s)
+	b := s.m[key]
+	inserted := b == nil
+	if inserted {
+		var wait int64
+		if b, wait, err = l.insert(s, key, p, now, ns); err != nil {
+			s.mu.Unlock()
+			return capacityDecision(p, wait), err
+		}
+	} else if ns < b.at && l.injected {
+		// time.Now is monotonic and read under the lock, so only an
+		// injected clock can go backwards: never let lim see that.
+		ns = b.at
+		now = time.Unix(0, ns)
+	}
+	var c *counter
+	if p.Quota.Limit > 0 {
+		if c = b.counter(p, ns); c == nil {
+			wait := b.firstEnd(ns) - ns
+			s.mu.Unlock()
+			return capacityDecision(p, wait), errPeriods
+		}
+	}
+	if b.plan != p {
+		b.reconfigure(p, now)
+	}
+	b.decide(&d, p, c, cost, now, ns)
+	if inserted && ns < s.fullUntil && !b.holdsQuota(ns) {
+		s.fullUntil = 0 // the shard now has a key it may forget
+	}
+	s.mu.Unlock()
+	return d, nil
+}
+
+// read returns the time under s's lock (see the type's documentation), and
+// sweeps s when its interval has passed.
+func (l *Local) read(s *shard) (time.Time, int64) {
 	var now time.Time
 	if l.injected {
 		now = l.now()
@@ -148,38 +233,161 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	}
 	ns := now.UnixNano()
 	if ns >= s.nextSweep {
-		s.sweep(ns)
+		l.keys.Add(-int64(s.sweep(ns)))
 		s.nextSweep = ns + l.sweepEvery
 		if !l.injected {
 			s.base = time.Now()
 		}
 	}
+	return now, ns
+}
+
+// capacityDecision is the Decision that goes with ErrCapacity: a retry
+// after wait ns, at least a second (and a second when wait is unknown).
+func capacityDecision(p *Plan, wait int64) Decision {
+	if wait <= 0 || wait > int64(366*24*time.Hour) {
+		wait = int64(time.Second)
+	}
+	return Decision{Plan: p, DeniedBy: ReasonUnavailable, RetryAfter: time.Duration(max(wait, int64(time.Second)))}
+}
+
+// SeedQuota records that key has spent at least used units of p's quota in
+// the quota period that ends at periodEnd: if the limiter's own count for
+// that period is lower, it is raised to used. It does nothing for a plan
+// without a quota or a periodEnd that is not the end of the current period.
+func (l *Local) SeedQuota(key string, p *Plan, used int64, periodEnd time.Time) error {
+	if !p.Ready() {
+		return errNotReady
+	}
+	if key == "" {
+		return errEmptyKey
+	}
+	if p.Quota.Limit == 0 || used <= 0 {
+		return nil
+	}
+	used = min(used, maxQuota)
+	s := &l.shards[maphash.String(l.seed, key)&l.mask]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now, ns := l.read(s)
+	if _, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9)); periodEnd.UnixNano() != end*1e9 {
+		return nil
+	}
 	b := s.m[key]
 	if b == nil {
-		b = l.insert(s, key, p, now, ns)
-	} else if ns < b.at && l.injected {
-		// time.Now is monotonic and read under the lock, so only an
-		// injected clock can go backwards: never let lim see that.
-		ns = b.at
-		now = time.Unix(0, ns)
+		var err error
+		if b, _, err = l.insert(s, key, p, now, ns); err != nil {
+			return err
+		}
 	}
-	if b.plan != p {
-		b.reconfigure(p, now)
+	c := b.counter(p, ns)
+	if c == nil {
+		return errPeriods
 	}
-	b.decide(&d, p, cost, now, ns)
-	s.mu.Unlock()
-	return d, nil
+	c.roll(p, ns)
+	c.used = max(c.used, used)
+	return nil
+}
+
+// counter returns the quota counter of b for p's period kind, taking a
+// free slot for a kind b has not held, or nil when every slot holds quota
+// spent in a period that has not ended.
+func (b *bucket) counter(p *Plan, ns int64) *counter {
+	if b.q.kind == p.qkind {
+		return &b.q
+	}
+	if b.more != nil {
+		for i := range b.more {
+			if c := &b.more[i]; c.kind == p.qkind {
+				return c
+			}
+		}
+	}
+	free := func(c *counter) *counter {
+		*c = counter{kind: p.qkind}
+		return c
+	}
+	if !b.q.live(ns) {
+		return free(&b.q)
+	}
+	if b.more == nil {
+		b.more = new([MaxQuotaPeriods - 1]counter)
+	}
+	for i := range b.more {
+		if c := &b.more[i]; !c.live(ns) {
+			return free(c)
+		}
+	}
+	return nil
+}
+
+// roll starts the period of p that contains ns if c's has ended.
+func (c *counter) roll(p *Plan, ns int64) {
+	if ns >= c.end {
+		_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
+		c.used, c.end = 0, end*1e9
+	}
+}
+
+// holdsQuota reports whether b holds quota spent in a period that has not
+// ended at ns.
+func (b *bucket) holdsQuota(ns int64) bool {
+	if b.q.live(ns) {
+		return true
+	}
+	if b.more != nil {
+		for i := range b.more {
+			if b.more[i].live(ns) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstEnd returns the earliest end of b's live counters, or ns if none.
+func (b *bucket) firstEnd(ns int64) int64 {
+	end := int64(math.MaxInt64)
+	if b.q.live(ns) {
+		end = b.q.end
+	}
+	if b.more != nil {
+		for i := range b.more {
+			if c := &b.more[i]; c.live(ns) {
+				end = min(end, c.end)
+			}
+		}
+	}
+	if end == math.MaxInt64 {
+		return ns
+	}
+	return end
+}
+
+// lastEnd returns the latest end of b's live counters: when b stops holding
+// quota.
+func (b *bucket) lastEnd(ns int64) int64 {
+	end := ns
+	if b.q.live(ns) {
+		end = b.q.end
+	}
+	if b.more != nil {
+		for i := range b.more {
+			if c := &b.more[i]; c.live(ns) {
+				end = max(end, c.end)
+			}
+		}
+	}
+	return end
 }
 
 // decide fills d, which is zero, for a request of cost under p at now (ns
-// in unix nanoseconds).
-func (b *bucket) decide(d *Decision, p *Plan, cost int, now time.Time, ns int64) {
+// in unix nanoseconds); q is the counter of p's quota, nil without one.
+func (b *bucket) decide(d *Decision, p *Plan, q *counter, cost int, now time.Time, ns int64) {
 	d.Plan, d.Limit = p, p.Rate.N
-	hasQuota := p.Quota.Limit > 0
-	if hasQuota && ns >= b.qEnd {
-		_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
-		b.qUsed = 0
-		b.qEnd = end * 1e9
+	hasQuota := q != nil
+	if hasQuota {
+		q.roll(p, ns)
 	}
 	tokens := b.tokens
 	if elapsed := ns - b.at; elapsed > 0 {
@@ -193,9 +401,9 @@ func (b *bucket) decide(d *Decision, p *Plan, cost int, now time.Time, ns int64)
 	case p.InFlight > 0 && int(b.inflight.Load()) >= p.InFlight:
 		d.DeniedBy = ReasonInFlight
 		d.RetryAfter = InFlightRetryAfter
-	case hasQuota && b.qUsed+int64(cost) > p.Quota.Limit:
+	case hasQuota && q.used+int64(cost) > p.Quota.Limit:
 		d.DeniedBy = ReasonQuota
-		d.RetryAfter = time.Duration(b.qEnd - ns)
+		d.RetryAfter = time.Duration(q.end - ns)
 	case tokens >= c && b.lim.AllowN(now, cost):
 		d.Allowed = true
 	default:
@@ -213,7 +421,7 @@ func (b *bucket) decide(d *Decision, p *Plan, cost int, now time.Time, ns int64)
 		tokens -= c
 		b.tokens, b.at = tokens, ns
 		if hasQuota {
-			b.qUsed += int64(cost)
+			q.used += int64(cost)
 		}
 		if p.InFlight > 0 {
 			b.inflight.Add(1)
@@ -226,8 +434,8 @@ func (b *bucket) decide(d *Decision, p *Plan, cost int, now time.Time, ns int64)
 	d.ResetAfter = durationFor(float64(p.Burst)-tokens, p.limit)
 	if hasQuota {
 		d.QuotaLimit = p.Quota.Limit
-		d.QuotaRemaining = p.Quota.Limit - b.qUsed
-		d.QuotaReset = time.Unix(0, b.qEnd).UTC()
+		d.QuotaRemaining = max(0, p.Quota.Limit-q.used)
+		d.QuotaReset = time.Unix(0, q.end).UTC()
 	}
 }
 
@@ -240,19 +448,43 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 	return time.Duration(math.Ceil(tokens / float64(limit) * float64(time.Second)))
 }
 
-func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) *bucket {
+// insert adds key to s, forgetting another key first if s is full (see
+// evictOne). A shard whose keys all hold spent quota grows past its share
+// of the bound while the limiter as a whole is under it; beyond, insert fails
+// with errShardFull and the wait until the shard may forget a key.
+func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) (*bucket, int64, error) {
 	if s.m == nil {
 		s.m = make(map[string]*bucket)
 	}
 	if len(s.m) >= s.sweepAt {
-		s.sweep(ns)
+		l.keys.Add(-int64(s.sweep(ns)))
 	}
-	for len(s.m) >= l.perShard {
-		if !s.evictOne(ns) {
-			break // every key has requests in flight: they bound the overflow
+	until := s.fullUntil
+	for len(s.m) >= l.perShard || l.keys.Load() >= l.maxKeys {
+		if ns >= s.fullUntil {
+			var evicted, inflight bool
+			evicted, inflight, until = s.evictOne(ns)
+			if evicted {
+				l.keys.Add(-1)
+				l.evicted.Add(1)
+				continue
+			}
+			if inflight {
+				break // keys with requests in flight bound the overflow
+			}
+			if len(s.m) >= l.perShard {
+				s.fullUntil = until
+			}
 		}
-		l.evicted.Add(1)
+		if len(s.m) >= l.perShard && l.keys.Load() < l.maxKeys {
+			break
+		}
+		// The keys of this shard all hold spent quota, and the limiter is
+		// at its bound (other shards may have keys to forget, but looking
+		// would take their locks: the error is the conservative answer).
+		return nil, until - ns, errShardFull
 	}
+	l.keys.Add(1)
 	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)}
 	// A new key starts with a full bucket, as if it had been idle long
 	// enough to refill: x/time/rate offers no other way to fill a Limiter
@@ -264,35 +496,32 @@ func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) *
 	if len(s.m) > s.peak {
 		s.peak = len(s.m)
 	}
-	return b
+	return b, 0, nil
 }
 
+// reconfigure moves b to plan p at now: the bucket keeps its tokens (capped
+// at p's burst) and refills at p's rate from now on; the quota counters are
+// kept, each belongs to its period kind.
 func (b *bucket) reconfigure(p *Plan, now time.Time) {
-	old := b.plan
 	b.lim.SetLimitAt(now, p.limit)
 	b.lim.SetBurstAt(now, p.Burst)
 	b.tokens, b.at = b.lim.TokensAt(now), now.UnixNano()
-	if old.Quota.Period != p.Quota.Period || !old.Quota.Anchor.Equal(p.Quota.Anchor) {
-		b.qUsed, b.qEnd = 0, 0
-	}
 	b.plan = p
 }
 
 // idle reports whether forgetting b changes no future decision.
 func (b *bucket) idle(ns int64) bool {
-	p := b.plan
-	return b.inflight.Load() == 0 &&
-		ns-b.at >= p.fillTime &&
-		(p.Quota.Limit == 0 || b.qUsed == 0 || ns >= b.qEnd)
+	return b.inflight.Load() == 0 && ns-b.at >= b.plan.fillTime && !b.holdsQuota(ns)
 }
 
 // sweep drops the idle buckets of s and, when the map has shrunk to a
 // quarter of its peak, rebuilds it so that the memory is returned (Go maps
-// never shrink).
-func (s *shard) sweep(ns int64) {
+// never shrink). It returns the number of buckets dropped.
+func (s *shard) sweep(ns int64) (dropped int) {
 	for k, b := range s.m {
 		if b.idle(ns) {
 			delete(s.m, k)
+			dropped++
 		}
 	}
 	n := len(s.m)
@@ -309,12 +538,15 @@ func (s *shard) sweep(ns int64) {
 		}
 		s.peak = n
 	}
+	return dropped
 }
 
 // evictOne forgets one key of a full shard: an idle one if a small sample
-// has one, else the least recently used of the sample that has nothing in
-// flight. It reports false when the sample is all in flight.
-func (s *shard) evictOne(ns int64) bool {
+// has one, else the least recently used of the sample whose state is its
+// rate bucket alone, else, scanning the whole shard, any such key. When no
+// key may be forgotten it reports whether some have requests in flight and
+// when the first key's quota periods end (math.MaxInt64 if s is empty).
+func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 	const samples = 8
 	var (
 		victim string
@@ -324,20 +556,32 @@ func (s *shard) evictOne(ns int64) bool {
 	for k, b := range s.m { // map iteration starts at a random entry
 		if b.idle(ns) {
 			delete(s.m, k)
-			return true
+			return true, false, 0
 		}
-		if b.inflight.Load() == 0 && b.at < oldest {
+		if b.inflight.Load() == 0 && b.at < oldest && !b.holdsQuota(ns) {
 			victim, oldest = k, b.at
 		}
 		if seen++; seen == samples {
 			break
 		}
 	}
-	if oldest == math.MaxInt64 {
-		return false
+	if oldest != math.MaxInt64 {
+		delete(s.m, victim)
+		return true, false, 0
 	}
-	delete(s.m, victim)
-	return true
+	until = math.MaxInt64
+	for k, b := range s.m {
+		if !b.holdsQuota(ns) {
+			if b.inflight.Load() == 0 {
+				delete(s.m, k)
+				return true, false, 0
+			}
+			inflight = true
+			continue
+		}
+		until = min(until, b.lastEnd(ns))
+	}
+	return false, inflight, until
 }
 
 // Sweep drops every idle bucket now (see [WithSweepInterval]) and returns
@@ -347,7 +591,7 @@ func (l *Local) Sweep() {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		s.sweep(l.now().UnixNano())
+		l.keys.Add(-int64(s.sweep(l.now().UnixNano())))
 		s.mu.Unlock()
 	}
 }

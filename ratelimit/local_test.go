@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -384,9 +385,9 @@ func TestZeroAllocs(t *testing.T) {
 func TestMaxKeysBound(t *testing.T) {
 	clk := newFakeClock()
 	l := mustLocal(t, WithClock(clk.Now), WithMaxKeys(1000))
-	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 5, Quota: Daily(10)})
+	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 5})
 	for i := range 20_000 {
-		take(t, l, "k"+strconv.Itoa(i), p, 1) // busy: quota spent, bucket not full
+		take(t, l, "k"+strconv.Itoa(i), p, 1) // busy: bucket not full
 		if n := l.Len(); n > 1000 {
 			t.Fatalf("after %d keys: %d tracked", i+1, n)
 		}
@@ -395,8 +396,89 @@ func TestMaxKeysBound(t *testing.T) {
 		t.Error("no eviction counted")
 	}
 	// The newest key is still tracked.
-	if d := take(t, l, "k19999", p, 1); d.QuotaRemaining != 8 {
+	if d := take(t, l, "k19999", p, 1); d.Remaining != 3 {
 		t.Errorf("newest key was forgotten: %+v", d)
+	}
+}
+
+// Keys that hold quota spent in the current period are never forgotten: a
+// full limiter refuses new keys with ErrCapacity until a period ends.
+func TestMaxKeysNeverForgetsSpentQuota(t *testing.T) {
+	clk := newFakeClock()
+	l := mustLocal(t, WithClock(clk.Now), WithMaxKeys(1000))
+	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1), Burst: 5, Quota: Daily(10)})
+	rateOnly := MustPlan(Plan{Name: "r", Rate: PerSecond(1), Burst: 5})
+	admitted := 0
+	for i := range 3000 {
+		d, err := l.Take(ctx, "k"+strconv.Itoa(i), p, 1)
+		switch {
+		case err == nil:
+			admitted++
+		case errors.Is(err, ErrCapacity) && errors.Is(err, ErrUnavailable):
+			if d.DeniedBy != ReasonUnavailable || d.Allowed || d.RetryAfter != 12*time.Hour {
+				t.Fatalf("key %d refused with %+v", i, d)
+			}
+		default:
+			t.Fatalf("key %d: %v", i, err)
+		}
+		if n := l.Len(); n > 1000 {
+			t.Fatalf("after %d keys: %d tracked", i+1, n)
+		}
+	}
+	if admitted != 1000 || l.Evicted() != 0 {
+		t.Fatalf("admitted %d keys (want 1000), evicted %d", admitted, l.Evicted())
+	}
+	for i := range 1000 {
+		if d := take(t, l, "k"+strconv.Itoa(i), p, 1); d.QuotaRemaining != 8 {
+			t.Fatalf("key %d: spent quota was forgotten: %+v", i, d)
+		}
+	}
+	if _, err := l.Take(ctx, "new", rateOnly, 1); !errors.Is(err, ErrCapacity) {
+		t.Fatalf("a rate-only key in a full limiter: %v", err)
+	}
+	// The next day every key may be forgotten again.
+	clk.Set(utc(2026, 3, 11, 0, 0, 0))
+	if d := take(t, l, "new", p, 1); !d.Allowed {
+		t.Fatalf("after the period: %+v", d)
+	}
+	if n := l.Len(); n > 1000 {
+		t.Fatalf("%d tracked", n)
+	}
+}
+
+// A shard whose keys all hold spent quota borrows from the bound of the
+// others, and forgets the keys without quota it admitted meanwhile rather
+// than borrow more.
+func TestFullShardForgetsRateOnlyKeys(t *testing.T) {
+	clk := newFakeClock()
+	l := mustLocal(t, WithClock(clk.Now), WithMaxKeys(64), withShards(4))
+	q := MustPlan(Plan{Name: "q", Rate: PerSecond(1), Burst: 5, Quota: Daily(10)})
+	r := MustPlan(Plan{Name: "r", Rate: PerSecond(1), Burst: 5})
+	inShard0 := func(prefix string, n int) []string {
+		var keys []string
+		for i := 0; len(keys) < n; i++ {
+			if k := prefix + strconv.Itoa(i); maphash.String(l.seed, k)&l.mask == 0 {
+				keys = append(keys, k)
+			}
+		}
+		return keys
+	}
+	quota := inShard0("q", 20) // 4 over the shard's share of 16
+	for _, k := range quota {
+		take(t, l, k, q, 1)
+	}
+	for i, k := range inShard0("r", 500) {
+		if _, err := l.Take(ctx, k, r, 1); err != nil {
+			t.Fatalf("rate-only key %d: %v", i, err)
+		}
+		if n := l.Len(); n > 21 {
+			t.Fatalf("rate-only key %d: %d keys tracked", i, n)
+		}
+	}
+	for _, k := range quota {
+		if d := take(t, l, k, q, 1); d.QuotaRemaining != 8 {
+			t.Fatalf("key %s: %+v", k, d)
+		}
 	}
 }
 

@@ -180,7 +180,7 @@ func (m FailureMode) String() string {
 }
 
 // FailurePolicy is what a plan does when a shared backend (Redis) fails. The
-// in-process limiter never fails and ignores it. The zero value fails closed.
+// in-process limiter ignores it. The zero value fails closed.
 type FailurePolicy struct {
 	Mode FailureMode
 	// Share is, for FailureLocal, the fraction in (0, 1] of the plan's rate,
@@ -243,6 +243,7 @@ type Plan struct {
 	fallback *Plan
 	anchor   int64 // quota anchor in unix seconds
 	anchored bool  // the quota has an anchor
+	qkind    int64 // periodKey of the quota; 0 without one
 }
 
 // NewPlan validates p and returns the copy that limiters accept. The error
@@ -331,9 +332,23 @@ func (p *Plan) compile() {
 		p.anchor = p.Quota.Anchor.Unix()
 		p.anchored = true
 	}
+	if p.Quota.Limit > 0 {
+		p.qkind = periodKey(p.Quota.Period, p.anchor, p.anchored)
+	}
 	if p.OnBackendFailure.Mode == FailureLocal {
 		p.fallback = p.scaled(p.OnBackendFailure.Share)
 	}
+}
+
+// periodKey names a kind of quota period, which plans with the same period
+// and anchor share and a limiter keeps one counter for: the anchor in unix
+// seconds (at least 0, for 1970 to 9999) times four plus the period, or minus
+// the period without an anchor. It is never 0.
+func periodKey(p Period, anchor int64, anchored bool) int64 {
+	if !anchored {
+		return -int64(p)
+	}
+	return anchor<<2 | int64(p)
 }
 
 // scaled returns the in-process plan enforcing share of p: the rate is
@@ -361,6 +376,9 @@ func (p *Plan) Ready() bool { return p != nil && p.ready }
 // while its store is down under [FallbackLocal], or nil for other policies.
 // It has the same name, period and anchor, the share of the rate, burst and
 // quota, and no in-flight cap (the caller tracks in-flight requests itself).
+// Its quota shares p's period kind, so a [Local] counts both in one counter
+// and [Local.SeedQuota] with the fallback plan seeds the count p's requests
+// see.
 func (p *Plan) FallbackPlan() *Plan { return p.fallback }
 
 // QuotaAnchor returns the quota's anchor in unix seconds, or 0 when the
