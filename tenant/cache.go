@@ -110,7 +110,8 @@ func (c *boundedCache[K, V]) len() int {
 	return n
 }
 
-// tokenCache maps a whole token string to the Tenant it proved. Keying by
+// tokenCache maps a whole token string to the Tenant it proved, before the
+// WithCheck hook (whose verdict may change at any time and is never cached). Keying by
 // the whole token (not by kid, subject or a hash prefix) means an entry can
 // only be hit by presenting exactly the bytes that were verified.
 type tokenCache struct {
@@ -130,18 +131,20 @@ func newTokenCache(size int) *tokenCache {
 	return &tokenCache{c: newBoundedCache[string, *cacheEntry](size)}
 }
 
-// get returns the tenant for token if it was verified, has not expired and
-// the key that verified it is still published by its issuer.
-func (tc *tokenCache) get(token string, now time.Time) (Tenant, bool) {
+// get returns the tenant for token and the ID of the key that verified it,
+// if it was verified, has not expired and that key is still published by
+// its issuer. The entry holds no WithCheck verdict: the check runs on every
+// request.
+func (tc *tokenCache) get(token string, now time.Time) (Tenant, string, bool) {
 	e, ok := tc.c.get(token, now)
 	if !ok {
-		return Tenant{}, false
+		return Tenant{}, "", false
 	}
 	if !e.keys.holds(e.key) {
 		tc.c.remove(token, e)
-		return Tenant{}, false
+		return Tenant{}, "", false
 	}
-	return e.tenant, true
+	return e.tenant, e.key.kid, true
 }
 
 func (tc *tokenCache) put(token string, e *cacheEntry, now time.Time) { tc.c.put(token, e, now) }

@@ -149,11 +149,13 @@ func WithRequiredClaims(names ...string) Option {
 	return func(c *config) { c.requiredClaims = append(c.requiredClaims, names...) }
 }
 
-// WithCheck adds a final check on every newly verified token, such as a
-// tenant allow-list or a scope requirement. A non-nil error rejects the
-// token with ErrRejected; return an error wrapping ErrForbidden to have the
-// transports answer 403 instead of 401. Results are cached with the token, so
-// the check runs once per token, not once per request.
+// WithCheck adds a final check, such as a tenant allow-list, a suspension
+// list or a scope requirement. A non-nil error rejects the token with
+// ErrRejected; return an error wrapping ErrForbidden to have the transports
+// answer 403 instead of 401. The check runs on every Verify, cache hits
+// included, so a suspension reaches tokens verified before it on their next
+// request; it therefore sits on the hot path and should answer from memory
+// (a map or an atomic snapshot), not from a network call.
 func WithCheck(check func(ctx context.Context, t Tenant) error) Option {
 	return func(c *config) { c.check = check }
 }

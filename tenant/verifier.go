@@ -160,17 +160,45 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Tenant, error) {
 	if len(token) > v.cfg.maxTokenSize {
 		return Tenant{}, tokenErr(ErrTooLarge, "")
 	}
+	var (
+		t   Tenant
+		kid string
+		hit bool
+	)
 	if v.cache != nil {
-		if t, ok := v.cache.get(token, v.cfg.now()); ok {
-			return t, nil
+		t, kid, hit = v.cache.get(token, v.cfg.now())
+	}
+	if !hit {
+		var err error
+		if t, kid, err = v.verify(ctx, token); err != nil {
+			return Tenant{}, err
 		}
 	}
-	return v.verify(ctx, token)
+	return v.admit(ctx, t, kid)
 }
 
-func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
+// admit runs the WithCheck hook. It runs on every request, cache hits
+// included, so that a verdict such as a suspension applies at once to
+// tokens verified before it.
+func (v *Verifier) admit(ctx context.Context, t Tenant, kid string) (Tenant, error) {
+	if v.cfg.check == nil {
+		return t, nil
+	}
+	if err := v.cfg.check(ctx, t); err != nil {
+		if errors.Is(err, ErrForbidden) {
+			return Tenant{}, err
+		}
+		return Tenant{}, &TokenError{Reason: ErrRejected, Issuer: t.issuer, KeyID: kid}
+	}
+	return t, nil
+}
+
+// verify checks a token that is not in the cache and caches it. It returns
+// the Tenant and the ID of the key that verified it; the WithCheck hook has
+// not run yet.
+func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, error) {
 	if strings.Count(token, ".") != 2 {
-		return Tenant{}, tokenErr(ErrMalformed, "want three dot-separated parts")
+		return Tenant{}, "", tokenErr(ErrMalformed, "want three dot-separated parts")
 	}
 	var (
 		claims claimSet
@@ -213,10 +241,10 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
 		return k.key, nil
 	})
 	if err != nil {
-		return Tenant{}, v.mapError(err, ti, key)
+		return Tenant{}, "", v.mapError(err, ti, key)
 	}
-	fail := func(reason error, detail string) (Tenant, error) {
-		return Tenant{}, &TokenError{Reason: reason, Issuer: ti.URL, KeyID: key.kid, Detail: detail}
+	fail := func(reason error, detail string) (Tenant, string, error) {
+		return Tenant{}, "", &TokenError{Reason: reason, Issuer: ti.URL, KeyID: key.kid, Detail: detail}
 	}
 	if err := ti.checkAudience(&claims); err != nil {
 		return fail(err, "")
@@ -257,19 +285,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, error) {
 	if v.relayable {
 		t.token = token
 	}
-	if v.cfg.check != nil {
-		if err := v.cfg.check(ctx, t); err != nil {
-			if errors.Is(err, ErrForbidden) {
-				return Tenant{}, err
-			}
-			return fail(ErrRejected, "")
-		}
-	}
 	if v.cache != nil {
 		exp, _ := claims.GetExpirationTime() // present: the parser requires it
 		v.cache.put(token, &cacheEntry{tenant: t, exp: exp.Time, keys: ti.keys, key: key}, v.cfg.now())
 	}
-	return t, nil
+	return t, key.kid, nil
 }
 
 // mapError turns golang-jwt's errors into ours. Our own errors from the key

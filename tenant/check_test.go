@@ -1,0 +1,59 @@
+package tenant_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tenantkit/tenantkit/tenant"
+)
+
+// A tenant suspended after its token was verified (and cached) is refused on
+// its very next request.
+func TestCheckRunsOnCachedTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		verdict error
+		want    error
+	}{
+		{"forbidden", tenant.ErrForbidden, tenant.ErrForbidden},
+		{"rejected", errors.New("suspended"), tenant.ErrRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := startIssuer(t)
+			var (
+				suspended atomic.Bool
+				calls     atomic.Int64
+			)
+			v := newVerifier(t, issuerCfg(a), tenant.WithCheck(func(_ context.Context, tn tenant.Tenant) error {
+				calls.Add(1)
+				if suspended.Load() && tn.ID() == "acme" {
+					return tc.verdict
+				}
+				return nil
+			}))
+			token := tok(a, a.SigningKey(), "acme")
+			for range 3 {
+				if _, err := v.Verify(context.Background(), token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v.CacheLen() != 1 {
+				t.Fatalf("cache holds %d entries, want 1", v.CacheLen())
+			}
+			suspended.Store(true)
+			tn, err := v.Verify(context.Background(), token)
+			if !errors.Is(err, tc.want) || !tn.IsZero() {
+				t.Fatalf("suspended tenant with a cached token: %v, %v; want %v", tn, err, tc.want)
+			}
+			if calls.Load() != 4 {
+				t.Fatalf("check ran %d times for 4 requests", calls.Load())
+			}
+			suspended.Store(false)
+			if _, err := v.Verify(context.Background(), token); err != nil {
+				t.Fatalf("reinstated tenant: %v", err)
+			}
+		})
+	}
+}
