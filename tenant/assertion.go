@@ -218,7 +218,7 @@ func NewAssertion(ring *KeyRing, audience string, opts ...AssertionOption) (*Ass
 	if vcfg.err != nil {
 		return nil, vcfg.err
 	}
-	v, err := newVerifier(vcfg, []Issuer{{URL: cfg.issuer, Audiences: []string{audience}}}, ring.keys)
+	v, err := newVerifier(vcfg, []Issuer{{URL: cfg.issuer, Audiences: []string{audience}, Types: []string{AssertionType}}}, ring.keys)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func NewAssertion(ring *KeyRing, audience string, opts ...AssertionOption) (*Ass
 		a.minted = newBoundedCache[mintKey, *mintEntry](cfg.cache)
 	}
 	if ring.signer != nil {
-		h, _ := json.Marshal(map[string]string{"alg": ring.alg, "kid": ring.kid, "typ": "JWT"})
+		h, _ := json.Marshal(map[string]string{"alg": ring.alg, "kid": ring.kid, "typ": AssertionType})
 		a.header = base64.RawURLEncoding.EncodeToString(h)
 	}
 	return a, nil

@@ -115,6 +115,7 @@ func TestAssertionRejects(t *testing.T) {
 	signWith := func(method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(method, claims)
 		tok.Header["kid"] = kid
+		tok.Header["typ"] = tenant.AssertionType
 		s, err := tok.SignedString(key)
 		if err != nil {
 			t.Fatal(err)

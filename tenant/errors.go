@@ -29,7 +29,12 @@ var (
 	ErrAudience       = errors.New("audience not accepted")
 	ErrClientID       = errors.New("client ID not accepted")
 	ErrTokenUse       = errors.New("token use not accepted")
-	ErrTenantClaim    = errors.New("tenant claim missing or invalid")
+	// ErrTokenType: the token is of a type that does not authenticate a
+	// request, by its "typ" header (see Issuer.Types) or its "events"
+	// claim: a logout token, a security event token, an internal
+	// assertion at a bearer verifier, or the reverse.
+	ErrTokenType   = errors.New("token type not accepted")
+	ErrTenantClaim = errors.New("tenant claim missing or invalid")
 	// ErrTenantNotAllowed: the token names a tenant its issuer may not
 	// assert (see Issuer.Tenants). It is a 401, not a 403: the token does
 	// not prove the tenant, as if its issuer were not trusted for it.

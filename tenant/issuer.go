@@ -57,6 +57,17 @@ type Issuer struct {
 	// that adding an issuer never lets it speak for every tenant by
 	// accident. A lone issuer may assert any tenant without it.
 	AnyTenant bool
+
+	// Types, when set, lists the accepted "typ" header values; "" stands
+	// for a token without one. Values compare as media types: case-
+	// insensitively, "application/" prefix optional. Without Types any
+	// type is accepted except those of tokens that never authenticate a
+	// request (logout+jwt, secevent+jwt, AssertionType), which cannot be
+	// listed either; a token with an "events" claim (a logout or security
+	// event token, whatever its typ) is refused in every case. Cognito
+	// tokens carry no typ or "JWT", so Types: []string{"", "JWT"} fits
+	// them; RFC 9068 access tokens carry "at+jwt".
+	Types []string
 }
 
 func (is *Issuer) validate() error {
@@ -81,6 +92,9 @@ func (is *Issuer) validate() error {
 	}
 	if len(is.Tenants) > 0 && is.AnyTenant {
 		return fmt.Errorf("%w: issuer %s: set Tenants or AnyTenant, not both", ErrConfig, is.URL)
+	}
+	if err := is.validateTypes(); err != nil {
+		return err
 	}
 	for i, id := range is.Tenants {
 		if err := ValidateID(id); err != nil {

@@ -36,6 +36,7 @@ type trustedIssuer struct {
 	Issuer
 	keys    *keySet
 	tenants map[string]struct{} // the tenants it may assert; nil for any
+	types   map[string]bool     // accepted normalized typ values; nil for the default rule
 }
 
 // NewVerifier returns a Verifier that trusts the given issuers. It does not
@@ -106,7 +107,7 @@ func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*
 		if v.cache != nil {
 			ks.onRemove = func(kid string) { v.cache.dropKey(ks, kid) }
 		}
-		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks, tenants: is.tenantSet()}
+		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks, tenants: is.tenantSet(), types: typeSet(is.Types)}
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithLeeway(cfg.leeway),
@@ -230,6 +231,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 		if ti == nil {
 			return nil, tokenErr(ErrIssuer, "")
 		}
+		if err := checkType(ti.types, t.Header); err != nil {
+			return nil, err
+		}
 		k, err := ti.keys.keyFor(ctx, kid)
 		if err != nil {
 			return nil, err
@@ -245,6 +249,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 	}
 	fail := func(reason error, detail string) (Tenant, string, error) {
 		return Tenant{}, "", &TokenError{Reason: reason, Issuer: ti.URL, KeyID: key.kid, Detail: detail}
+	}
+	if _, ok := claims.m["events"]; ok {
+		// RFC 8417 and OpenID Connect back-channel logout: an event
+		// report, not a credential, whatever its typ says.
+		return fail(ErrTokenType, "token carries an events claim")
 	}
 	if err := ti.checkAudience(&claims); err != nil {
 		return fail(err, "")
