@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -29,19 +30,25 @@ const MaxKeyLen = 256
 // Each decision is one EVALSHA of one Lua script (EVAL after NOSCRIPT),
 // which reads the Redis server's clock, checks the GCRA rate and the
 // calendar quota, and writes both only if the request is allowed. A tenant
-// key has one Redis key per kind of plan: "<prefix>{<key>}:q" (a hash with
-// the rate state and the quota count) under plans with a quota,
-// "<prefix>{<key>}:r" (the rate state) under plans without. The {<key>}
-// hash tag keeps a tenant's keys in one Redis Cluster slot.
+// key has one rate key, "<prefix>{<key>}:r", for every plan, and one quota
+// key per kind of quota period it has been limited by,
+// "<prefix>{<key>}:q:<kind>" (the kind names the period and its anchor: "d0"
+// for calendar days, "w0" for ISO weeks, "m1:0" for calendar months), so a
+// change of plan keeps both what the tenant spent and its rate state. The
+// {<key>} hash tag keeps a tenant's keys in one Redis Cluster slot.
 //
 // The in-flight cap of a plan is enforced in this process (see
 // [ratelimit.InFlight]); rate and quota are shared.
 //
 // When Redis fails, each plan's [ratelimit.FailurePolicy] applies: fail
 // closed (an error wrapping [ratelimit.ErrUnavailable]), fail open, or an
-// in-process limiter holding a share of the plan. After a failure the
-// limiter stops asking Redis for the retry interval, then lets one request
-// probe it; the first answer resumes shared limiting, with no restart.
+// in-process limiter holding a share of the plan. A node fault (a transport
+// error, a timeout, a node that is loading, read-only or down) stops the
+// limiter asking that node for the retry interval, then one request probes
+// it again; the first answer resumes shared limiting, with no restart.
+// Under a Redis Cluster client each master has its own such state, so the
+// tenants of the other masters keep shared limiting. An error reply (such
+// as OOM under maxmemory) fails only the decision it answers.
 type Limiter struct {
 	client        redis.Scripter
 	prefix        string
@@ -53,9 +60,17 @@ type Limiter struct {
 	local    *ratelimit.Local
 	inflight *ratelimit.InFlight
 
-	downUntil atomic.Int64 // unix ns until which Redis is not asked; 0 when up
-	args      sync.Map     // *ratelimit.Plan -> *planArgs
-	nargs     atomic.Int64 // entries added to args since it was last cleared
+	one        breaker       // the node of a non-cluster client
+	nodes      *nodeBreakers // per master, for a *redis.ClusterClient
+	reloader   interface{ ReloadState(context.Context) }
+	lastReload atomic.Int64 // unix ns of the last slot-map reload asked for
+	outages    atomic.Int64 // node faults seen; seeds the fallback once per outage
+
+	mem     atomic.Pointer[quotaMemory] // made for the first FallbackLocal quota plan
+	memOnce sync.Once
+
+	args  sync.Map     // *ratelimit.Plan -> *planArgs
+	nargs atomic.Int64 // entries added to args since it was last cleared
 }
 
 // New returns a Limiter on client: a redis.UniversalClient (a server,
@@ -64,11 +79,21 @@ type Limiter struct {
 // (client.AutoPipeline(), experimental in go-redis), which sends the
 // decisions of concurrent callers together in pipelines: fewer system calls
 // per decision, and in BENCHMARKS.md, with 16 callers per CPU, about 20%
-// more decisions per second on two CPUs (none on one).
+// more decisions per second on two CPUs (none on one). A limiter on a
+// Cluster's AutoPipeliner keeps one failure state for the whole cluster;
+// give it the *redis.ClusterClient itself for one per master.
 //
-// Give the client short timeouts (for example DialTimeout, ReadTimeout and
-// WriteTimeout of 100 to 250 ms): the failure policy only starts once a call
-// has failed.
+// Client settings: ContextTimeoutEnabled true, so that the decision
+// timeout ([WithDecisionTimeout]) also cuts a read or write in progress
+// (without it one attempt can outlast the timeout by up to ReadTimeout);
+// DialTimeout, ReadTimeout and WriteTimeout of 100 to 250 ms; MaxRetries
+// 0 or 1 and DialerRetries 1 (the decision timeout bounds the retries in any
+// case; a retry after it is wasted); PoolTimeout under the decision
+// timeout; for a Cluster, ReadOnly and RouteByLatency/RouteRandomly false
+// (every decision writes on a master). On a node fault the limiter asks a
+// cluster client to reload its slot map (at most twice a second), so it
+// finds a promoted replica in about a second instead of at go-redis's
+// next periodic reload.
 //
 // An option with an invalid value, or a nil client, is an error wrapping
 // [ratelimit.ErrInvalidOption].
@@ -84,7 +109,7 @@ func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redislimit: WithLocalOptions: %w", err)
 	}
-	return &Limiter{
+	l := &Limiter{
 		client:        client,
 		prefix:        c.prefix,
 		margin:        int64(c.margin / time.Second),
@@ -93,7 +118,14 @@ func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
 		onError:       c.onError,
 		local:         local,
 		inflight:      ratelimit.NewInFlight(),
-	}, nil
+	}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		l.nodes = &nodeBreakers{cluster: cc}
+	}
+	if r, ok := client.(interface{ ReloadState(context.Context) }); ok {
+		l.reloader = r
+	}
+	return l, nil
 }
 
 // maxCachedPlans bounds the per-plan argument cache.
@@ -142,38 +174,74 @@ func (l *Limiter) Take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	return d, err
 }
 
+// keys returns the Redis keys of a decision for key under p, built in one
+// allocation: the rate key, and for a quota the quota key and the key of
+// the previous layout.
+func (l *Limiter) keys(key string, pa *planArgs) []string {
+	if pa.kind == "" {
+		return []string{l.prefix + "{" + key + "}:r"}
+	}
+	s := l.prefix + "{" + key + "}:r" + l.prefix + "{" + key + "}:q:" + pa.kind
+	n := len(l.prefix) + len(key) + 4
+	return []string{s[:n], s[n:], s[n : 2*n]}
+}
+
 func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost int) (ratelimit.Decision, error) {
 	now := time.Now().UnixNano()
-	if l.skipRedis(now) {
-		return l.degraded(ctx, key, p, cost, nil)
-	}
 	pa, args, qend := l.argsFor(p, now, cost)
-	suffix := "}:r"
-	if p.Quota.Limit > 0 {
-		suffix = "}:q"
-	}
-	keys := []string{l.prefix + "{" + key + suffix}
+	keys := l.keys(key, pa)
 	rctx, cancel := l.bound(ctx)
+	defer cancel()
+	br := l.breakerFor(rctx, keys[0])
+	if br.skip(now, l.retryInterval) {
+		l.reload(now)
+		return l.degraded(ctx, key, p, pa, cost, nil)
+	}
+	// Under FallbackLocal with a quota, the last shared count is remembered
+	// for the fallback, and what an earlier fallback allowed goes to Redis.
+	var (
+		e    *memEntry
+		tag  uint64
+		debt int64
+	)
+	if pa.remember {
+		e, tag = l.memory().entry(key, pa)
+		if debt = e.takeDebt(tag, qend); debt > 0 {
+			args = append(slices.Clip(args), strconv.FormatInt(debt, 10), strconv.FormatInt(qend, 10))
+		}
+	}
 	r, err := takeScript.Run(rctx, l.client, keys, args...).Int64Slice()
-	cancel()
 	if err == nil && (len(r) < 3 || len(r) > 5) {
 		err = fmt.Errorf("unexpected reply %v", r)
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		if debt > 0 {
+			e.giveBack(tag, qend, debt)
+		}
+		if ctx.Err() != nil {
 			return ratelimit.Decision{Plan: p}, err // the caller gave up; Redis is not at fault
 		}
-		l.downUntil.Store(time.Now().UnixNano() + int64(l.retryInterval))
 		err = fmt.Errorf("redislimit: %w", err)
+		if nodeFault(err) {
+			l.outages.Add(1)
+			br.trip(time.Now().UnixNano(), l.retryInterval)
+			l.reload(now)
+		}
 		if l.onError != nil {
 			l.onError(ctx, err)
 		}
-		return l.degraded(ctx, key, p, cost, err)
+		return l.degraded(ctx, key, p, pa, cost, err)
 	}
-	if l.downUntil.Load() != 0 {
-		l.downUntil.Store(0)
+	br.reset()
+	d := decide(p, pa.interval, cost, qend, r)
+	if e != nil && len(r) >= 4 {
+		used := r[3]
+		if d.Allowed {
+			used += int64(cost)
+		}
+		e.record(tag, used, d.QuotaReset.Unix())
 	}
-	return decide(p, pa.interval, cost, qend, r), nil
+	return d, nil
 }
 
 // bound returns ctx limited to the decision timeout, unless ctx already
@@ -231,34 +299,32 @@ func decide(p *ratelimit.Plan, interval float64, cost int, qend int64, r []int64
 	return d
 }
 
-// skipRedis reports whether Redis failed less than the retry interval ago.
-// When the interval is over, one caller is let through to probe it and the
-// others keep skipping until the probe answers or fails.
-func (l *Limiter) skipRedis(now int64) bool {
-	until := l.downUntil.Load()
-	if until == 0 {
-		return false
-	}
-	if now < until {
-		return true
-	}
-	return !l.downUntil.CompareAndSwap(until, now+int64(l.retryInterval))
-}
-
 // degraded applies p's failure policy. cause is the Redis error, or nil
 // when Redis was skipped because it failed recently.
-func (l *Limiter) degraded(ctx context.Context, key string, p *ratelimit.Plan, cost int, cause error) (ratelimit.Decision, error) {
+func (l *Limiter) degraded(ctx context.Context, key string, p *ratelimit.Plan, pa *planArgs, cost int, cause error) (ratelimit.Decision, error) {
 	switch p.OnBackendFailure.Mode {
 	case ratelimit.FailureOpen:
 		return ratelimit.Decision{Allowed: true, Plan: p, Limit: p.Rate.N, Degraded: true}, nil
 	case ratelimit.FailureLocal:
-		d, err := l.local.Take(ctx, key, p.FallbackPlan(), cost)
+		fp := p.FallbackPlan()
+		var (
+			e   *memEntry
+			tag uint64
+		)
+		if pa.remember {
+			e, tag = l.memory().entry(key, pa)
+			l.seedLocal(e, tag, key, fp, p.OnBackendFailure.Share)
+		}
+		d, err := l.local.Take(ctx, key, fp, cost)
+		if e != nil && d.Allowed && !d.QuotaReset.IsZero() {
+			e.owe(tag, int64(cost), d.QuotaReset.Unix())
+		}
 		d.Plan = p
 		d.Degraded = true
 		return d, err
 	}
 	if cause == nil {
-		cause = errors.New("redislimit: Redis failed less than the retry interval ago")
+		cause = errors.New("redislimit: the Redis node failed less than the retry interval ago")
 	}
 	retry := max(time.Second, l.retryInterval)
 	return ratelimit.Decision{
@@ -307,7 +373,10 @@ func checkKey(key string) error {
 // client expects (recomputed when the local clock leaves it).
 type planArgs struct {
 	interval float64
-	args     []any // quota plans: the expected period is filled in per period
+	kind     string // names the quota key: period kind and anchor; "" without a quota
+	kindHash uint64 // of kind, for the quota memory
+	remember bool   // FallbackLocal with a quota: remember shared quota state
+	args     []any  // quota plans: the expected period is filled in per period
 	period   atomic.Pointer[expectedPeriod]
 }
 
@@ -386,6 +455,16 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 			}
 		}
 	}
+	switch kind {
+	case 1:
+		pa.kind = "d" + strconv.FormatInt(mod(a1, 86400), 10)
+	case 2:
+		pa.kind = "w" + strconv.FormatInt(mod(a1-mondayEpoch, 604800), 10)
+	default:
+		pa.kind = "m" + strconv.FormatInt(a1, 10) + ":" + strconv.FormatInt(a2, 10)
+	}
+	pa.kindHash = maphash.String(kindSeed, pa.kind)
+	pa.remember = p.OnBackendFailure.Mode == ratelimit.FailureLocal
 	pa.args = append(pa.args,
 		strconv.FormatInt(q.Limit, 10),
 		"0", "0", // expected quota period, filled in by argsFor
@@ -395,6 +474,25 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 		strconv.FormatInt(a2, 10),
 	)
 	return pa
+}
+
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// kindSeed hashes quota kinds for the quota memory; any seed will do.
+var kindSeed = maphash.MakeSeed()
+
+func (l *Limiter) memory() *quotaMemory {
+	if m := l.mem.Load(); m != nil {
+		return m
+	}
+	l.memOnce.Do(func() { l.mem.Store(&quotaMemory{seed: maphash.MakeSeed()}) })
+	return l.mem.Load()
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)

@@ -125,19 +125,19 @@ func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 4 {
-		t.Fatalf("keys %v, want one key per tenant: three with quota, one without", keys)
+	if len(keys) != 7 {
+		t.Fatalf("keys %v, want one rate key per tenant and one quota key for each of the three with a quota", keys)
 	}
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, prefix)
-		if !strings.HasPrefix(rest, "{tenant-") || !(strings.HasSuffix(rest, "}:r") || strings.HasSuffix(rest, "}:q")) {
+		if !strings.HasPrefix(rest, "{tenant-") || !(strings.HasSuffix(rest, "}:r") || strings.Contains(rest, "}:q:")) {
 			t.Errorf("key %q lacks the {tenant} hash tag", k)
 		}
 		ttl, err := c.PTTL(ctx, k).Result()
 		if err != nil || ttl <= 0 {
 			t.Errorf("key %q has TTL %v (%v): every key must expire", k, ttl, err)
 		}
-		if strings.HasSuffix(k, ":q") {
+		if strings.Contains(k, "}:q:") {
 			exp, _ := c.ExpireTime(ctx, k).Result()
 			end, _ := quotaCount(t, c, k)
 			if got := exp / time.Second; int64(got) != end+int64(DefaultQuotaMargin/time.Second) {
@@ -265,7 +265,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 		}
 	}
 	// The first request of the period dropped the last period's count.
-	if end, n := quotaCount(t, c0, prefix+"{acme}:q"); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
+	if end, n := quotaCount(t, c0, quotaKey(replicas[0], "acme", p)); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
 		t.Fatalf("quota hash holds period %d count %d after the boundary", end, n)
 	}
 }
@@ -286,46 +286,46 @@ func quotaCount(t *testing.T, c redis.UniversalClient, k string) (end, n int64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 2 {
-		t.Fatalf("quota hash %q holds %v: want the TAT and one period's count", k, h)
+	if len(h) != 1 {
+		t.Fatalf("quota hash %q holds %v: want one period's count", k, h)
 	}
 	for f, v := range h {
-		if f != "t" {
-			end, _ = strconv.ParseInt(f, 10, 64)
-			n, _ = strconv.ParseInt(v, 10, 64)
-		}
+		end, _ = strconv.ParseInt(f, 10, 64)
+		n, _ = strconv.ParseInt(v, 10, 64)
 	}
 	return end, n
 }
 
-// A quota hash written by the previous layout (e: period end, n: count)
-// keeps its count for the rest of its period, and takes the new layout.
-func TestQuotaOldLayoutKeepsCount(t *testing.T) {
+// quotaKey returns the name of the quota hash of key under p.
+func quotaKey(l *Limiter, key string, p *ratelimit.Plan) string {
+	return l.keys(key, l.buildArgs(p))[1]
+}
+
+// A quota hash written by the previous layout ("<prefix>{key}:q" with the
+// TAT in t and the count in a field named by the period end) keeps its
+// count for the rest of its period.
+func TestQuotaPreviousLayoutKeepsCount(t *testing.T) {
 	c, prefix := shared(t)
 	l := mustNew(t, c, WithPrefix(prefix))
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerSecond(100), Burst: 100, Quota: ratelimit.Daily(10)})
 	_, end := p.Quota.Bounds(serverTime(t, c))
-	k := prefix + "{old}:q"
-	if err := c.HSet(ctx, k, "t", 0, "e", end.Unix(), "n", 7).Err(); err != nil {
+	old := prefix + "{old}:q"
+	if err := c.HSet(ctx, old, "t", 0, strconv.FormatInt(end.Unix(), 10), 7).Err(); err != nil {
 		t.Fatal(err)
 	}
-	c.Expire(ctx, k, time.Hour)
+	c.Expire(ctx, old, time.Hour)
 	if d := take(t, l, "old", p, 1); !d.Allowed || d.QuotaRemaining != 2 {
-		t.Fatalf("%+v: want the 7 spent under the old layout to count", d)
+		t.Fatalf("%+v: want the 7 spent under the previous layout to count", d)
 	}
-	if e, n := quotaCount(t, c, k); e != end.Unix() || n != 8 {
+	if e, n := quotaCount(t, c, quotaKey(l, "old", p)); e != end.Unix() || n != 8 {
 		t.Fatalf("hash holds period %d count %d, want %d and 8", e, n, end.Unix())
 	}
-	// A stale period in the old layout counts as nothing.
-	if err := c.HSet(ctx, k, "e", end.Unix()-86400, "n", 9).Err(); err != nil {
-		t.Fatal(err)
-	}
-	c.HDel(ctx, k, strconv.FormatInt(end.Unix(), 10))
-	if d := take(t, l, "old", p, 1); !d.Allowed || d.QuotaRemaining != 9 {
-		t.Fatalf("%+v: want a stale old-layout count ignored", d)
-	}
-	if e, n := quotaCount(t, c, k); e != end.Unix() || n != 1 {
-		t.Fatalf("hash holds period %d count %d, want %d and 1", e, n, end.Unix())
+	// A stale period in the previous layout counts as nothing.
+	old2 := prefix + "{old2}:q"
+	c.HSet(ctx, old2, "t", 0, strconv.FormatInt(end.Unix()-86400, 10), 9)
+	c.Expire(ctx, old2, time.Hour)
+	if d := take(t, l, "old2", p, 1); !d.Allowed || d.QuotaRemaining != 9 {
+		t.Fatalf("%+v: want a stale previous-layout count ignored", d)
 	}
 }
 
@@ -340,20 +340,20 @@ func TestDeniedSpendsNothing(t *testing.T) {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if _, n := quotaCount(t, c, prefix+"{r}:q"); n != 2 {
+		if _, n := quotaCount(t, c, quotaKey(l, "r", p)); n != 2 {
 			t.Fatalf("quota count %d after rate denials, want 2", n)
 		}
 	})
 	t.Run("quota denial keeps rate", func(t *testing.T) {
 		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(3)})
 		take(t, l, "q", p, 3)
-		tat, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result()
+		tat, _ := c.Get(ctx, prefix+"{q}:r").Result()
 		for range 20 {
 			if d := take(t, l, "q", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonQuota || d.Remaining != 7 {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if after, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result(); after != tat {
+		if after, _ := c.Get(ctx, prefix+"{q}:r").Result(); after != tat || tat == "" {
 			t.Fatalf("rate state changed by quota denials: %s -> %s", tat, after)
 		}
 		p2 := ratelimit.MustPlan(ratelimit.Plan{Name: "p2", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(30)})
@@ -511,7 +511,7 @@ func TestCanceledContextIsNotAnOutage(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ratelimit.ErrUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
-	if errs.Load() != 0 || l.downUntil.Load() != 0 {
+	if errs.Load() != 0 || l.one.until.Load() != 0 {
 		t.Fatal("a canceled request counted as a Redis failure")
 	}
 	if l.inflight.Count("k") != 0 {
@@ -519,9 +519,9 @@ func TestCanceledContextIsNotAnOutage(t *testing.T) {
 	}
 }
 
-// A bucket that needs longer to refill than its quota period has left keeps
-// its key until it is full: the expiry never cuts the rate state short.
-func TestQuotaKeyOutlivesSlowBucket(t *testing.T) {
+// The rate key lives until its bucket is full again, however long that
+// is; the quota key a margin past its period.
+func TestKeyExpiries(t *testing.T) {
 	c, prefix := shared(t)
 	l := mustNew(t, c, WithPrefix(prefix), WithQuotaMargin(time.Second))
 	end := serverTime(t, c).Truncate(time.Second).Add(10 * time.Second)
@@ -530,18 +530,21 @@ func TestQuotaKeyOutlivesSlowBucket(t *testing.T) {
 	if !d.Allowed || !d.QuotaReset.Equal(end) {
 		t.Fatalf("%+v", d)
 	}
-	exp, err := c.PExpireTime(ctx, prefix+"{k}:q").Result()
+	exp, err := c.PExpireTime(ctx, prefix+"{k}:r").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if full := serverTime(t, c).Add(50 * time.Hour); time.UnixMilli(int64(exp / time.Millisecond)).Before(full.Add(-time.Second)) {
-		t.Fatalf("key expires at %v, before its bucket is full at %v", time.UnixMilli(int64(exp/time.Millisecond)), full)
+		t.Fatalf("rate key expires at %v, before its bucket is full at %v", time.UnixMilli(int64(exp/time.Millisecond)), full)
 	}
-	// The next request of the same period extends it again.
 	take(t, l, "k", p, 10)
-	exp2, _ := c.PExpireTime(ctx, prefix+"{k}:q").Result()
+	exp2, _ := c.PExpireTime(ctx, prefix+"{k}:r").Result()
 	if exp2 <= exp {
 		t.Fatalf("expiry %v not extended past %v", exp2, exp)
+	}
+	qexp, _ := c.ExpireTime(ctx, quotaKey(l, "k", p)).Result()
+	if got := int64(qexp / time.Second); got != end.Unix()+1 {
+		t.Fatalf("quota key expires at %d, want its period end %d plus the margin of 1 s", got, end.Unix())
 	}
 }
 
@@ -554,7 +557,7 @@ func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
 	_, args, _ := l.argsFor(p, time.Now().UnixNano(), 1)
 	args = slices.Clone(args)
 	args[argPeriod], args[argPeriod+1] = "0", "86400" // 1970-01-01: a clock far off
-	r, err := takeScript.Run(ctx, c, []string{prefix + "{k}:q"}, args...).Int64Slice()
+	r, err := takeScript.Run(ctx, c, l.keys("k", l.buildArgs(p)), args...).Int64Slice()
 	if err != nil {
 		t.Fatal(err)
 	}

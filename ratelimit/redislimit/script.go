@@ -70,27 +70,33 @@ const scriptEpoch = 1704067200
 
 // takeLua decides one request: the GCRA rate check and the calendar quota,
 // atomically, on the server's clock, in one round trip. A denied request
-// writes nothing; every key it writes has an expiry, set in the same
-// script.
+// writes nothing (but a fallback's debt, below); every key it writes has an
+// expiry, set in the same script.
 //
 // The script does as little as it can, because Redis runs it on its one
 // thread and its cost is most of what a decision costs the server: it reads
 // the clock and the state, decides, writes, and returns the raw values; the
 // client derives remaining, retry-after and reset-after from them.
 //
-// KEYS[1] is the one key of the tenant key and plan kind. The rate state is
-// the theoretical arrival time (TAT) in microseconds since 2024-01-01 (an
-// exact double; redis.call writes numbers with 17 significant digits, which
-// read back as the same double, where Lua's own tostring would round). A plan
-// without quota keeps it in a string, which expires (PX) when the bucket is
-// full again, when an absent key means the same. A plan with a quota keeps a
-// hash: t (the TAT) and the count of the current quota period, in a field
-// named by the period's end (unix seconds), so one HMGET reads both and a
-// missing field means nothing spent yet this period. The first request of a
-// period drops the key's earlier period; the quota therefore resets exactly
-// at the boundary whatever the expiry does. The hash expires a margin after
-// its period ends (PEXPIREAT, set when a period's first request writes it),
-// or later if its bucket needs longer to refill.
+// KEYS[1] is the tenant's rate state, one for every plan: the theoretical
+// arrival time (TAT) in microseconds since 2024-01-01 (an exact double;
+// redis.call writes numbers with 17 significant digits, which read back as
+// the same double, where Lua's own tostring would round). The TAT is a
+// time, so it means the same under plans of different rates. The key
+// expires (PX) when the bucket is full again, when an absent key means the
+// same.
+//
+// Plans with a quota add KEYS[2], the tenant's count for one kind of
+// period (day, week or month, with its anchor): a hash whose one field is
+// named by the end of the period it counts (unix seconds), so a missing
+// field means nothing spent yet this period, and the quota resets exactly
+// at the boundary whatever the expiry does. Plans of the same kind share
+// it (an upgrade or a downgrade keeps the count), plans of other kinds
+// never touch it. The first write of a period drops the earlier period's
+// field; the hash expires a margin after its period ends. KEYS[3] is the
+// hash of the previous layout (the TAT and the count of whichever plan the
+// tenant had), read only at a period's first request, so that counts
+// spent before an upgrade of this library still count.
 //
 // ARGV, every plan: emission interval T (µs per unit of cost, may have a
 // fraction), the bucket's capacity as a TAT lead ((burst + 0.001) * T: a
@@ -101,13 +107,15 @@ const scriptEpoch = 1704067200
 // and a1, a2 as period_end takes them). The script uses the expected period
 // only if the server's clock falls inside it and computes the period itself
 // otherwise (the calendar functions are defined only on that path, so the
-// common path does not pay for creating them).
+// common path does not pay for creating them). Optionally a debt and its
+// period end: cost that a fallback allowed while Redis was unreachable,
+// added to the count (allowed or not) if its period is still current.
 //
 // Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), the TAT
 // before the request (not earlier than now), now, and with a quota the count
-// before the request and the period end (unix s). An allowed request of the
-// period the client expected leaves the period end out: the client knows it.
-// Times are whole µs since 2024-01-01 (truncated).
+// before the request (the debt included) and the period end (unix s). An
+// allowed request of the period the client expected leaves the period end
+// out: the client knows it. Times are whole µs since 2024-01-01 (truncated).
 const takeLua = `
 local T = tonumber(ARGV[1])
 local cost = tonumber(ARGV[3])
@@ -117,11 +125,13 @@ local tm = redis.call('TIME')
 local sec = tonumber(tm[1])
 local now = (sec - epoch) * 1000000 + tonumber(tm[2])
 
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local newtat = tat + cost * T
+local fits = newtat - now <= tonumber(ARGV[2])
+
 if ARGV[4] == nil then
-  local tat = tonumber(redis.call('GET', KEYS[1])) or now
-  if tat < now then tat = now end
-  local newtat = tat + cost * T
-  if newtat - now > tonumber(ARGV[2]) then return {1, tat, now} end
+  if not fits then return {1, tat, now} end
   redis.call('SET', KEYS[1], newtat, 'PX', math.ceil((newtat - now) / 1000) + 1)
   return {0, tat, now}
 end
@@ -136,40 +146,33 @@ if sec < tonumber(ARGV[5]) or sec >= qend then` + periodLua + `
   qend_s = tostring(qend)
   own = true
 end
-local h = redis.call('HMGET', KEYS[1], 't', qend_s)
-local tat = tonumber(h[1]) or now
-if tat < now then tat = now end
-local qused = tonumber(h[2])
+local qused = tonumber(redis.call('HGET', KEYS[2], qend_s))
 local fresh = not qused
-if fresh then
-  qused = 0
-  if h[1] then
-    -- The key holds an earlier period's count, or the count of the layout
-    -- before this one (e: period end, n: count), which still counts.
-    local old = redis.call('HMGET', KEYS[1], 'e', 'n')
-    if old[1] == qend_s then qused = tonumber(old[2]) or 0 end
+if fresh then qused = tonumber(redis.call('HGET', KEYS[3], qend_s)) or 0 end
+local add = 0
+if ARGV[11] and ARGV[12] == qend_s then
+  add = tonumber(ARGV[11])
+  qused = qused + add
+end
+local reason = 0
+if qused + cost > tonumber(ARGV[4]) then reason = 2
+elseif not fits then reason = 1
+else add = add + cost end
+if add > 0 then
+  if fresh then
+    redis.call('DEL', KEYS[2])
+    local total = qused
+    if reason == 0 then total = qused + cost end
+    redis.call('HSET', KEYS[2], qend_s, total)
+    redis.call('EXPIREAT', KEYS[2], qend + tonumber(ARGV[7]))
+  else
+    redis.call('HINCRBY', KEYS[2], qend_s, add)
   end
 end
-if qused + cost > tonumber(ARGV[4]) then return {2, tat, now, qused, qend} end
-local newtat = tat + cost * T
-if newtat - now > tonumber(ARGV[2]) then return {1, tat, now, qused, qend} end
-
-local exp = qend + tonumber(ARGV[7]) - epoch
-if fresh then
-  if h[1] then redis.call('DEL', KEYS[1]) end
-  redis.call('HSET', KEYS[1], 't', newtat, qend_s, qused + cost)
-else
-  redis.call('HSET', KEYS[1], 't', newtat, qend_s, qused + cost)
-  if newtat <= exp * 1000000 then
-    if own then return {0, tat, now, qused, qend} end
-    return {0, tat, now, qused}
-  end
-end
-local exp_ms = (exp + epoch) * 1000
-local full_ms = math.ceil(newtat / 1000) + epoch * 1000 + 1
-if full_ms > exp_ms then exp_ms = full_ms end
-redis.call('PEXPIREAT', KEYS[1], exp_ms)
-return {0, tat, now, qused, qend}
+if reason ~= 0 then return {reason, tat, now, qused, qend} end
+redis.call('SET', KEYS[1], newtat, 'PX', math.ceil((newtat - now) / 1000) + 1)
+if own then return {0, tat, now, qused, qend} end
+return {0, tat, now, qused}
 `
 
 // takeScript runs takeLua with EVALSHA, falling back to EVAL (which loads
