@@ -14,7 +14,7 @@ BENCHTIME   ?= 1s
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v '^./benchmarks/' | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
-.PHONY: test check unit fuzz bench-module bench
+.PHONY: test check unit faults fuzz bench-module bench
 
 test: check
 	scripts/with-redis.sh $(MAKE) --no-print-directory unit fuzz bench-module
@@ -28,9 +28,24 @@ check:
 # The end-to-end leak test holds 20,000 requests in flight across three
 # hops under the race detector (about 14 GiB); it runs on its own so that no
 # other test binary competes with it for memory.
+#
+# The fault tests (TestFault*: a Redis Cluster losing a master, a Sentinel
+# failover, a stalled and a full server) measure decision latencies against
+# a deadline, so they too run alone, after the rest; make faults runs only
+# them (about a minute).
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2etest)
+	$(GO) test -race -count=1 -skip '^TestFault' $$($(GO) list ./... | grep -v /internal/e2etest)
 	$(GO) test -race -count=1 -timeout 10m ./internal/e2etest
+	$(MAKE) --no-print-directory faults
+
+FAULT_PKGS := ./ratelimit/redislimit
+
+faults:
+	@if [ -z "$$TENANTKIT_REDIS_ADDR" ]; then \
+		scripts/with-redis.sh $(GO) test -race -count=1 -timeout 5m -run '^TestFault' -v $(FAULT_PKGS); \
+	else \
+		$(GO) test -race -count=1 -timeout 5m -run '^TestFault' -v $(FAULT_PKGS); \
+	fi
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -2,22 +2,24 @@
 //
 // [Addr] returns the shared throwaway server that scripts/with-redis.sh
 // starts for make test (TENANTKIT_REDIS_ADDR). [Start] runs a private
-// redis-server that a test may stop and restart, for outage tests. Without a
-// server both skip the test, except under CI=true, where they fail it: no
+// redis-server that a test may kill, restart, pause (SIGSTOP) and
+// reconfigure, for outage tests. [StartCluster] runs a Redis Cluster of six
+// nodes and [StartSentinel] a master, a replica and three sentinels, for
+// failover tests. Every process listens on 127.0.0.1 only and is killed
+// when the test ends; every wait is bounded. Without a redis-server binary
+// they all skip the test, except under CI=true, where they fail it: no
 // Redis test may silently skip in CI.
 package redistest
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // AddrEnv names the environment variable holding the shared server's
@@ -71,125 +73,74 @@ func nextID() int {
 
 // Server is a private redis-server process on a loopback port. Stop and
 // Restart keep the port, so clients configured with Addr reconnect to the
-// restarted server by themselves.
+// restarted server by themselves; Pause and Resume stall it (SIGSTOP,
+// SIGCONT) without closing anything.
 type Server struct {
-	Addr string // 127.0.0.1:port
-
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
-
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	log bytes.Buffer
+	*Node
 }
 
-// Start runs a private redis-server on a free loopback port and stops it
-// when the test ends. It skips the test when no redis-server binary is
-// found (TENANTKIT_REDIS_SERVER, then PATH), and fails it under CI=true.
+// Start runs a private redis-server (maxmemory-policy noeviction, nothing
+// saved) on a free loopback port and kills it when the test ends. It skips
+// the test when no redis-server binary is found (TENANTKIT_REDIS_SERVER,
+// then PATH), and fails it under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv(ServerEnv)
-	if bin == "" {
-		p, err := exec.LookPath("redis-server")
-		if err != nil {
-			unavailable(t, "no redis-server binary ("+ServerEnv+" unset and none in PATH)")
-		}
-		bin = p
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("redistest: no free port: %v", err)
-	}
-	s := &Server{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		t:    t,
-		bin:  bin,
-		dir:  t.TempDir(),
-		port: port,
-	}
-	t.Cleanup(s.Stop)
-	s.Restart()
-	return s
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// Restart starts the server again on the same port (or the first time) and
-// waits until it accepts connections. Data is not kept across restarts.
-func (s *Server) Restart() {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return
-	}
-	cmd := exec.Command(s.bin,
-		"--bind", "127.0.0.1",
-		"--port", strconv.Itoa(s.port),
-		"--save", "",
-		"--appendonly", "no",
-		"--maxmemory-policy", "noeviction",
-		"--dir", s.dir,
-		"--daemonize", "no",
-		"--logfile", filepath.Join(s.dir, "redis.log"),
-	)
-	cmd.Stdout = &s.log
-	cmd.Stderr = &s.log
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("redistest: start %s: %v", s.bin, err)
-	}
-	s.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond)
-		if err == nil {
-			ok := ping(c)
-			c.Close()
-			if ok {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			logs, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.stopLocked()
-			s.t.Fatalf("redistest: redis-server on %s did not come up: %v\n%s%s", s.Addr, err, s.log.String(), logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func ping(c net.Conn) bool {
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	buf := make([]byte, 16)
-	n, _ := c.Read(buf)
-	return bytes.HasPrefix(buf[:n], []byte("+PONG"))
+	return &Server{newNode(t, serverBin(t), false, (*Node).serverArgs)}
 }
 
 // Stop kills the server at once, as a crash or a network cut would, and
 // waits for it to exit. Clients see refused connections until Restart.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked()
+func (s *Server) Stop() { s.Kill() }
+
+// Client returns a client of the server with short timeouts (250 ms) and
+// no retries, closed when the test ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{
+		Addr:         s.Addr,
+		DialTimeout:  250 * time.Millisecond,
+		ReadTimeout:  250 * time.Millisecond,
+		WriteTimeout: 250 * time.Millisecond,
+		MaxRetries:   -1,
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
-func (s *Server) stopLocked() {
-	if s.cmd == nil {
-		return
+// ConfigSet runs CONFIG SET param value on the server (for example
+// "maxmemory" "1mb", "maxmemory-policy" "allkeys-lru"), failing the test on
+// an error.
+func (s *Server) ConfigSet(t testing.TB, param, value string) {
+	t.Helper()
+	if err := configSet(s.Addr, param, value); err != nil {
+		t.Fatalf("redistest: %v", err)
 	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
+}
+
+// configSet runs CONFIG SET on addr with a client of its own.
+func configSet(addr, param, value string) error {
+	c := adminClient(addr)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.ConfigSet(ctx, param, value).Err(); err != nil {
+		return fmt.Errorf("CONFIG SET %s %s on %s: %w", param, value, addr, err)
+	}
+	return nil
+}
+
+// adminClient returns a client for the helpers' own commands: one
+// connection, short timeouts, no retries.
+func adminClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr:         addr,
+		DialTimeout:  500 * time.Millisecond,
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+		MaxRetries:   -1,
+		PoolSize:     1,
+		// No HELLO or CLIENT SETINFO on connect: a connection's first
+		// command is the helper's own.
+		DisableIdentity: true,
+		Protocol:        2,
+	})
 }
