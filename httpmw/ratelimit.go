@@ -12,20 +12,37 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// RateLimitOption configures [RateLimit].
+// RateLimitOption configures [RateLimit]. [RateLimit] panics, naming the
+// option, when an option was given an invalid value (a nil function or
+// limiter): a middleware constructor has no error to return, and such a
+// chain would fail on its first request.
 type RateLimitOption func(*rateLimitConfig)
 
 type rateLimitConfig struct {
+	invalid    string // the first invalid option
 	cost       func(*http.Request) int
 	untenanted func(*http.Request) string
+	anonymous  ratelimit.Limiter // set by RateLimitUntenantedLimiter
+	anonLocal  ratelimit.Limiter // made by RateLimitUntenanted
 	onDecision func(*http.Request, ratelimit.Decision, error)
+}
+
+func (c *rateLimitConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
 }
 
 // RateLimitCost sets the cost of a request (default 1), for endpoints that
 // are heavier than others. A cost above the plan's burst can never be
 // allowed and is answered 500: it is a configuration error.
 func RateLimitCost(cost func(*http.Request) int) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) { c.cost = cost })
+	return RateLimitOption(func(c *rateLimitConfig) {
+		if cost == nil {
+			c.fail("RateLimitCost(nil)")
+		}
+		c.cost = cost
+	})
 }
 
 // RateLimitUntenanted limits requests that carry no tenant (public routes)
@@ -33,14 +50,57 @@ func RateLimitCost(cost func(*http.Request) int) RateLimitOption {
 // with the prefix "anon:", which no tenant ID can have. Without this option,
 // or when key returns "", such a request is answered 401: a request is never
 // let through unlimited because it has no tenant.
+//
+// Untenanted keys are never decided by the tenants' limiter, so that many of
+// them cannot crowd tenants out of its key bound: they go to the limiter set
+// by [RateLimitUntenantedLimiter], by default to an in-process
+// [ratelimit.Local] bounded to [ratelimit.DefaultUntenantedMaxKeys] keys,
+// which the middleware built with this option value share. Give the default
+// plan no quota, or untenanted keys that spent quota fill that bound and
+// further new ones are answered 503 until the period ends.
 func RateLimitUntenanted(key func(*http.Request) string) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) { c.untenanted = key })
+	var local ratelimit.Limiter
+	if key != nil {
+		local = newUntenantedLocal()
+	}
+	return RateLimitOption(func(c *rateLimitConfig) {
+		if key == nil {
+			c.fail("RateLimitUntenanted(nil)")
+		}
+		c.untenanted, c.anonLocal = key, local
+	})
+}
+
+// RateLimitUntenantedLimiter sets the limiter that decides for requests
+// without a tenant (see [RateLimitUntenanted], which it needs), for example
+// a shared redislimit.Limiter or a [ratelimit.Local] of another size. It must
+// not be the tenants' limiter when that one is in-process.
+func RateLimitUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
+	return RateLimitOption(func(c *rateLimitConfig) {
+		if l == nil {
+			c.fail("RateLimitUntenantedLimiter(nil)")
+		}
+		c.anonymous = l
+	})
+}
+
+func newUntenantedLocal() ratelimit.Limiter {
+	l, err := ratelimit.NewLocal(ratelimit.WithMaxKeys(ratelimit.DefaultUntenantedMaxKeys))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return l
 }
 
 // RateLimitOnDecision sets a function called with every decision (and the
 // error, if any) before the response is written, for metrics and logs.
 func RateLimitOnDecision(f func(*http.Request, ratelimit.Decision, error)) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) { c.onDecision = f })
+	return RateLimitOption(func(c *rateLimitConfig) {
+		if f == nil {
+			c.fail("RateLimitOnDecision(nil)")
+		}
+		c.onDecision = f
+	})
 }
 
 // RateLimit returns middleware that limits each tenant (from
@@ -58,30 +118,48 @@ func RateLimitOnDecision(f func(*http.Request, ratelimit.Decision, error)) RateL
 // seconds) and an application/problem+json body whose "policy" member names
 // the violated policy ("free", "free-quota" or "free-inflight") and whose
 // "reason" member says "rate", "quota" or "in-flight". When the limiter's
-// backend is down and the plan fails closed, the answer is 503 Service
-// Unavailable with Retry-After. The in-flight slot of an allowed request is
+// backend is down and the plan fails closed, or an in-process limiter is
+// full ([ratelimit.ErrCapacity]), the answer is 503 Service Unavailable with
+// Retry-After. The in-flight slot of an allowed request is
 // released when the handler returns, panics included.
 //
 // A request without a tenant is answered 401, unless [RateLimitUntenanted]
 // says how to key it.
+//
+// RateLimit panics for a nil limiter or plans, and for an invalid option.
 func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) func(http.Handler) http.Handler {
 	if l == nil || plans == nil {
 		panic("httpmw.RateLimit: nil limiter or plans")
 	}
 	var c rateLimitConfig
 	for _, o := range opts {
+		if o == nil {
+			c.fail("a nil RateLimitOption")
+			continue
+		}
 		o(&c)
+	}
+	if c.anonymous != nil && c.untenanted == nil && c.invalid == "" {
+		c.fail("RateLimitUntenantedLimiter without RateLimitUntenanted")
+	}
+	if c.invalid != "" {
+		panic("httpmw.RateLimit: invalid option " + c.invalid)
+	}
+	anon := c.anonymous
+	if anon == nil {
+		anon = c.anonLocal
 	}
 	var policies sync.Map // *ratelimit.Plan -> string: RateLimit-Policy value
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var key string
 			var plan *ratelimit.Plan
+			lim := l
 			if t, ok := tenant.FromContext(r.Context()); ok {
 				key, plan = t.ID(), plans.For(t.Tier())
 			} else if c.untenanted != nil {
 				if k := c.untenanted(r); k != "" {
-					key, plan = "anon:"+k, plans.Default()
+					key, plan, lim = "anon:"+k, plans.Default(), anon
 				}
 			}
 			if plan == nil {
@@ -97,7 +175,7 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 			if c.cost != nil {
 				cost = c.cost(r)
 			}
-			d, err := l.Take(r.Context(), key, plan, cost)
+			d, err := lim.Take(r.Context(), key, plan, cost)
 			if c.onDecision != nil {
 				c.onDecision(r, d, err)
 			}

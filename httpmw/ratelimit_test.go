@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -394,4 +395,145 @@ func newLocal(tb testing.TB) *ratelimit.Local {
 		tb.Fatal(err)
 	}
 	return l
+}
+
+// hardenPlans has two tiers whose quotas have different periods, and a
+// default plan without a quota for untenanted keys.
+func hardenPlans(t *testing.T) *ratelimit.Plans {
+	t.Helper()
+	ps, err := ratelimit.NewPlans(
+		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 2},
+		map[string]ratelimit.Plan{
+			"trial": {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Daily(5)},
+			"free":  {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Monthly(5)},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// fixedLocal is a Local whose clock stands at noon on a mid-month day, so
+// that no quota period ends during the test.
+func fixedLocal(tb testing.TB, opts ...ratelimit.Option) *ratelimit.Local {
+	tb.Helper()
+	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	l, err := ratelimit.NewLocal(append(opts, ratelimit.WithClock(func() time.Time { return noon }))...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
+}
+
+// A tenant whose tier changes between requests gets what the two quota
+// counters allow together, not a fresh quota at each change.
+func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
+	h := httpmw.RateLimit(fixedLocal(t), hardenPlans(t))(rlOK)
+	allowed := 0
+	for i := range 45 {
+		tier := "free"
+		if i >= 5 && i%2 == 0 {
+			tier = "trial"
+		}
+		if rlServe(h, rlRequest(t, "acme", tier)).Code == http.StatusOK {
+			allowed++
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("alternating tiers allowed %d of 45 requests, want 10 (5 a month + 5 a day)", allowed)
+	}
+}
+
+// Untenanted keys never push tenants out of their limiter: after 3,000
+// anonymous clients, every tenant's spent quota is still spent.
+func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
+	h := httpmw.RateLimit(fixedLocal(t, ratelimit.WithMaxKeys(256)), hardenPlans(t),
+		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }))(rlOK)
+	tenants := make([]string, 50)
+	for i := range tenants {
+		tenants[i] = "tenant-" + strconv.Itoa(i)
+		for range 5 {
+			if w := rlServe(h, rlRequest(t, tenants[i], "free")); w.Code != http.StatusOK {
+				t.Fatalf("tenant %d: %d", i, w.Code)
+			}
+		}
+	}
+	for i := range 3000 {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("X-Client", "198.51.100."+strconv.Itoa(i))
+		if w := rlServe(h, r); w.Code != http.StatusOK {
+			t.Fatalf("anonymous client %d: %d", i, w.Code)
+		}
+	}
+	for i, id := range tenants {
+		w := rlServe(h, rlRequest(t, id, "free"))
+		if w.Code != http.StatusTooManyRequests || rlDecodeProblem(t, w).Reason != "quota" {
+			t.Fatalf("tenant %d after the anonymous clients: %d %s (its spent quota was given back)", i, w.Code, w.Body)
+		}
+	}
+}
+
+// A tenant limiter full of tenants with spent quota answers a new tenant
+// 503 with Retry-After, and never forgets the others' quota.
+func TestRateLimitFullLimiter503(t *testing.T) {
+	l := fixedLocal(t, ratelimit.WithMaxKeys(16))
+	h := httpmw.RateLimit(l, hardenPlans(t))(rlOK)
+	for i := range 16 {
+		if w := rlServe(h, rlRequest(t, "tenant-"+strconv.Itoa(i), "trial")); w.Code != http.StatusOK {
+			t.Fatalf("tenant %d: %d", i, w.Code)
+		}
+	}
+	w := rlServe(h, rlRequest(t, "late", "trial"))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "43200" {
+		t.Fatalf("new tenant in a full limiter: %d Retry-After %q, want 503 until midnight", w.Code, w.Header().Get("Retry-After"))
+	}
+	rlDecodeProblem(t, w)
+	for i := range 16 {
+		for range 4 {
+			rlServe(h, rlRequest(t, "tenant-"+strconv.Itoa(i), "trial"))
+		}
+		if w := rlServe(h, rlRequest(t, "tenant-"+strconv.Itoa(i), "trial")); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("tenant %d: %d after its quota", i, w.Code)
+		}
+	}
+}
+
+// Invalid option values make RateLimit panic at construction, naming the
+// option.
+func TestRateLimitInvalidOptionsPanic(t *testing.T) {
+	l, ps := newLocal(t), rlPlans(t)
+	key := func(r *http.Request) string { return r.RemoteAddr }
+	for name, opts := range map[string][]httpmw.RateLimitOption{
+		"RateLimitCost(nil)":                                     {httpmw.RateLimitCost(nil)},
+		"RateLimitUntenanted(nil)":                               {httpmw.RateLimitUntenanted(nil)},
+		"RateLimitOnDecision(nil)":                               {httpmw.RateLimitOnDecision(nil)},
+		"RateLimitUntenantedLimiter(nil)":                        {httpmw.RateLimitUntenanted(key), httpmw.RateLimitUntenantedLimiter(nil)},
+		"RateLimitUntenantedLimiter without RateLimitUntenanted": {httpmw.RateLimitUntenantedLimiter(newLocal(t))},
+		"a nil RateLimitOption":                                  {nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, name) {
+					t.Fatalf("panic %q does not name %s", msg, name)
+				}
+			}()
+			httpmw.RateLimit(l, ps, opts...)
+		})
+	}
+}
+
+// Untenanted keys go to the limiter given for them.
+func TestRateLimitUntenantedLimiter(t *testing.T) {
+	tenants, anon := newLocal(t), newLocal(t)
+	h := httpmw.RateLimit(tenants, rlPlans(t),
+		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
+		httpmw.RateLimitUntenantedLimiter(anon))(rlOK)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("X-Client", "192.0.2.1")
+	rlServe(h, r)
+	rlServe(h, rlRequest(t, "acme", "free"))
+	if tenants.Len() != 1 || anon.Len() != 1 {
+		t.Fatalf("tenant limiter %d keys, untenanted limiter %d keys; want 1 and 1", tenants.Len(), anon.Len())
+	}
 }

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -37,4 +38,30 @@ func BenchmarkTake(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkMemoryPerKey reports the heap one key of a Local takes (bucket,
+// map entry and a 12-byte key), after a decision under a plan with a quota.
+func BenchmarkMemoryPerKey(b *testing.B) {
+	p := MustPlan(Plan{Name: "q", Rate: PerSecond(10), Burst: 10, Quota: Monthly(1000)})
+	const n = 100_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "tenant-" + strconv.Itoa(100000+i)[1:]
+	}
+	var perKey float64
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l := mustLocal(b)
+		for _, k := range keys {
+			l.Take(ctx, k, p, 1)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perKey = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(l)
+	}
+	b.ReportMetric(perKey, "B/key")
 }

@@ -8,6 +8,12 @@ import (
 // DefaultMaxKeys is the default bound on the keys a [Local] limiter tracks.
 const DefaultMaxKeys = 1 << 20
 
+// DefaultUntenantedMaxKeys is the key bound of the in-process limiter that
+// the httpmw and grpcmw rate-limit middleware give requests without a
+// tenant when no limiter is set for them: they never share the tenants'
+// limiter and its bound.
+const DefaultUntenantedMaxKeys = 1 << 16
+
 // DefaultSweepInterval is how often, by default, each shard of a [Local]
 // limiter drops its idle buckets.
 const DefaultSweepInterval = time.Minute
@@ -67,11 +73,12 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxKeys bounds the number of keys the limiter tracks (default
-// [DefaultMaxKeys]). Idle keys are dropped first; when every key is busy the
-// least recently used one is forgotten, which can only be lenient: a
-// forgotten key comes back with a full bucket and, for the in-process
-// limiter, an unspent quota. Size it above the number of tenants active in
-// one quota period.
+// [DefaultMaxKeys]). Idle keys are dropped first, then the least recently
+// used key whose only state is its rate bucket (it comes back with a full
+// bucket: lenient by at most one burst). A key holding quota spent in a
+// period that has not ended, or with requests in flight, is never dropped;
+// when every key holds spent quota, a new key is refused with [ErrCapacity].
+// Size it above the number of keys that spend quota in one period.
 func WithMaxKeys(n int) Option {
 	return optionFunc(func(c *config) {
 		if n < 1 {
