@@ -265,7 +265,8 @@ func (a *Assertion) Mint(t Tenant) (string, error) {
 		return "", fmt.Errorf("%w: the key ring has no signing key", ErrConfig)
 	}
 	now := a.now()
-	k := mintKey{t.id, t.tier, t.subject}
+	sub := t.Subject()
+	k := mintKey{t.id, t.tier, sub}
 	if a.minted != nil {
 		if e, ok := a.minted.get(k, now); ok {
 			return e.token, nil
@@ -281,8 +282,8 @@ func (a *Assertion) Mint(t Tenant) (string, error) {
 	if t.tier != "" {
 		claims[assertionTierClaim] = t.tier
 	}
-	if t.subject != "" {
-		claims["sub"] = t.subject
+	if sub != "" {
+		claims["sub"] = sub
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {

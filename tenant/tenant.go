@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 )
 
 // MaxIDLen is the longest tenant ID (and tier name) accepted, in bytes.
@@ -22,14 +24,51 @@ var ErrInvalidID = errors.New("tenant: invalid tenant ID")
 // [New] or a [Verifier]: the ID and tier of any non-zero Tenant are valid
 // by construction and safe to paste into IAM policies, keys and headers. The
 // zero Tenant means "no tenant".
+//
+// Formatting a Tenant with any verb prints its ID and tier only (%#v adds
+// the issuer). The credential that proved it (the token, the subject and
+// the other claims) sits two pointers away, so that even fmt's raw printing
+// of a Tenant in an unexported struct field, which calls no method, shows
+// addresses and never a credential.
 type Tenant struct {
-	id      string
-	tier    string
-	issuer  string // the "iss" of the credential, "" for New
+	id     string
+	tier   string
+	issuer string // the "iss" of the credential, "" for New
+
+	// *credential is nil only in the zero Tenant. It is embedded so that
+	// t.token, t.subject and t.claims read through it.
+	*credential
+
+	_ [0]func() // not comparable: compare IDs, or use Same
+}
+
+// credential is one pointer between a Tenant and its secrets. One is not
+// enough: fmt prints a field of a bad verb (such as %s on a pointer) by
+// printing the pointer at depth 0, which shows the struct it points to, but
+// it does so with %v, under which the next pointer is printed as an
+// address.
+type credential struct{ *secrets }
+
+// secrets is what a Tenant keeps of the token that proved it.
+type secrets struct {
+	token   string // the verified bearer token, for relay to the next hop
 	subject string
 	claims  map[string]any
-	token   string // the verified bearer token, for relay to the next hop
 }
+
+// newCredential returns a credential of one allocation.
+func newCredential(s secrets) *credential {
+	box := &struct {
+		c credential
+		s secrets
+	}{s: s}
+	box.c.secrets = &box.s
+	return &box.c
+}
+
+// noCredential is the credential of Tenants built with New. Nothing writes
+// through a credential, so one value serves them all.
+var noCredential = newCredential(secrets{})
 
 // New returns a Tenant with the given ID and tier after checking both with
 // [ValidateID]. An empty tier is allowed and means "no tier".
@@ -47,7 +86,7 @@ func New(id, tier string) (Tenant, error) {
 			return Tenant{}, fmt.Errorf("tenant: tier: %w", err)
 		}
 	}
-	return Tenant{id: id, tier: tier}, nil
+	return Tenant{id: id, tier: tier, credential: noCredential}, nil
 }
 
 // ID returns the tenant ID; it is empty only for the zero Tenant.
@@ -58,7 +97,12 @@ func (t Tenant) Tier() string { return t.tier }
 
 // Subject returns the subject (the "sub" claim) of the credential that proved
 // the tenant, or "" when the Tenant was built with [New].
-func (t Tenant) Subject() string { return t.subject }
+func (t Tenant) Subject() string {
+	if t.credential == nil {
+		return ""
+	}
+	return t.subject
+}
 
 // Issuer returns the issuer (the "iss" claim) of the credential that proved
 // the tenant: a trusted Issuer's URL, or an Assertion's issuer. It is ""
@@ -73,6 +117,9 @@ func (t Tenant) IsZero() bool { return t.id == "" }
 // []any or map[string]any. Callers must not modify returned maps or slices:
 // they are shared by every request that presents the same token.
 func (t Tenant) Claim(name string) (any, bool) {
+	if t.credential == nil {
+		return nil, false
+	}
 	v, ok := t.claims[name]
 	return v, ok
 }
@@ -83,6 +130,22 @@ func (t Tenant) String() string {
 		return t.id
 	}
 	return t.id + " (" + t.tier + ")"
+}
+
+// GoString returns a Go-like rendering of the ID, tier and issuer, for %#v.
+// It leaves out the credential.
+func (t Tenant) GoString() string {
+	return "tenant.Tenant{ID:" + strconv.Quote(t.id) + ", Tier:" + strconv.Quote(t.tier) + ", Issuer:" + strconv.Quote(t.issuer) + "}"
+}
+
+// Format implements fmt.Formatter so that every verb, flag and width
+// formats String (or, for %#v, GoString) and nothing else.
+func (t Tenant) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, t.GoString())
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), t.String())
 }
 
 // ValidateID reports whether id is a valid tenant ID: 1 to [MaxIDLen] bytes

@@ -290,10 +290,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 		return fail(ErrDuplicateClaim, "tier claim")
 	}
 	sub, _ := claims.str("sub")
-	t := Tenant{id: id, tier: tier, issuer: ti.URL, subject: sub, claims: claims.m}
+	sec := secrets{subject: sub, claims: claims.m}
 	if v.relayable {
-		t.token = token
+		sec.token = token
 	}
+	t := Tenant{id: id, tier: tier, issuer: ti.URL, credential: newCredential(sec)}
 	if v.cache != nil {
 		exp, _ := claims.GetExpirationTime() // present: the parser requires it
 		v.cache.put(token, &cacheEntry{tenant: t, exp: exp.Time, keys: ti.keys, key: key}, v.cfg.now())
