@@ -18,13 +18,25 @@ import (
 )
 
 // RateLimitOption configures [UnaryServerRateLimit] and
-// [StreamServerRateLimit].
+// [StreamServerRateLimit]. They panic, naming the option, when an option was
+// given an invalid value (a nil function or limiter): an interceptor
+// constructor has no error to return, and such a server would fail on its
+// first call.
 type RateLimitOption func(*rateLimitConfig)
 
 type rateLimitConfig struct {
+	invalid    string // the first invalid option
 	cost       func(ctx context.Context, fullMethod string) int
 	untenanted func(ctx context.Context) string
+	anonymous  ratelimit.Limiter // set by RateLimitUntenantedLimiter
+	anonLocal  ratelimit.Limiter // made by RateLimitUntenanted
 	onDecision func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)
+}
+
+func (c *rateLimitConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
 }
 
 // RateLimitCost sets the cost of a call (default 1) from its context and
@@ -32,7 +44,12 @@ type rateLimitConfig struct {
 // burst can never be allowed and is answered Internal: it is a
 // configuration error.
 func RateLimitCost(cost func(ctx context.Context, fullMethod string) int) RateLimitOption {
-	return func(c *rateLimitConfig) { c.cost = cost }
+	return func(c *rateLimitConfig) {
+		if cost == nil {
+			c.fail("RateLimitCost(nil)")
+		}
+		c.cost = cost
+	}
 }
 
 // RateLimitUntenanted limits calls that carry no tenant under the default
@@ -40,14 +57,58 @@ func RateLimitCost(cost func(ctx context.Context, fullMethod string) int) RateLi
 // "anon:", which no tenant ID can have. Without this option, or when key
 // returns "", such a call fails with Unauthenticated: a call is never let
 // through unlimited because it has no tenant.
+//
+// Untenanted keys are never decided by the tenants' limiter, so that many of
+// them cannot crowd tenants out of its key bound: they go to the limiter set
+// by [RateLimitUntenantedLimiter], by default to an in-process
+// [ratelimit.Local] bounded to [ratelimit.DefaultUntenantedMaxKeys] keys,
+// which the interceptors built with this option value share (pass the same
+// value to the unary and the stream interceptor). Give the default plan no
+// quota, or untenanted keys that spent quota fill that bound and further new
+// ones fail with Unavailable until the period ends.
 func RateLimitUntenanted(key func(ctx context.Context) string) RateLimitOption {
-	return func(c *rateLimitConfig) { c.untenanted = key }
+	var local ratelimit.Limiter
+	if key != nil {
+		local = newUntenantedLocal()
+	}
+	return func(c *rateLimitConfig) {
+		if key == nil {
+			c.fail("RateLimitUntenanted(nil)")
+		}
+		c.untenanted, c.anonLocal = key, local
+	}
+}
+
+// RateLimitUntenantedLimiter sets the limiter that decides for calls
+// without a tenant (see [RateLimitUntenanted], which it needs), for example
+// a shared redislimit.Limiter or a [ratelimit.Local] of another size. It must
+// not be the tenants' limiter when that one is in-process.
+func RateLimitUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
+	return func(c *rateLimitConfig) {
+		if l == nil {
+			c.fail("RateLimitUntenantedLimiter(nil)")
+		}
+		c.anonymous = l
+	}
+}
+
+func newUntenantedLocal() ratelimit.Limiter {
+	l, err := ratelimit.NewLocal(ratelimit.WithMaxKeys(ratelimit.DefaultUntenantedMaxKeys))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return l
 }
 
 // RateLimitOnDecision sets a function called with every decision (and the
 // error, if any), for metrics and logs.
 func RateLimitOnDecision(f func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)) RateLimitOption {
-	return func(c *rateLimitConfig) { c.onDecision = f }
+	return func(c *rateLimitConfig) {
+		if f == nil {
+			c.fail("RateLimitOnDecision(nil)")
+		}
+		c.onDecision = f
+	}
 }
 
 // UnaryServerRateLimit returns an interceptor that limits each tenant (from
@@ -59,9 +120,12 @@ func RateLimitOnDecision(f func(ctx context.Context, fullMethod string, d rateli
 // google.rpc.QuotaFailure whose violation names the tenant (subject
 // "tenant:<id>") and the violated policy (quota_id "<plan>", "<plan>-quota"
 // or "<plan>-inflight", as in package httpmw). When the limiter's backend is
-// down and the plan fails closed, the call fails with codes.Unavailable and
-// a RetryInfo. The in-flight slot of an allowed call is released when the
+// down and the plan fails closed, or an in-process limiter is full
+// ([ratelimit.ErrCapacity]), the call fails with codes.Unavailable and a
+// RetryInfo. The in-flight slot of an allowed call is released when the
 // handler returns, panics included.
+//
+// It panics for a nil limiter or plans, and for an invalid option.
 func UnaryServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) grpc.UnaryServerInterceptor {
 	c := newRateLimitConfig(l, plans, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -95,7 +159,20 @@ func newRateLimitConfig(l ratelimit.Limiter, plans *ratelimit.Plans, opts []Rate
 	}
 	c := &rateLimitConfig{}
 	for _, o := range opts {
+		if o == nil {
+			c.fail("a nil RateLimitOption")
+			continue
+		}
 		o(c)
+	}
+	if c.anonymous != nil && c.untenanted == nil && c.invalid == "" {
+		c.fail("RateLimitUntenantedLimiter without RateLimitUntenanted")
+	}
+	if c.invalid != "" {
+		panic("grpcmw: rate limit interceptor with invalid option " + c.invalid)
+	}
+	if c.anonymous == nil {
+		c.anonymous = c.anonLocal
 	}
 	return c
 }
@@ -110,7 +187,7 @@ func (c *rateLimitConfig) take(ctx context.Context, l ratelimit.Limiter, plans *
 	} else if c.untenanted != nil {
 		if k := c.untenanted(ctx); k != "" {
 			key = "anon:" + k
-			subject, plan = key, plans.Default()
+			subject, plan, l = key, plans.Default(), c.anonymous
 		}
 	}
 	if plan == nil {

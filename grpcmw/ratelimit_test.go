@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -445,4 +446,174 @@ func newLocal(tb testing.TB) *ratelimit.Local {
 		tb.Fatal(err)
 	}
 	return l
+}
+
+// hardenPlans has two tiers whose quotas have different periods, and a
+// default plan without a quota for untenanted keys.
+func hardenPlans(t *testing.T) *ratelimit.Plans {
+	t.Helper()
+	ps, err := ratelimit.NewPlans(
+		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 2},
+		map[string]ratelimit.Plan{
+			"trial": {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Daily(5)},
+			"free":  {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Monthly(5)},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// fixedLocal is a Local whose clock stands at noon on a mid-month day, so
+// that no quota period ends during the test.
+func fixedLocal(tb testing.TB, opts ...ratelimit.Option) *ratelimit.Local {
+	tb.Helper()
+	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	l, err := ratelimit.NewLocal(append(opts, ratelimit.WithClock(func() time.Time { return noon }))...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l
+}
+
+func anonKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if c := md.Get("x-client"); len(c) == 1 {
+		return c[0]
+	}
+	return ""
+}
+
+// A tenant whose tier changes between calls gets what the two quota
+// counters allow together, not a fresh quota at each change.
+func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
+	f := startRateLimited(t, fixedLocal(t), hardenPlans(t))
+	allowed := 0
+	for i := range 45 {
+		tier := "free"
+		if i >= 5 && i%2 == 0 {
+			tier = "trial"
+		}
+		switch err := f.check(rlCtx("acme", tier), ""); status.Code(err) {
+		case codes.OK:
+			allowed++
+		case codes.ResourceExhausted:
+		default:
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("alternating tiers allowed %d of 45 calls, want 10 (5 a month + 5 a day)", allowed)
+	}
+}
+
+// Untenanted keys never push tenants out of their limiter: after 3,000
+// anonymous clients, every tenant's spent quota is still spent.
+func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
+	f := startRateLimited(t, fixedLocal(t, ratelimit.WithMaxKeys(256)), hardenPlans(t), grpcmw.RateLimitUntenanted(anonKey))
+	tenants := make([]string, 50)
+	for i := range tenants {
+		tenants[i] = "tenant-" + fmt.Sprint(i)
+		for range 5 {
+			if err := f.check(rlCtx(tenants[i], "free"), ""); err != nil {
+				t.Fatalf("tenant %d: %v", i, err)
+			}
+		}
+	}
+	for i := range 3000 {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-client", "198.51.100."+fmt.Sprint(i))
+		if err := f.check(ctx, ""); err != nil {
+			t.Fatalf("anonymous client %d: %v", i, err)
+		}
+	}
+	for i, id := range tenants {
+		_, qf := rlDetails(t, f.check(rlCtx(id, "free"), ""), codes.ResourceExhausted)
+		if qf == nil || qf.Violations[0].QuotaId != "free-quota" {
+			t.Fatalf("tenant %d after the anonymous clients: %v (its spent quota was given back)", i, qf)
+		}
+	}
+}
+
+// A tenant limiter full of tenants with spent quota fails a new tenant's
+// call with Unavailable and a RetryInfo, and never forgets the others'
+// quota.
+func TestRateLimitFullLimiterUnavailable(t *testing.T) {
+	f := startRateLimited(t, fixedLocal(t, ratelimit.WithMaxKeys(16)), hardenPlans(t))
+	for i := range 16 {
+		if err := f.check(rlCtx("tenant-"+fmt.Sprint(i), "trial"), ""); err != nil {
+			t.Fatalf("tenant %d: %v", i, err)
+		}
+	}
+	ri, _ := rlDetails(t, f.check(rlCtx("late", "trial"), ""), codes.Unavailable)
+	if ri == nil || ri.RetryDelay.AsDuration() != 12*time.Hour {
+		t.Fatalf("RetryInfo %v, want until midnight", ri)
+	}
+	for i := range 16 {
+		for range 4 {
+			_ = f.check(rlCtx("tenant-"+fmt.Sprint(i), "trial"), "")
+		}
+		rlDetails(t, f.check(rlCtx("tenant-"+fmt.Sprint(i), "trial"), ""), codes.ResourceExhausted)
+	}
+}
+
+// The unary and stream interceptors built with one RateLimitUntenanted
+// value share its default limiter; a limiter given for untenanted keys is
+// the only one they reach.
+func TestRateLimitUntenantedLimiter(t *testing.T) {
+	anon := metadata.AppendToOutgoingContext(context.Background(), "x-client", "192.0.2.1")
+	f := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitUntenanted(anonKey))
+	if err := f.check(anon, ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(anon)
+	s, err := f.client.Watch(ctx, &grpc_health_v1.HealthCheckRequest{})
+	if err == nil {
+		_, err = s.Recv()
+	}
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rlDetails(t, f.check(anon, ""), codes.ResourceExhausted) // burst 2: one call and one stream
+
+	tenants, untenanted := newLocal(t), newLocal(t)
+	g := startRateLimited(t, tenants, rlPlans(t), grpcmw.RateLimitUntenanted(anonKey), grpcmw.RateLimitUntenantedLimiter(untenanted))
+	if err := g.check(anon, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.check(rlCtx("acme", "free"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if tenants.Len() != 1 || untenanted.Len() != 1 {
+		t.Fatalf("tenant limiter %d keys, untenanted limiter %d keys; want 1 and 1", tenants.Len(), untenanted.Len())
+	}
+}
+
+// Invalid option values make the interceptor constructors panic, naming
+// the option.
+func TestRateLimitInvalidOptionsPanic(t *testing.T) {
+	l, ps := newLocal(t), rlPlans(t)
+	for name, opts := range map[string][]grpcmw.RateLimitOption{
+		"RateLimitCost(nil)":                                     {grpcmw.RateLimitCost(nil)},
+		"RateLimitUntenanted(nil)":                               {grpcmw.RateLimitUntenanted(nil)},
+		"RateLimitOnDecision(nil)":                               {grpcmw.RateLimitOnDecision(nil)},
+		"RateLimitUntenantedLimiter(nil)":                        {grpcmw.RateLimitUntenanted(anonKey), grpcmw.RateLimitUntenantedLimiter(nil)},
+		"RateLimitUntenantedLimiter without RateLimitUntenanted": {grpcmw.RateLimitUntenantedLimiter(newLocal(t))},
+		"a nil RateLimitOption":                                  {nil},
+	} {
+		for kind, build := range map[string]func(){
+			"unary":  func() { grpcmw.UnaryServerRateLimit(l, ps, opts...) },
+			"stream": func() { grpcmw.StreamServerRateLimit(l, ps, opts...) },
+		} {
+			t.Run(kind+" "+name, func(t *testing.T) {
+				defer func() {
+					msg, _ := recover().(string)
+					if !strings.Contains(msg, name) {
+						t.Fatalf("panic %q does not name %s", msg, name)
+					}
+				}()
+				build()
+			})
+		}
+	}
 }

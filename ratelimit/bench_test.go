@@ -47,7 +47,7 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 	const n = 100_000
 	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = "tenant-" + strconv.Itoa(100000+i)[1:]
+		keys[i] = "tenant-" + strconv.Itoa(100000 + i)[1:]
 	}
 	var perKey float64
 	for range b.N {
