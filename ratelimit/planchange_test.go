@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -64,5 +65,60 @@ func TestPlanUpgradeKeepsCount(t *testing.T) {
 	}
 	if d := take(t, l, "acme", free, 1); d.Allowed || d.DeniedBy != ReasonQuota || d.QuotaRemaining != 0 {
 		t.Fatalf("downgrade back: %+v", d)
+	}
+}
+
+// A key holds spent quota for at most MaxQuotaPeriods period kinds; one more
+// fails with ErrCapacity rather than forget any, and a counter whose period
+// has ended is reused.
+func TestQuotaPeriodKindsBounded(t *testing.T) {
+	clk := newFakeClock() // Tuesday 2026-03-10 12:00 UTC
+	l := mustLocal(t, WithClock(clk.Now))
+	plans := []*Plan{
+		MustPlan(Plan{Name: "d", Rate: PerSecond(100), Burst: 100, Quota: Daily(10)}),
+		MustPlan(Plan{Name: "w", Rate: PerSecond(100), Burst: 100, Quota: Weekly(10)}),
+		MustPlan(Plan{Name: "m", Rate: PerSecond(100), Burst: 100, Quota: Monthly(10)}),
+		MustPlan(Plan{Name: "a", Rate: PerSecond(100), Burst: 100, Quota: Daily(10).AnchoredAt(utc(2026, 1, 1, 18, 0, 0))}),
+	}
+	for _, p := range plans {
+		take(t, l, "acme", p, 1)
+	}
+	fifth := MustPlan(Plan{Name: "b", Rate: PerSecond(100), Burst: 100, Quota: Monthly(10).AnchoredAt(utc(2026, 1, 20, 0, 0, 0))})
+	d, err := l.Take(ctx, "acme", fifth, 1)
+	if !errors.Is(err, ErrCapacity) || !errors.Is(err, ErrUnavailable) || d.Allowed || d.RetryAfter != 6*time.Hour {
+		t.Fatalf("a fifth period kind: %+v, %v (want ErrCapacity until the anchored day ends at 18:00)", d, err)
+	}
+	for _, p := range plans {
+		if d := take(t, l, "acme", p, 1); d.QuotaRemaining != 8 {
+			t.Fatalf("plan %s: %+v", p.Name, d)
+		}
+	}
+	clk.Advance(6 * time.Hour) // the anchored day ends
+	if d := take(t, l, "acme", fifth, 1); !d.Allowed || d.QuotaRemaining != 9 {
+		t.Fatalf("after a period ended: %+v", d)
+	}
+	if d := take(t, l, "acme", plans[2], 1); d.QuotaRemaining != 7 {
+		t.Fatalf("monthly: %+v", d)
+	}
+}
+
+// Alternating plans costs no allocation once the key has seen both.
+func TestPlanAlternationZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	clk := newFakeClock()
+	l := mustLocal(t, WithClock(clk.Now))
+	a := MustPlan(Plan{Name: "a", Rate: PerSecond(1000), Burst: 10, Quota: Daily(1 << 40)})
+	b := MustPlan(Plan{Name: "b", Rate: PerSecond(2000), Burst: 20, Quota: Monthly(1 << 40)})
+	take(t, l, "acme", a, 1)
+	take(t, l, "acme", b, 1)
+	n := testing.AllocsPerRun(1000, func() {
+		clk.Advance(time.Millisecond)
+		l.Take(ctx, "acme", a, 1)
+		l.Take(ctx, "acme", b, 1)
+	})
+	if n != 0 {
+		t.Errorf("%v allocs per pair of decisions", n)
 	}
 }
