@@ -218,8 +218,13 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 		if debt > 0 {
 			e.giveBack(tag, qend, debt)
 		}
-		if ctx.Err() != nil {
-			return ratelimit.Decision{Plan: p}, err // the caller gave up; Redis is not at fault
+		if cerr := ctx.Err(); cerr != nil {
+			// The caller gave up or ran out of its own time: its error,
+			// and no fault of the node's.
+			if !errors.Is(err, cerr) {
+				err = fmt.Errorf("redislimit: %w: %w", cerr, err)
+			}
+			return ratelimit.Decision{Plan: p}, err
 		}
 		err = fmt.Errorf("redislimit: %w", err)
 		if nodeFault(err) {

@@ -93,7 +93,10 @@ const scriptEpoch = 1704067200
 // at the boundary whatever the expiry does. Plans of the same kind share
 // it (an upgrade or a downgrade keeps the count), plans of other kinds
 // never touch it. The first write of a period drops the earlier period's
-// field; the hash expires a margin after its period ends. KEYS[3] is the
+// field; the hash expires a margin after its period ends. The first write
+// of a script is always one that Redis refuses when it is out of memory
+// (HSET, HINCRBY, SET): a script that has written may write on past
+// maxmemory, so a DEL first would let every decision through the limit. KEYS[3] is the
 // hash of the previous layout (the TAT and the count of whichever plan the
 // tenant had), read only at a period's first request, so that counts
 // spent before an upgrade of this library still count.
@@ -160,10 +163,15 @@ elseif not fits then reason = 1
 else add = add + cost end
 if add > 0 then
   if fresh then
-    redis.call('DEL', KEYS[2])
+    -- The first write must be one that Redis refuses under maxmemory
+    -- (noeviction): once a script has written, its later writes pass.
     local total = qused
     if reason == 0 then total = qused + cost end
     redis.call('HSET', KEYS[2], qend_s, total)
+    if redis.call('HLEN', KEYS[2]) > 1 then
+      redis.call('DEL', KEYS[2])
+      redis.call('HSET', KEYS[2], qend_s, total)
+    end
     redis.call('EXPIREAT', KEYS[2], qend + tonumber(ARGV[7]))
   else
     redis.call('HINCRBY', KEYS[2], qend_s, add)
