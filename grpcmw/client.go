@@ -11,20 +11,60 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// MetadataCarrier adapts gRPC metadata to tenant.Carrier (and to
-// OpenTelemetry's TextMapCarrier). Keys are lower-cased, as gRPC requires.
+// MetadataCarrier adapts gRPC metadata to tenant.ValuesCarrier (and to
+// OpenTelemetry's TextMapCarrier and ValuesGetter). Keys are matched in
+// every letter case, since an MD built as a literal can hold keys that are
+// not lower case; Set stores the lower-case key, as gRPC requires, and
+// removes every other case of it.
 type MetadataCarrier metadata.MD
 
-// Get returns the first value of key, or "".
+var _ tenant.ValuesCarrier = MetadataCarrier(nil)
+
+// Get returns the first value of key in any letter case, or "".
 func (c MetadataCarrier) Get(key string) string {
 	if v := c[mdKey(key)]; len(v) > 0 {
 		return v[0]
 	}
+	for k, v := range c {
+		if len(v) > 0 && len(k) == len(key) && strings.EqualFold(k, key) {
+			return v[0]
+		}
+	}
 	return ""
 }
 
-// Set replaces the values of key with value.
-func (c MetadataCarrier) Set(key, value string) { c[mdKey(key)] = []string{value} }
+// Values returns the values of key in every letter case. It allocates only
+// when more than one case of key is present.
+func (c MetadataCarrier) Values(key string) []string {
+	var out []string
+	shared := true // out aliases a slice of c
+	for k, v := range c {
+		if len(k) != len(key) || !strings.EqualFold(k, key) || len(v) == 0 {
+			continue
+		}
+		if out == nil {
+			out = v
+			continue
+		}
+		if shared {
+			out = append(make([]string, 0, len(out)+len(v)), out...)
+			shared = false
+		}
+		out = append(out, v...)
+	}
+	return out
+}
+
+// Set replaces the values of key, in every letter case, with value under
+// the lower-case key.
+func (c MetadataCarrier) Set(key, value string) {
+	for k := range c {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
+			delete(c, k)
+		}
+	}
+	c[mdKey(key)] = []string{value}
+}
 
 // Keys returns the keys present.
 func (c MetadataCarrier) Keys() []string {
@@ -48,14 +88,20 @@ func mdKey(k string) string {
 }
 
 // incomingCarrier reads a call's incoming metadata in place; it is
-// read-only.
+// read-only. grpc-go delivers incoming keys in lower case.
 type incomingCarrier struct{ ctx context.Context }
 
 func (c incomingCarrier) Get(key string) string {
-	if v := metadata.ValueFromIncomingContext(c.ctx, mdKey(key)); len(v) > 0 {
+	if v := c.Values(key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
+}
+
+// Values returns the values of key. grpc-go's transport delivers every key
+// in lower case, so a case-insensitive lookup sees them all.
+func (c incomingCarrier) Values(key string) []string {
+	return metadata.ValueFromIncomingContext(c.ctx, mdKey(key))
 }
 func (c incomingCarrier) Set(string, string) {}
 func (c incomingCarrier) Keys() []string {
@@ -63,52 +109,73 @@ func (c incomingCarrier) Keys() []string {
 	return MetadataCarrier(md).Keys()
 }
 
-// outgoingCarrier reads a call's outgoing metadata in place and records
-// what the propagator sets, to be appended without copying the metadata.
-type outgoingCarrier struct {
-	ctx context.Context
-	kv  []string
-}
+// recorder records what a propagator sets, for a call that has no
+// outgoing metadata yet: the credential is then appended without building
+// an MD.
+type recorder struct{ kv []string }
 
-func (c *outgoingCarrier) Get(key string) string {
-	if v := metadata.ValueFromOutgoingContext(c.ctx, mdKey(key)); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-func (c *outgoingCarrier) Set(key, value string) { c.kv = append(c.kv, mdKey(key), value) }
-func (c *outgoingCarrier) Keys() []string {
-	md, _ := metadata.FromOutgoingContext(c.ctx)
-	return MetadataCarrier(md).Keys()
-}
+func (r *recorder) Get(string) string      { return "" }
+func (r *recorder) Values(string) []string { return nil }
+func (r *recorder) Set(key, value string)  { r.kv = append(r.kv, mdKey(key), value) }
+func (r *recorder) Keys() []string         { return nil }
 
 // outgoing checks the tenant of ctx against p and returns ctx with p's
 // credential in the outgoing metadata. It fails closed like
 // httpmw.Transport: no tenant (unless tenant.WithoutTenant) is
-// tenant.ErrNoTenant, a credential of another tenant already in the
-// metadata is tenant.ErrMismatch. A credential of the same tenant already
-// there is left as it is rather than sent twice.
-func outgoing(ctx context.Context, p tenant.Propagator, method string) (context.Context, error) {
-	c := &outgoingCarrier{ctx: ctx}
-	if _, send, err := tenant.CheckOutgoing(ctx, c, p); err != nil {
-		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
-	} else if !send {
-		return ctx, nil // tenant-less on purpose, or the credential is already there
+// tenant.ErrNoTenant; a tenant credential of either format already in the
+// metadata, under any key case, that does not verify as this tenant is
+// tenant.ErrMismatch. The metadata checked is the metadata sent: when the
+// call has outgoing metadata it is merged into one lower-case MD (case
+// variants of a key in an MD literal collapse into one), checked, and
+// attached again with NewOutgoingContext.
+func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []grpc.CallOption) (context.Context, error) {
+	for _, o := range opts {
+		if _, ok := o.(grpc.PerRPCCredsCallOption); ok {
+			// Its metadata is computed by the transport, after every
+			// interceptor: nothing here could check it.
+			return nil, fmt.Errorf("grpcmw: %s: %w: a per-call PerRPCCredentials option adds credentials this client cannot check", method, tenant.ErrMismatch)
+		}
 	}
-	if err := p.Inject(ctx, c); err != nil {
+	md, ok := metadata.FromOutgoingContext(ctx)
+	if !ok {
+		_, send, err := tenant.CheckOutgoing(ctx, MetadataCarrier(nil), p)
+		if err != nil {
+			return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
+		}
+		if !send {
+			return ctx, nil
+		}
+		r := &recorder{}
+		if err := p.Inject(ctx, r); err != nil {
+			return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
+		}
+		return metadata.AppendToOutgoingContext(ctx, r.kv...), nil
+	}
+	c := MetadataCarrier(md)
+	_, send, err := tenant.CheckOutgoing(ctx, c, p)
+	if err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
 	}
-	return metadata.AppendToOutgoingContext(ctx, c.kv...), nil
+	if send {
+		if err := p.Inject(ctx, c); err != nil {
+			return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
+		}
+	}
+	return metadata.NewOutgoingContext(ctx, md), nil
 }
 
 // UnaryClientInterceptor sends the tenant of each call's context to the
 // server with p (tenant.Relay or a *tenant.Assertion), and refuses calls
-// made without a tenant or already carrying another tenant's credential.
-// The error wraps tenant.ErrNoTenant or tenant.ErrMismatch; the call never
-// leaves the process.
+// made without a tenant (tenant.ErrNoTenant), and calls whose outgoing
+// metadata already holds a tenant credential, of either format, in any key
+// case, that does not verify with p as the context's tenant, or that p
+// cannot verify, or that come with a per-call grpc.PerRPCCredentials option
+// (tenant.ErrMismatch; see tenant.CheckOutgoing). A refused call never
+// leaves the process. The credential p injects replaces every other value
+// of its key.
 func UnaryClientInterceptor(p tenant.Propagator) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		ctx, err := outgoing(ctx, p, method)
+		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {
 			return err
 		}
@@ -120,7 +187,7 @@ func UnaryClientInterceptor(p tenant.Propagator) grpc.UnaryClientInterceptor {
 // happens when the stream opens.
 func StreamClientInterceptor(p tenant.Propagator) grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		ctx, err := outgoing(ctx, p, method)
+		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"go.opentelemetry.io/otel/propagation"
-
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -15,10 +13,14 @@ import (
 //
 // It fails closed: a request whose context carries no tenant is refused
 // with an error wrapping tenant.ErrNoTenant, unless the context was marked
-// with tenant.WithoutTenant; a request that already carries a credential
-// for p's fields naming another tenant (or one that does not verify) is
-// refused with tenant.ErrMismatch. The caller's request is never modified:
-// the credential goes on a copy, as the RoundTripper contract requires.
+// with tenant.WithoutTenant. Every tenant credential already on the request
+// (a bearer token or a Tenant-Assertion, under any key case, every value)
+// must verify with p as the context's tenant, else the request is refused
+// with tenant.ErrMismatch (see tenant.CheckOutgoing); that includes a
+// credential p cannot verify, such as an assertion beside a relayed token.
+// The credential p injects replaces every case variant of its header. The
+// caller's request is never modified: the credential goes on a copy, as the
+// RoundTripper contract requires.
 func Transport(base http.RoundTripper, p tenant.Propagator) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -33,7 +35,7 @@ type transport struct {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	_, send, err := tenant.CheckOutgoing(ctx, propagation.HeaderCarrier(req.Header), t.p)
+	_, send, err := tenant.CheckOutgoing(ctx, headerCarrier(req.Header), t.p)
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("httpmw: %s %s: %w", req.Method, req.URL.Redacted(), err)
@@ -47,7 +49,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if out.Header == nil {
 		out.Header = make(http.Header, 1)
 	}
-	if err := t.p.Inject(ctx, propagation.HeaderCarrier(out.Header)); err != nil {
+	if err := t.p.Inject(ctx, headerCarrier(out.Header)); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("httpmw: %s %s: %w", req.Method, req.URL.Redacted(), err)
 	}

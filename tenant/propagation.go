@@ -25,13 +25,30 @@ var ErrMismatch = errors.New("tenant: credentials name different tenants")
 var ErrNoCredential = errors.New("tenant: no credential to propagate")
 
 // Carrier is where a propagator reads and writes its fields. It has the
-// method set of OpenTelemetry's propagation.TextMapCarrier, so
-// propagation.HeaderCarrier(h) serves for an http.Header; package grpcmw
-// provides one for gRPC metadata.
+// method set of OpenTelemetry's propagation.TextMapCarrier.
+//
+// Keys are matched case-insensitively, as HTTP header names and gRPC
+// metadata keys are: Get returns the first value of key under any letter
+// case, and Set replaces every value of key under any letter case with
+// value. The carriers of packages httpmw and grpcmw follow this rule and
+// also implement ValuesCarrier. OpenTelemetry's propagation.HeaderCarrier
+// serves for a header whose keys are all canonical (as net/http builds
+// them), but it does not see a key stored in another case.
 type Carrier interface {
 	Get(key string) string
 	Set(key, value string)
 	Keys() []string
+}
+
+// ValuesCarrier is a Carrier that returns every value of a key: the values
+// stored under every letter case of key, in any order. It has the method
+// set of OpenTelemetry's propagation.ValuesGetter. CheckOutgoing and
+// ExtractAny use Values, when a carrier has it, to see a credential that is
+// repeated; from a plain Carrier they read one value per letter case of the
+// key that Keys reports.
+type ValuesCarrier interface {
+	Carrier
+	Values(key string) []string
 }
 
 // Propagator moves the tenant of a context across a process boundary:
@@ -69,7 +86,8 @@ func (r Relay) Inject(ctx context.Context, c Carrier) error {
 }
 
 // Extract verifies the bearer token in c. It returns ErrMissingBearer
-// (which wraps ErrAbsent) when there is none or c uses another scheme.
+// (which wraps ErrAbsent) when there is none or c uses another scheme, and
+// an error wrapping ErrConfig when r has no Verifier.
 func (r Relay) Extract(ctx context.Context, c Carrier) (Tenant, error) {
 	v := c.Get(AuthorizationKey)
 	if v == "" {
@@ -78,6 +96,9 @@ func (r Relay) Extract(ctx context.Context, c Carrier) (Tenant, error) {
 	token, err := splitBearer(v)
 	if err != nil {
 		return Tenant{}, err
+	}
+	if r.Verifier == nil {
+		return Tenant{}, fmt.Errorf("%w: Relay has no Verifier", ErrConfig)
 	}
 	return r.Verifier.Verify(ctx, token)
 }
@@ -90,46 +111,234 @@ func (r Relay) Fields() []string { return []string{AuthorizationKey} }
 func Same(a, b Tenant) bool { return a.id == b.id && a.tier == b.tier }
 
 // CheckOutgoing is the rule every client adapter applies before injecting.
+//
 // ctx must carry a tenant, else it returns ErrNoTenant, unless ctx was
-// marked with WithoutTenant. Any credential already in c must prove the same
-// tenant, else ErrMismatch (credentials are checked with the propagators'
-// Extract). send reports whether the adapter should inject: it is false for
-// a tenant-less call and for one that already carries this tenant's
-// credential, which then goes out as it is rather than twice.
+// marked with WithoutTenant. Every tenant credential already in c is then
+// checked, whatever its format, under every letter case of its key, value
+// by value: a bearer token in Authorization, any Tenant-Assertion, and any
+// value of a field of props. Each must verify with one of props and name
+// the tenant of ctx (Same); otherwise, or when none of props can verify its
+// format (an assertion when props holds only Relay), or when the call is
+// tenant-less, CheckOutgoing returns an error wrapping ErrMismatch, which
+// never quotes the credential. An Authorization value of another scheme
+// (Basic, for one) is not a tenant credential and is not checked.
+//
+// send reports whether the adapter should inject: it is false for a
+// tenant-less call, and when the credential of every one of props is
+// already in c exactly once and names this tenant (it then goes out as it
+// is, not twice). When send is true the adapter injects with a carrier
+// whose Set replaces the credential under every letter case.
 func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenant, send bool, err error) {
 	t, ok := FromContext(ctx)
-	if !ok {
-		if IsTenantless(ctx) {
-			return Tenant{}, false, nil
-		}
+	if !ok && !IsTenantless(ctx) {
 		return Tenant{}, false, ErrNoTenant
 	}
-	send = true
+	chk := outgoingCheck{ctx: ctx, c: c, t: t, has: ok, props: props}
+	if len(props) <= len(chk.small) {
+		chk.found = chk.small[:len(props)]
+	} else {
+		chk.found = make([]int, len(props))
+	}
+	for i, f := range credentialFields {
+		if err := chk.field(f, i); err != nil {
+			return Tenant{}, false, err
+		}
+	}
+	for i, p := range props {
+		for _, f := range fieldsOf(p) {
+			if fieldSeen(f, props[:i]) {
+				continue
+			}
+			if err := chk.field(f, -1); err != nil {
+				return Tenant{}, false, err
+			}
+		}
+	}
+	if !ok {
+		return Tenant{}, false, nil
+	}
+	for _, n := range chk.found {
+		if n != 1 {
+			return t, true, nil
+		}
+	}
+	return t, len(props) == 0, nil
+}
+
+// credentialFields are the keys of the tenant credentials tenantkit
+// defines; CheckOutgoing checks them whichever propagators it is given.
+var credentialFields = [...]string{AuthorizationKey, AssertionKey}
+
+// Field lists of the built-in propagators, so that the hot path does not
+// allocate the slice their Fields methods return.
+var (
+	relayFields     = []string{AuthorizationKey}
+	assertionFields = []string{AssertionKey}
+)
+
+func fieldsOf(p Propagator) []string {
+	switch p.(type) {
+	case Relay, *Relay:
+		return relayFields
+	case *Assertion:
+		return assertionFields
+	}
+	return p.Fields()
+}
+
+// fieldSeen reports whether f is a built-in credential field or a field of
+// one of props, so that CheckOutgoing checks each field once.
+func fieldSeen(f string, props []Propagator) bool {
+	for _, k := range credentialFields {
+		if equalFoldASCII(f, k) {
+			return true
+		}
+	}
 	for _, p := range props {
-		other, err := p.Extract(ctx, c)
+		for _, k := range fieldsOf(p) {
+			if equalFoldASCII(f, k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// outgoingCheck holds the state of one CheckOutgoing.
+type outgoingCheck struct {
+	ctx   context.Context
+	c     Carrier
+	t     Tenant
+	has   bool // ctx carries t
+	props []Propagator
+	found []int // credentials of props[i] found naming t
+	small [4]int
+}
+
+// field checks every value of field. builtin is its index in
+// credentialFields, or -1.
+func (o *outgoingCheck) field(field string, builtin int) error {
+	if vc, ok := o.c.(ValuesCarrier); ok {
+		values := vc.Values(field)
+		for _, v := range values {
+			if err := o.value(field, builtin, v, len(values)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A plain Carrier: one value per letter case of the key.
+	keys := o.c.Keys()
+	n := 0
+	for _, k := range keys {
+		if equalFoldASCII(k, field) {
+			n++
+		}
+	}
+	for _, k := range keys {
+		if equalFoldASCII(k, field) {
+			if err := o.value(field, builtin, o.c.Get(k), n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func mismatch(detail string) error { return fmt.Errorf("%w: %s", ErrMismatch, detail) }
+
+// value checks one value v of field; n is how many values field has.
+func (o *outgoingCheck) value(field string, builtin int, v string, n int) error {
+	if v == "" {
+		return nil
+	}
+	handled := false
+	for i, p := range o.props {
+		fields := fieldsOf(p)
+		if !containsFold(fields, field) {
+			continue
+		}
+		var (
+			other Tenant
+			err   error
+		)
+		if len(fields) == 1 {
+			// The propagator sees this value alone, so that each value
+			// of a repeated field is verified, not just the first.
+			other, err = p.Extract(o.ctx, fieldValue{key: field, value: v})
+		} else {
+			if n > 1 {
+				return mismatch("the request repeats a credential field")
+			}
+			other, err = p.Extract(o.ctx, o.c)
+		}
 		switch {
 		case errors.Is(err, ErrAbsent):
 			continue
 		case err != nil:
-			return Tenant{}, false, fmt.Errorf("%w: the request already carries a credential that does not verify", ErrMismatch)
-		case !Same(other, t):
-			return Tenant{}, false, fmt.Errorf("%w: the request already carries a credential of another tenant", ErrMismatch)
+			return mismatch("the request already carries a credential that does not verify")
+		case !o.has:
+			return mismatch("a tenant-less call carries a tenant credential")
+		case !Same(other, o.t):
+			return mismatch("the request already carries a credential of another tenant")
 		}
-		send = false
+		handled = true
+		o.found[i]++
 	}
-	return t, send, nil
+	if handled {
+		return nil
+	}
+	switch builtin {
+	case 0: // Authorization: only a bearer token is a tenant credential
+		if _, err := splitBearer(v); errors.Is(err, ErrMissingBearer) {
+			return nil
+		}
+		return mismatch("the request carries a bearer token this client cannot verify")
+	case 1:
+		return mismatch("the request carries a tenant assertion this client cannot verify")
+	}
+	return nil
 }
+
+func containsFold(list []string, s string) bool {
+	for _, k := range list {
+		if equalFoldASCII(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldValue is a read-only carrier holding one value of one field.
+type fieldValue struct{ key, value string }
+
+func (f fieldValue) Get(key string) string {
+	if equalFoldASCII(key, f.key) {
+		return f.value
+	}
+	return ""
+}
+func (fieldValue) Set(string, string) {}
+func (f fieldValue) Keys() []string   { return []string{f.key} }
 
 // ExtractAny is the rule every server adapter applies: each propagator
 // whose credential is present in c must verify, and all that verify must
-// name the same tenant (else ErrMismatch). It returns ErrMissingBearer when
-// no propagator finds a credential.
+// name the same tenant (else ErrMismatch). A credential field that holds
+// more than one value (in one letter case or several) is refused with
+// ErrInvalidBearer, since it is ambiguous which one a proxy in front
+// checked. It returns ErrMissingBearer when no propagator finds a
+// credential.
 func ExtractAny(ctx context.Context, c Carrier, props ...Propagator) (Tenant, error) {
 	var (
 		found Tenant
 		seen  bool
 	)
 	for _, p := range props {
+		for _, f := range fieldsOf(p) {
+			if countValues(c, f) > 1 {
+				return Tenant{}, ErrInvalidBearer
+			}
+		}
 		t, err := p.Extract(ctx, c)
 		if errors.Is(err, ErrAbsent) {
 			continue
@@ -146,4 +355,18 @@ func ExtractAny(ctx context.Context, c Carrier, props ...Propagator) (Tenant, er
 		return Tenant{}, ErrMissingBearer
 	}
 	return found, nil
+}
+
+// countValues returns how many values key has in c, in every letter case.
+func countValues(c Carrier, key string) int {
+	if vc, ok := c.(ValuesCarrier); ok {
+		return len(vc.Values(key))
+	}
+	n := 0
+	for _, k := range c.Keys() {
+		if equalFoldASCII(k, key) {
+			n++
+		}
+	}
+	return n
 }
