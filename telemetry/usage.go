@@ -121,7 +121,10 @@ type usageRow struct {
 // [Usage.Close] to unregister the instruments when the table is dropped
 // before its MeterProvider.
 func NewUsage(opts ...Option) (*Usage, error) {
-	c := newConfig(opts)
+	c, cerr := newConfig(opts)
+	if cerr != nil {
+		return nil, cerr
+	}
 	u := &Usage{period: c.period, now: c.now, max: c.maxTenants}
 	u.cur.Store(u.newTable(u.now()))
 
