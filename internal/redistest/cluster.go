@@ -42,6 +42,7 @@ type Cluster struct {
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin := serverBin(t)
+	t.Cleanup(waitDialers) // last: after the clients made later are closed
 	c := &Cluster{t: t}
 	for range 6 {
 		c.nodes = append(c.nodes, newNode(t, bin, true, func(n *Node) []string {
@@ -72,8 +73,7 @@ func (c *Cluster) create() error {
 	defer cancel()
 	admins := make([]*redis.Client, len(c.nodes))
 	for i, n := range c.nodes {
-		admins[i] = adminClient(n.Addr)
-		defer admins[i].Close()
+		admins[i] = n.admin()
 	}
 	ids := make([]string, len(c.nodes))
 	for i, a := range admins {
@@ -134,11 +134,9 @@ func (c *Cluster) Role(n *Node) string {
 	if !n.Running() {
 		return "down"
 	}
-	a := adminClient(n.Addr)
-	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	r, err := a.Do(ctx, "ROLE").Slice()
+	r, err := n.admin().Do(ctx, "ROLE").Slice()
 	if err != nil || len(r) == 0 {
 		return "down"
 	}
@@ -169,18 +167,31 @@ func (c *Cluster) Masters() []*Node {
 // sees it.
 func (c *Cluster) MasterFor(key string) *Node {
 	c.t.Helper()
+	return c.MastersFor(key)[0]
+}
+
+// MastersFor returns the node serving the slot of each key, as a running
+// node sees it (one CLUSTER SHARDS for all the keys).
+func (c *Cluster) MastersFor(keys ...string) []*Node {
+	c.t.Helper()
 	ranges, err := c.slots()
 	if err != nil {
 		c.t.Fatalf("redistest: %v", err)
 	}
-	s := Slot(key)
-	for _, r := range ranges {
-		if s >= r.lo && s <= r.hi {
-			return r.master
+	ms := make([]*Node, len(keys))
+	for i, key := range keys {
+		s := Slot(key)
+		for _, r := range ranges {
+			if s >= r.lo && s <= r.hi {
+				ms[i] = r.master
+				break
+			}
+		}
+		if ms[i] == nil {
+			c.t.Fatalf("redistest: no node serves slot %d (key %q)", s, key)
 		}
 	}
-	c.t.Fatalf("redistest: no node serves slot %d (key %q)", s, key)
-	return nil
+	return ms
 }
 
 // ReplicaOf returns a running node that replicates master, or nil.
@@ -189,7 +200,7 @@ func (c *Cluster) ReplicaOf(master *Node) *Node {
 		if n == master || !n.Running() {
 			continue
 		}
-		info, err := nodeInfo(n.Addr, "INFO", "replication")
+		info, err := nodeInfo(n, "INFO", "replication")
 		if err != nil {
 			continue
 		}
@@ -212,11 +223,9 @@ func (c *Cluster) slots() ([]slotRange, error) {
 		if !n.Running() {
 			continue
 		}
-		a := adminClient(n.Addr)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		shards, err := a.ClusterShards(ctx).Result()
+		shards, err := n.admin().ClusterShards(ctx).Result()
 		cancel()
-		a.Close()
 		if err != nil {
 			last = fmt.Errorf("CLUSTER SHARDS on %s: %w", n.Addr, err)
 			continue
@@ -278,7 +287,7 @@ func (c *Cluster) Resume(n *Node) { n.Resume() }
 // (with cluster-require-full-coverage no, a node whose peers' slots are
 // down still says cluster_state:ok, so the slot counts are what tell).
 func (c *Cluster) WaitState(ok bool, timeout time.Duration) error {
-	return poll(timeout, 20*time.Millisecond, func() error {
+	return poll(timeout, 50*time.Millisecond, func() error {
 		whole, why := c.whole()
 		if whole == ok {
 			return nil
@@ -298,7 +307,7 @@ func (c *Cluster) whole() (bool, string) {
 			continue
 		}
 		running++
-		info, err := nodeInfo(n.Addr, "CLUSTER", "INFO")
+		info, err := nodeInfo(n, "CLUSTER", "INFO")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -306,7 +315,7 @@ func (c *Cluster) whole() (bool, string) {
 			return false, fmt.Sprintf("%s: cluster_state:%s cluster_slots_ok:%s cluster_slots_pfail:%s cluster_slots_fail:%s",
 				n.Addr, info["cluster_state"], info["cluster_slots_ok"], info["cluster_slots_pfail"], info["cluster_slots_fail"])
 		}
-		nodes, err := nodeText(n.Addr, "CLUSTER", "NODES")
+		nodes, err := nodeText(n, "CLUSTER", "NODES")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -320,7 +329,7 @@ func (c *Cluster) whole() (bool, string) {
 				return false, fmt.Sprintf("%s flags running node %s %s", n.Addr, addr, f[2])
 			}
 		}
-		repl, err := nodeInfo(n.Addr, "INFO", "replication")
+		repl, err := nodeInfo(n, "INFO", "replication")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -335,16 +344,25 @@ func (c *Cluster) whole() (bool, string) {
 }
 
 // NewClient returns a Cluster client of all six nodes with short timeouts
-// (dial, read and write 150 ms), at most one retry, and tune applied if it
-// is not nil; it is closed when the test ends.
+// (dial, read and write 150 ms; no retry, one dial attempt, a pool wait
+// of 200 ms; context deadlines obeyed) and tune applied if it is not nil;
+// it is closed when the test ends.
 func (c *Cluster) NewClient(t testing.TB, tune func(*redis.ClusterOptions)) *redis.ClusterClient {
 	o := &redis.ClusterOptions{
 		Addrs:        c.Addrs(),
 		DialTimeout:  150 * time.Millisecond,
 		ReadTimeout:  150 * time.Millisecond,
 		WriteTimeout: 150 * time.Millisecond,
-		MaxRetries:   1,
 		PoolSize:     16,
+		// No retry: a script whose reply timed out may have run, and
+		// running it again would spend twice. (-1: go-redis reads 0 as
+		// its default of 3 retries for a node client.)
+		MaxRetries: -1,
+		// As redislimit advises: a context deadline cuts a read in
+		// progress, one dial attempt, a pool wait under a decision's time.
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+		PoolTimeout:           200 * time.Millisecond,
 	}
 	if tune != nil {
 		tune(o)
@@ -354,23 +372,21 @@ func (c *Cluster) NewClient(t testing.TB, tune func(*redis.ClusterOptions)) *red
 	return cc
 }
 
-// nodeText runs an admin command returning text on addr.
-func nodeText(addr string, args ...any) (string, error) {
-	a := adminClient(addr)
-	defer a.Close()
+// nodeText runs an admin command returning text on n.
+func nodeText(n *Node, args ...any) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	s, err := a.Do(ctx, args...).Text()
+	s, err := n.admin().Do(ctx, args...).Text()
 	if err != nil {
-		return "", fmt.Errorf("%v on %s: %w", args, addr, err)
+		return "", fmt.Errorf("%v on %s: %w", args, n.Addr, err)
 	}
 	return s, nil
 }
 
 // nodeInfo runs an admin command returning "field:value" lines (INFO,
-// CLUSTER INFO) on addr and parses them.
-func nodeInfo(addr string, args ...any) (map[string]string, error) {
-	s, err := nodeText(addr, args...)
+// CLUSTER INFO) on n and parses them.
+func nodeInfo(n *Node, args ...any) (map[string]string, error) {
+	s, err := nodeText(n, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // SentinelEnv names the environment variable holding the path of a binary
@@ -70,6 +73,26 @@ type Node struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
 	paused bool
+	adm    *redis.Client // the helpers' own client, made on first use
+}
+
+// admin returns the node's client for the helpers' own commands.
+func (n *Node) admin() *redis.Client {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.adm == nil {
+		n.adm = adminClient(n.Addr)
+	}
+	return n.adm
+}
+
+func (n *Node) closeAdmin() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.adm != nil {
+		n.adm.Close()
+		n.adm = nil
+	}
 }
 
 // newNode makes a Node in a fresh temporary directory; it is killed when
@@ -79,6 +102,7 @@ func newNode(t testing.TB, bin string, bus bool, args func(n *Node) []string) *N
 	t.Helper()
 	n := &Node{t: t, bin: bin, dir: t.TempDir()}
 	n.args = func() []string { return args(n) }
+	t.Cleanup(n.closeAdmin)
 	t.Cleanup(n.Kill)
 	// A port picked by freePort may be taken by someone else before the
 	// server binds it; pick again a few times.
@@ -278,5 +302,21 @@ func poll(timeout, interval time.Duration, f func() error) error {
 			return fmt.Errorf("after %v: %w", timeout, err)
 		}
 		time.Sleep(interval)
+	}
+}
+
+// waitDialers waits (at most 2 s) until no go-redis connection pool of
+// this process is retrying a failed dial in the background. Such a
+// goroutine notices that its pool was closed only after its sleep of one
+// second, which goleak, run at the end of the test binary, would report.
+func waitDialers() {
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		n := runtime.Stack(buf, true)
+		if !bytes.Contains(buf[:n], []byte("internal/pool.(*ConnPool).tryDial")) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -85,41 +85,48 @@ type Server struct {
 // then PATH), and fails it under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return &Server{newNode(t, serverBin(t), false, (*Node).serverArgs)}
+	bin := serverBin(t)
+	t.Cleanup(waitDialers) // last: after the clients made later are closed
+	return &Server{newNode(t, bin, false, (*Node).serverArgs)}
 }
 
 // Stop kills the server at once, as a crash or a network cut would, and
 // waits for it to exit. Clients see refused connections until Restart.
 func (s *Server) Stop() { s.Kill() }
 
-// Client returns a client of the server with short timeouts (250 ms) and
-// no retries, closed when the test ends.
-func (s *Server) Client(t testing.TB) *redis.Client {
+// Client returns a client of the node with short timeouts (250 ms; no
+// retry, one dial attempt, context deadlines obeyed), closed when the test
+// ends.
+func (n *Node) Client(t testing.TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{
-		Addr:         s.Addr,
+		Addr:         n.Addr,
 		DialTimeout:  250 * time.Millisecond,
 		ReadTimeout:  250 * time.Millisecond,
 		WriteTimeout: 250 * time.Millisecond,
 		MaxRetries:   -1,
+		// As redislimit advises: a context deadline cuts a read in
+		// progress, one dial attempt, a pool wait under a decision's time.
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+		PoolTimeout:           200 * time.Millisecond,
 	})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-// ConfigSet runs CONFIG SET param value on the server (for example
+// ConfigSet runs CONFIG SET param value on the node (for example
 // "maxmemory" "1mb", "maxmemory-policy" "allkeys-lru"), failing the test on
 // an error.
-func (s *Server) ConfigSet(t testing.TB, param, value string) {
+func (n *Node) ConfigSet(t testing.TB, param, value string) {
 	t.Helper()
-	if err := configSet(s.Addr, param, value); err != nil {
+	if err := configSet(n.admin(), param, value); err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
 }
 
-// configSet runs CONFIG SET on addr with a client of its own.
-func configSet(addr, param, value string) error {
-	c := adminClient(addr)
-	defer c.Close()
+// configSet runs CONFIG SET with the admin client c.
+func configSet(c *redis.Client, param, value string) error {
+	addr := c.Options().Addr
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.ConfigSet(ctx, param, value).Err(); err != nil {
@@ -129,14 +136,15 @@ func configSet(addr, param, value string) error {
 }
 
 // adminClient returns a client for the helpers' own commands: one
-// connection, short timeouts, no retries.
+// connection, short timeouts, a retry or two (the commands are idempotent,
+// and the first after a restart meets a dead connection).
 func adminClient(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr:         addr,
 		DialTimeout:  500 * time.Millisecond,
 		ReadTimeout:  time.Second,
 		WriteTimeout: time.Second,
-		MaxRetries:   -1,
+		MaxRetries:   2,
 		PoolSize:     1,
 		// No HELLO or CLIENT SETINFO on connect: a connection's first
 		// command is the helper's own.

@@ -173,7 +173,7 @@ func TestSentinel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GET through the failover client: %v", err)
 	}
-	info, err := nodeInfo(old.Addr, "INFO", "replication")
+	info, err := nodeInfo(old, "INFO", "replication")
 	if err != nil || info["role"] != "slave" {
 		t.Fatalf("restarted master: role %q, %v", info["role"], err)
 	}

@@ -54,6 +54,7 @@ func (s *Sentinel) dataArgs(n *Node) []string {
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
 	bin := serverBin(t)
+	t.Cleanup(waitDialers) // last: after the clients made later are closed
 	s := &Sentinel{t: t, follow: map[*Node]int{}}
 	master := newNode(t, bin, false, s.dataArgs)
 	var replica *Node
@@ -101,7 +102,7 @@ sentinel parallel-syncs %[4]s 1
 // ready reports, as an error, what the group still lacks before a failover
 // can work.
 func (s *Sentinel) ready() error {
-	repl, err := nodeInfo(s.data[1].Addr, "INFO", "replication")
+	repl, err := nodeInfo(s.data[1], "INFO", "replication")
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (s *Sentinel) ready() error {
 		return fmt.Errorf("replica %s: master_link_status:%s", s.data[1].Addr, repl["master_link_status"])
 	}
 	for _, sn := range s.sentinels {
-		m, err := sentinelMaster(sn.Addr)
+		m, err := sentinelMaster(sn)
 		if err != nil {
 			return err
 		}
@@ -123,14 +124,12 @@ func (s *Sentinel) ready() error {
 
 // sentinelMaster returns SENTINEL MASTER of the monitored master as the
 // sentinel at addr sees it.
-func sentinelMaster(addr string) (map[string]string, error) {
-	a := adminClient(addr)
-	defer a.Close()
+func sentinelMaster(sn *Node) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	r, err := a.Do(ctx, "SENTINEL", "MASTER", SentinelMasterName).Slice()
+	r, err := sn.admin().Do(ctx, "SENTINEL", "MASTER", SentinelMasterName).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("SENTINEL MASTER on %s: %w", addr, err)
+		return nil, fmt.Errorf("SENTINEL MASTER on %s: %w", sn.Addr, err)
 	}
 	m := make(map[string]string)
 	for i := 0; i+1 < len(r); i += 2 {
@@ -164,7 +163,7 @@ func (s *Sentinel) Master() *Node {
 		if !sn.Running() {
 			continue
 		}
-		if addr, err := sentinelMasterAddr(sn.Addr); err == nil {
+		if addr, err := sentinelMasterAddr(sn); err == nil {
 			votes[addr]++
 		}
 	}
@@ -180,17 +179,15 @@ func (s *Sentinel) Master() *Node {
 	return nil
 }
 
-func sentinelMasterAddr(addr string) (string, error) {
-	a := adminClient(addr)
-	defer a.Close()
+func sentinelMasterAddr(sn *Node) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	r, err := a.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SentinelMasterName).StringSlice()
+	r, err := sn.admin().Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SentinelMasterName).StringSlice()
 	if err != nil {
 		return "", err
 	}
 	if len(r) != 2 {
-		return "", fmt.Errorf("SENTINEL GET-MASTER-ADDR-BY-NAME on %s: %v", addr, r)
+		return "", fmt.Errorf("SENTINEL GET-MASTER-ADDR-BY-NAME on %s: %v", sn.Addr, r)
 	}
 	return net.JoinHostPort(r[0], r[1]), nil
 }
@@ -219,7 +216,7 @@ func (s *Sentinel) WaitFailover(old *Node, timeout time.Duration) (*Node, error)
 		if m == nil || m == old {
 			return errors.New("the sentinels still name the old master, or none")
 		}
-		info, err := nodeInfo(m.Addr, "INFO", "replication")
+		info, err := nodeInfo(m, "INFO", "replication")
 		if err != nil {
 			return err
 		}
@@ -249,8 +246,9 @@ func (s *Sentinel) Restart(n *Node) {
 }
 
 // NewClient returns a Sentinel failover client of the group (master only)
-// with short timeouts (dial, read and write 150 ms), at most one retry,
-// and tune applied if it is not nil; it is closed when the test ends.
+// with short timeouts (dial, read and write 150 ms; no retry, one dial
+// attempt, a pool wait of 200 ms; context deadlines obeyed) and tune
+// applied if it is not nil; it is closed when the test ends.
 func (s *Sentinel) NewClient(t testing.TB, tune func(*redis.FailoverOptions)) *redis.Client {
 	o := &redis.FailoverOptions{
 		MasterName:    SentinelMasterName,
