@@ -92,9 +92,10 @@ func WithQuotaMargin(d time.Duration) Option {
 }
 
 // WithRetryInterval sets how long the limiter applies the failure policy
-// without asking Redis after a failure, before one request probes it again
-// (default [DefaultRetryInterval]). Fail-closed decisions tell clients to
-// retry after this interval, at least one second.
+// without asking a Redis node after a node fault (a transport error, a
+// timeout, or a node that is loading, read-only or down), before one
+// request probes it again (default [DefaultRetryInterval]). Fail-closed
+// decisions tell clients to retry after this interval, at least one second.
 func WithRetryInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d <= 0 {
@@ -121,7 +122,7 @@ func WithDecisionTimeout(d time.Duration) Option {
 
 // WithErrorHandler sets a function called with every Redis failure, for
 // example to count it. It runs on the request's goroutine and must be
-// quick. Decisions made while Redis is skipped after a failure are not
+// quick. Decisions made while a node is skipped after a fault are not
 // reported again; they carry Decision.Degraded.
 func WithErrorHandler(f func(ctx context.Context, err error)) Option {
 	return optionFunc(func(c *config) { c.onError = f })

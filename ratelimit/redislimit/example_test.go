@@ -20,12 +20,20 @@ func ExampleNew() {
 		addr = "127.0.0.1:6379"
 	}
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:        []string{addr}, // one address, a Cluster's seeds, or Sentinels with MasterName
-		DialTimeout:  200 * time.Millisecond,
-		ReadTimeout:  200 * time.Millisecond,
-		WriteTimeout: 200 * time.Millisecond,
+		Addrs:                 []string{addr}, // one address, a Cluster's seeds, or Sentinels with MasterName
+		DialTimeout:           200 * time.Millisecond,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
+		ContextTimeoutEnabled: true, // the decision timeout also ends a read in progress
+		MaxRetries:            1,
+		DialerRetries:         1,
 	})
 	defer client.Close()
+	// Quotas are only as safe as Redis's keys: refuse to start on a Redis
+	// that may evict them.
+	if err := redislimit.CheckEvictionPolicy(context.Background(), client); err != nil {
+		log.Fatal(err)
+	}
 
 	limiter, err := redislimit.New(client,
 		redislimit.WithPrefix("myservice:rl:"),

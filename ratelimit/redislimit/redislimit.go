@@ -60,6 +60,7 @@ type Limiter struct {
 	local    *ratelimit.Local
 	inflight *ratelimit.InFlight
 
+	deadlines  deadlines
 	one        breaker       // the node of a non-cluster client
 	nodes      *nodeBreakers // per master, for a *redis.ClusterClient
 	reloader   interface{ ReloadState(context.Context) }
@@ -118,6 +119,7 @@ func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
 		onError:       c.onError,
 		local:         local,
 		inflight:      ratelimit.NewInFlight(),
+		deadlines:     deadlines{timeout: c.timeout},
 	}
 	if cc, ok := client.(*redis.ClusterClient); ok {
 		l.nodes = &nodeBreakers{cluster: cc}
@@ -190,8 +192,10 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	now := time.Now().UnixNano()
 	pa, args, qend := l.argsFor(p, now, cost)
 	keys := l.keys(key, pa)
-	rctx, cancel := l.bound(ctx)
-	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return ratelimit.Decision{Plan: p}, err // the caller gave up already
+	}
+	rctx := l.bound(ctx, now)
 	br := l.breakerFor(rctx, keys[0])
 	if br.skip(now, l.retryInterval) {
 		l.reload(now)
@@ -249,13 +253,13 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	return d, nil
 }
 
-// bound returns ctx limited to the decision timeout, unless ctx already
-// ends earlier.
-func (l *Limiter) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= l.timeout {
-		return ctx, func() {}
+// bound returns ctx limited to the decision timeout, or ctx itself when
+// it ends earlier.
+func (l *Limiter) bound(ctx context.Context, now int64) context.Context {
+	if dl, ok := ctx.Deadline(); ok && dl.UnixNano()-now <= int64(l.timeout) {
+		return ctx
 	}
-	return context.WithTimeout(ctx, l.timeout)
+	return &boundCtx{Context: ctx, d: l.deadlines.get(now)}
 }
 
 // decide turns the script's reply r into a Decision: the script returns
