@@ -20,8 +20,9 @@ type Limiter interface {
 	// request ends, on every path (use defer).
 	//
 	// A non-nil error means no decision could be made. It wraps
-	// [ErrUnavailable] when the backend is down and the plan fails closed
-	// (the Decision then carries a RetryAfter for the client), and
+	// [ErrUnavailable] when the backend is down and the plan fails closed,
+	// or when an in-process limiter is full ([ErrCapacity]); the Decision
+	// then carries a RetryAfter for the client. It wraps
 	// [ErrInvalidPlan], [ErrInvalidCost] or [ErrInvalidKey] for bad input.
 	Take(ctx context.Context, key string, plan *Plan, cost int) (Decision, error)
 }
