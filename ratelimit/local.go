@@ -453,9 +453,6 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 // of the bound while the limiter as a whole is under it; beyond, insert fails
 // with errShardFull and the wait until the shard may forget a key.
 func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) (*bucket, int64, error) {
-	if s.m == nil {
-		s.m = make(map[string]*bucket)
-	}
 	if len(s.m) >= s.sweepAt {
 		l.keys.Add(-int64(s.sweep(ns)))
 	}
@@ -483,6 +480,9 @@ func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) (
 		// at its bound (other shards may have keys to forget, but looking
 		// would take their locks: the error is the conservative answer).
 		return nil, until - ns, errShardFull
+	}
+	if s.m == nil { // never used, or emptied by a sweep
+		s.m = make(map[string]*bucket)
 	}
 	l.keys.Add(1)
 	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)}

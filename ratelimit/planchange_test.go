@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -120,5 +121,20 @@ func TestPlanAlternationZeroAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("%v allocs per pair of decisions", n)
+	}
+}
+
+// A growth sweep that empties a shard (and drops its map) before a new key
+// is inserted must leave a map to insert into.
+func TestGrowthSweepThatEmptiesTheShard(t *testing.T) {
+	clk := newFakeClock()
+	l := mustLocal(t, WithClock(clk.Now), WithSweepInterval(time.Hour), withShards(1))
+	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 10})
+	for i := range minSweepAt {
+		take(t, l, "k"+strconv.Itoa(i), p, 1)
+	}
+	clk.Advance(time.Second) // every key is idle
+	if d := take(t, l, "new", p, 1); !d.Allowed || l.Len() != 1 {
+		t.Fatalf("%+v, %d keys", d, l.Len())
 	}
 }
