@@ -2,7 +2,9 @@ package tenant_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -45,4 +47,113 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted invalid tenant ID %q", tn.ID())
 		}
 	})
+}
+
+// FuzzScanJSON checks the pre-signature payload scan against
+// encoding/json: on every valid JSON object it must agree on the nesting
+// depth, the number of top-level members and the value of "iss", and on
+// any input it must not panic or accept more nesting than allowed.
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"iss":"https://a.example","aud":"api"}`,
+		`{"\u0069ss":"x","iss":"y"}`,
+		`{"a":{"iss":"inner"},"b":["iss",{"iss":1}],"iss":"outer"}`,
+		`{"iss":"a\"b\\"}`,
+		` {"iss" : "spaced" } `,
+		`{"iss":5}`,
+		`{"a":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}`,
+		`[{"iss":"x"}]`,
+		`{"a":"}"}`,
+		`{}`,
+		`{"a":1}x`,
+	} {
+		f.Add([]byte(s))
+	}
+	max := tenant.MaxClaimDepth
+	f.Fuzz(func(t *testing.T, data []byte) {
+		depth, members, found, value, hasValue, err := tenant.ScanJSON(data, max, "iss")
+		if err == nil && depth > max {
+			t.Fatalf("accepted depth %d over %d", depth, max)
+		}
+		if !json.Valid(data) || !strings.HasPrefix(strings.TrimLeft(string(data), " \t\r\n"), "{") {
+			return
+		}
+		ref := scanReference(t, data)
+		if ref.depth > max {
+			if err == nil {
+				t.Fatalf("depth %d accepted", ref.depth)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("valid object refused: %v", err)
+		}
+		if depth != ref.depth || members != ref.members || found != ref.found {
+			t.Fatalf("scan: depth %d members %d found %d; encoding/json: %+v", depth, members, found, ref)
+		}
+		if hasValue != ref.hasValue || hasValue && value != ref.value {
+			t.Fatalf("scan: iss %q (%v); encoding/json: %q (%v)", value, hasValue, ref.value, ref.hasValue)
+		}
+	})
+}
+
+type refShape struct {
+	depth, members, found int
+	value                 string
+	hasValue              bool
+}
+
+// scanReference computes with encoding/json's tokenizer what ScanJSON
+// reports: the last top-level "iss" counts, if it is a string.
+func scanReference(t *testing.T, data []byte) refShape {
+	type level struct{ object, wantKey bool }
+	var (
+		r      refShape
+		stack  []level
+		issKey bool // the previous token was a top-level key named iss
+	)
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return r
+		}
+		if err != nil {
+			t.Fatalf("encoding/json tokenizer on valid JSON: %v", err)
+		}
+		afterIssKey := issKey
+		issKey = false
+		n := len(stack)
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			stack = append(stack, level{object: tok == json.Delim('{'), wantKey: tok == json.Delim('{')})
+			r.depth = max(r.depth, len(stack))
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:n-1]
+			if n > 1 && stack[n-2].object {
+				stack[n-2].wantKey = true // the container was a member's value
+			}
+			continue
+		}
+		if stack[n-1].object && stack[n-1].wantKey {
+			stack[n-1].wantKey = false
+			if n == 1 {
+				r.members++
+				if tok == "iss" {
+					r.found++
+					r.value, r.hasValue = "", false
+					issKey = true
+				}
+			}
+			continue
+		}
+		if stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+		if s, ok := tok.(string); ok && afterIssKey {
+			r.value, r.hasValue = s, true
+		}
+	}
 }

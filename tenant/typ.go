@@ -58,17 +58,14 @@ func (is *Issuer) validateTypes() error {
 	return nil
 }
 
-// checkType applies an issuer's type rule to the "typ" header: allowed
-// (nil for the default rule) is the issuer's normalized allow-list.
-func checkType(allowed map[string]bool, header map[string]any) error {
-	var typ string
-	if raw, ok := header["typ"]; ok {
-		s, ok := raw.(string)
-		if !ok {
-			return tokenErr(ErrTokenType, "typ is not a string")
-		}
-		typ = normalizeType(s)
+// checkType applies an issuer's type rule to the "typ" header of t:
+// allowed (nil for the default rule) is the issuer's normalized allow-list.
+func checkType(allowed map[string]bool, t *jws) error {
+	s, present, isString := t.headerString("typ")
+	if present && !isString {
+		return tokenErr(ErrTokenType, "typ is not a string")
 	}
+	typ := normalizeType(s)
 	if allowed != nil {
 		if !allowed[typ] {
 			return tokenErr(ErrTokenType, "typ not in the issuer's list")

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,11 +18,11 @@ import (
 // the issuer's audience rules and the tenant claim. It is safe for
 // concurrent use; Close stops its background key refresh.
 type Verifier struct {
-	cfg     *config
-	issuers map[string]*trustedIssuer
-	algs    map[string]bool
-	parser  *jwt.Parser
-	cache   *tokenCache // nil when caching is off
+	cfg       *config
+	issuers   map[string]*trustedIssuer
+	algs      map[string]bool
+	validator *jwt.Validator
+	cache     *tokenCache // nil when caching is off
 
 	// relayable: the tokens verified are bearer tokens that Relay may send
 	// on. Internal assertions are not: each hop mints its own.
@@ -109,12 +110,11 @@ func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*
 		}
 		v.issuers[is.URL] = &trustedIssuer{Issuer: is, keys: ks, tenants: is.tenantSet(), types: typeSet(is.Types)}
 	}
-	v.parser = jwt.NewParser(
+	v.validator = jwt.NewValidator(
 		jwt.WithLeeway(cfg.leeway),
 		jwt.WithIssuedAt(),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(cfg.now),
-		jwt.WithStrictDecoding(),
 	)
 	if static == nil {
 		v.wg.Add(1)
@@ -201,51 +201,64 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 	if strings.Count(token, ".") != 2 {
 		return Tenant{}, "", tokenErr(ErrMalformed, "want three dot-separated parts")
 	}
-	var (
-		claims claimSet
-		ti     *trustedIssuer
-		key    *publicKey
-	)
-	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		alg := t.Method.Alg()
-		if !v.algs[alg] {
-			return nil, tokenErr(ErrAlgorithm, "")
-		}
-		for _, h := range [...]string{"jku", "x5u", "jwk", "x5c"} {
-			// Keys or key locations chosen by the token's author are
-			// never used; a token that offers them is not from an issuer
-			// we configured.
-			if _, ok := t.Header[h]; ok {
-				return nil, tokenErr(ErrHeader, h)
-			}
-		}
-		if _, ok := t.Header["crit"]; ok {
-			return nil, tokenErr(ErrCritical, "")
-		}
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, tokenErr(ErrMissingKeyID, "")
-		}
-		iss, _ := claims.str("iss")
-		ti = v.issuers[iss]
-		if ti == nil {
-			return nil, tokenErr(ErrIssuer, "")
-		}
-		if err := checkType(ti.types, t.Header); err != nil {
-			return nil, err
-		}
-		k, err := ti.keys.keyFor(ctx, kid)
-		if err != nil {
-			return nil, err
-		}
-		if !k.accepts(alg) {
-			return nil, &TokenError{Reason: ErrAlgorithm, Issuer: ti.URL, KeyID: k.kid, Detail: "key does not match algorithm"}
-		}
-		key = k
-		return k.key, nil
-	})
+	j, err := parseJWS(token)
 	if err != nil {
+		return Tenant{}, "", err
+	}
+	alg, _, _ := j.headerString("alg")
+	if !v.algs[alg] {
+		return Tenant{}, "", tokenErr(ErrAlgorithm, "")
+	}
+	for _, h := range [...]string{"jku", "x5u", "jwk", "x5c"} {
+		// Keys or key locations chosen by the token's author are never
+		// used; a token that offers them is not from an issuer we
+		// configured.
+		if _, ok := j.header[h]; ok {
+			return Tenant{}, "", tokenErr(ErrHeader, h)
+		}
+	}
+	if _, ok := j.header["crit"]; ok {
+		return Tenant{}, "", tokenErr(ErrCritical, "")
+	}
+	kid, _, _ := j.headerString("kid")
+	if kid == "" {
+		return Tenant{}, "", tokenErr(ErrMissingKeyID, "")
+	}
+	var ti *trustedIssuer
+	if j.iss != nil {
+		if iss, ok := jsonString(j.iss); ok {
+			ti = v.issuers[iss]
+		}
+	}
+	if ti == nil {
+		return Tenant{}, "", tokenErr(ErrIssuer, "")
+	}
+	if err := checkType(ti.types, j); err != nil {
+		return Tenant{}, "", err
+	}
+	key, err := ti.keys.keyFor(ctx, kid)
+	if err != nil {
+		return Tenant{}, "", v.mapError(err, nil, nil)
+	}
+	if !key.accepts(alg) {
+		return Tenant{}, "", &TokenError{Reason: ErrAlgorithm, Issuer: ti.URL, KeyID: key.kid, Detail: "key does not match algorithm"}
+	}
+	// The signature is checked before the claims are decoded: until it
+	// verifies, the payload is attacker-controlled bytes.
+	if err := jwt.GetSigningMethod(alg).Verify(j.signing, j.sig, key.key); err != nil {
+		return Tenant{}, "", &TokenError{Reason: ErrSignature, Issuer: ti.URL, KeyID: key.kid}
+	}
+	var claims claimSet
+	if err := json.Unmarshal(j.payload, &claims); err != nil {
 		return Tenant{}, "", v.mapError(err, ti, key)
+	}
+	if iss, _ := claims.str("iss"); iss != ti.URL {
+		// The scan and the decoder disagree on "iss"; trust neither.
+		return Tenant{}, "", &TokenError{Reason: ErrIssuer, Issuer: ti.URL, KeyID: key.kid, Detail: "ambiguous iss"}
+	}
+	if err := v.validator.Validate(&claims); err != nil {
+		// As golang-jwt's parser does, so that mapError sees the same.
+		return Tenant{}, "", v.mapError(errors.Join(jwt.ErrTokenInvalidClaims, err), ti, key)
 	}
 	fail := func(reason error, detail string) (Tenant, string, error) {
 		return Tenant{}, "", &TokenError{Reason: reason, Issuer: ti.URL, KeyID: key.kid, Detail: detail}
@@ -302,9 +315,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 	return t, key.kid, nil
 }
 
-// mapError turns golang-jwt's errors into ours. Our own errors from the key
-// function pass through; the library's messages are dropped because some of
-// them quote decoded token bytes.
+// mapError turns the errors of key lookup, claims decoding and golang-jwt's
+// claims validator into ours. Our own errors pass through; the others'
+// messages are dropped because some of them quote decoded token bytes.
 func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error {
 	var te *TokenError
 	if errors.As(err, &te) {
@@ -320,12 +333,8 @@ func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error 
 	switch {
 	case errors.Is(err, errDuplicateMember):
 		reason, detail = ErrDuplicateClaim, "payload names a member twice"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		reason = ErrMalformed
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		reason = ErrAlgorithm
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		reason = ErrSignature
+	case isJSONError(err):
+		reason, detail = ErrMalformed, "claims are not a JSON object"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		reason = ErrMissingExpiry
 	case errors.Is(err, jwt.ErrTokenExpired):
@@ -342,6 +351,14 @@ func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error 
 		te.Issuer, te.KeyID = ti.URL, key.kid
 	}
 	return te
+}
+
+func isJSONError(err error) bool {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	return errors.As(err, &syntax) || errors.As(err, &typ)
 }
 
 func contextError(err error) error {
