@@ -3,6 +3,7 @@ package grpcmw
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -15,13 +16,18 @@ import (
 )
 
 // DefaultSpoofableKeys returns the incoming metadata keys the server
-// interceptors remove before the handler runs: x-tenant-id and tenant-id.
-// Any client can set them, so code that read them instead of the verified
-// tenant would be spoofed. It returns a new slice on every call.
-func DefaultSpoofableKeys() []string { return []string{"x-tenant-id", "tenant-id"} }
+// interceptors remove before the handler runs: tenant.SpoofableNames() in
+// lower case, such as x-tenant-id, tenant-id, x-forwarded-tenant and
+// x-scope-orgid. Keys are matched by tenant.FoldName: in any letter case,
+// with '_' for '-' and with or without a "-bin" suffix, so tenant_id and
+// x-tenant-id-bin go too. Any client can set them, so code that read them
+// instead of the verified tenant would be spoofed. It returns a new slice
+// on every call.
+func DefaultSpoofableKeys() []string { return lowerKeys(tenant.SpoofableNames()) }
 
 type authConfig struct {
 	spoofable []string
+	extra     []string
 	assertion *tenant.Assertion
 }
 
@@ -29,10 +35,18 @@ type authConfig struct {
 // AuthFunc.
 type AuthOption func(*authConfig)
 
-// WithSpoofableKeys replaces the metadata keys removed from every incoming
-// call (default DefaultSpoofableKeys()). Keys are matched in lower case, as
-// gRPC metadata keys are.
+// WithSpoofableKeys adds keys to the metadata keys removed from every
+// incoming call, on top of DefaultSpoofableKeys() or the list of
+// WithSpoofableKeysOnly. Keys are matched as the defaults are, by
+// tenant.FoldName.
 func WithSpoofableKeys(keys ...string) AuthOption {
+	return func(c *authConfig) { c.extra = append(c.extra, keys...) }
+}
+
+// WithSpoofableKeysOnly replaces DefaultSpoofableKeys() with keys: only
+// these (and those of WithSpoofableKeys) are removed. The tenant-assertion
+// key is still removed when the interceptor does not verify assertions.
+func WithSpoofableKeysOnly(keys ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), keys...) }
 }
 
@@ -48,7 +62,7 @@ func WithAssertion(a *tenant.Assertion) AuthOption {
 // authenticator is the shared core of the interceptors and AuthFunc.
 type authenticator struct {
 	props     []tenant.Propagator
-	spoofable []string
+	spoofable tenant.NameSet
 }
 
 func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator {
@@ -56,7 +70,8 @@ func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a := &authenticator{spoofable: lowerKeys(cfg.spoofable)}
+	names := append(append([]string(nil), cfg.spoofable...), cfg.extra...)
+	a := &authenticator{}
 	if v != nil {
 		a.props = append(a.props, tenant.Relay{Verifier: v})
 	}
@@ -64,11 +79,12 @@ func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator 
 		a.props = append(a.props, cfg.assertion)
 	} else {
 		// Nobody here verifies assertions; make sure nobody reads one.
-		a.spoofable = append(a.spoofable, assertionKey)
+		names = append(names, assertionKey)
 	}
 	if len(a.props) == 0 {
 		panic("grpcmw: authentication needs a verifier or WithAssertion")
 	}
+	a.spoofable = tenant.NewNameSet(names...)
 	return a
 }
 
@@ -78,14 +94,15 @@ const (
 	assertionKey     = "tenant-assertion"
 )
 
+// credentialNames folds the credential keys, to find variants of them
+// (tenant_assertion, authorization-bin) that a bridge might read.
+var credentialNames = tenant.NewNameSet(authorizationKey, assertionKey)
+
 // authenticate verifies the credentials of ctx's incoming metadata and
 // returns a context carrying the tenant, without the spoofable keys.
 func (a *authenticator) authenticate(ctx context.Context) (context.Context, error) {
-	ctx = a.scrub(ctx)
-	if len(metadata.ValueFromIncomingContext(ctx, authorizationKey)) > 1 || len(metadata.ValueFromIncomingContext(ctx, assertionKey)) > 1 {
-		return nil, status.Error(codes.Unauthenticated, tenant.ErrInvalidBearer.Error())
-	}
-	t, err := tenant.ExtractAny(ctx, incomingCarrier{ctx}, a.props...)
+	ctx, md := a.scrub(ctx)
+	t, err := tenant.ExtractAny(ctx, MetadataCarrier(md), a.props...)
 	if err != nil {
 		return nil, statusFor(err)
 	}
@@ -93,24 +110,24 @@ func (a *authenticator) authenticate(ctx context.Context) (context.Context, erro
 	return tenant.NewContext(ctx, t), nil
 }
 
-// scrub drops spoofable keys from the incoming metadata. It copies the
-// metadata only when one of them is present, so honest calls pay nothing.
-func (a *authenticator) scrub(ctx context.Context) context.Context {
+// scrub drops spoofable keys, and variants of the credential keys other
+// than their lower-case form, from the incoming metadata, and returns the
+// metadata the call goes on with. gRPC's API lists incoming keys only
+// through a copy (FromIncomingContext), so every call pays for one; the
+// context is replaced only when a key was dropped.
+func (a *authenticator) scrub(ctx context.Context) (context.Context, metadata.MD) {
+	md, _ := metadata.FromIncomingContext(ctx) // a copy, keys in lower case
 	found := false
-	for _, k := range a.spoofable {
-		if metadata.ValueFromIncomingContext(ctx, k) != nil {
+	for k := range md {
+		if a.spoofable.Contains(k) || credentialNames.Contains(k) && !strings.EqualFold(k, authorizationKey) && !strings.EqualFold(k, assertionKey) {
+			delete(md, k)
 			found = true
-			break
 		}
 	}
 	if !found {
-		return ctx
+		return ctx, md
 	}
-	clean, _ := metadata.FromIncomingContext(ctx) // a copy
-	for _, k := range a.spoofable {
-		delete(clean, k)
-	}
-	return metadata.NewIncomingContext(ctx, clean)
+	return metadata.NewIncomingContext(ctx, md), md
 }
 
 // statusFor maps a verification error to its gRPC status, mirroring the

@@ -87,28 +87,6 @@ func mdKey(k string) string {
 	return strings.ToLower(k)
 }
 
-// incomingCarrier reads a call's incoming metadata in place; it is
-// read-only. grpc-go delivers incoming keys in lower case.
-type incomingCarrier struct{ ctx context.Context }
-
-func (c incomingCarrier) Get(key string) string {
-	if v := c.Values(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// Values returns the values of key. grpc-go's transport delivers every key
-// in lower case, so a case-insensitive lookup sees them all.
-func (c incomingCarrier) Values(key string) []string {
-	return metadata.ValueFromIncomingContext(c.ctx, mdKey(key))
-}
-func (c incomingCarrier) Set(string, string) {}
-func (c incomingCarrier) Keys() []string {
-	md, _ := metadata.FromIncomingContext(c.ctx)
-	return MetadataCarrier(md).Keys()
-}
-
 // recorder records what a propagator sets, for a call that has no
 // outgoing metadata yet: the credential is then appended without building
 // an MD.

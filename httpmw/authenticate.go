@@ -2,25 +2,29 @@ package httpmw
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// DefaultSpoofableHeaders returns the request headers Authenticate removes
-// before the handler runs: X-Tenant-ID and Tenant-ID. Clients can set them
-// to anything; code that read them instead of the verified tenant would be
-// trivially spoofed. It returns a new slice on every call, so no caller can
-// change another's defaults.
-func DefaultSpoofableHeaders() []string { return []string{"X-Tenant-ID", "Tenant-ID"} }
+// DefaultSpoofableHeaders returns the request headers and trailers
+// Authenticate removes before the handler runs: tenant.SpoofableNames(),
+// such as X-Tenant-ID, Tenant-ID, X-Forwarded-Tenant and X-Scope-OrgID.
+// Names are matched by tenant.FoldName: in any letter case and with '_'
+// for '-', so X-Tenant_ID goes too. Clients can set them to anything; code
+// that read them instead of the verified tenant would be trivially spoofed.
+// It returns a new slice on every call, so no caller can change another's
+// defaults.
+func DefaultSpoofableHeaders() []string { return tenant.SpoofableNames() }
 
 type authConfig struct {
 	spoofable []string
+	extra     []string
 	realm     string
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	assertion *tenant.Assertion
@@ -29,9 +33,19 @@ type authConfig struct {
 // AuthOption configures Authenticate.
 type AuthOption func(*authConfig)
 
-// WithSpoofableHeaders replaces the list of headers Authenticate removes
-// from every request (default DefaultSpoofableHeaders()).
+// WithSpoofableHeaders adds names to the headers (and trailers)
+// Authenticate removes from every request, on top of
+// DefaultSpoofableHeaders() or the list of WithSpoofableHeadersOnly. Names
+// are matched as the defaults are, by tenant.FoldName.
 func WithSpoofableHeaders(names ...string) AuthOption {
+	return func(c *authConfig) { c.extra = append(c.extra, names...) }
+}
+
+// WithSpoofableHeadersOnly replaces DefaultSpoofableHeaders() with names:
+// only these (and those of WithSpoofableHeaders) are removed. A
+// Tenant-Assertion header is still removed when the middleware does not
+// verify assertions.
+func WithSpoofableHeadersOnly(names ...string) AuthOption {
 	return func(c *authConfig) { c.spoofable = append([]string(nil), names...) }
 }
 
@@ -59,9 +73,12 @@ func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err err
 
 // Authenticate returns middleware that verifies the request's bearer token
 // with v and serves the request with the proven tenant in its context
-// (tenant.FromContext). It removes spoofable tenant headers before the
-// handler runs and puts tenant.id and tenant.tier on the span already in the
-// context (otelhttp starts it before this middleware runs).
+// (tenant.FromContext). It removes spoofable tenant headers and trailers
+// (DefaultSpoofableHeaders, in any letter case and with '_' for '-') before
+// the handler can read them, refuses a credential header that is repeated
+// (in one letter case or several), and puts tenant.id and tenant.tier on
+// the span already in the context (otelhttp starts it before this
+// middleware runs).
 //
 // Requests without a valid token get 401 with an RFC 6750 WWW-Authenticate
 // challenge and an RFC 9457 problem body; a tenant refused by a check gets
@@ -78,41 +95,94 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 	if v != nil {
 		props = append(props, tenant.Relay{Verifier: v})
 	}
-	// Header names are canonicalised once here, not per request.
-	spoofable := make([]string, 0, len(cfg.spoofable)+1)
-	for _, name := range cfg.spoofable {
-		spoofable = append(spoofable, http.CanonicalHeaderKey(name))
-	}
+	names := append(append([]string(nil), cfg.spoofable...), cfg.extra...)
 	if cfg.assertion != nil {
 		props = append(props, cfg.assertion)
 	} else {
 		// Nobody here verifies assertions; make sure nobody reads one.
-		spoofable = append(spoofable, tenant.AssertionKey)
+		names = append(names, tenant.AssertionKey)
 	}
 	if len(props) == 0 {
 		panic("httpmw: Authenticate needs a verifier or WithAssertion")
 	}
+	s := scrubber{spoofable: tenant.NewNameSet(names...)}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for _, name := range spoofable {
-				delete(r.Header, name)
-			}
-			// Two values of one credential header make it ambiguous which
-			// one a proxy in front of us checked.
-			if len(r.Header[tenant.AuthorizationKey]) > 1 || len(r.Header[tenant.AssertionKey]) > 1 {
-				cfg.onError(w, r, tenant.ErrInvalidBearer)
-				return
-			}
+			s.header(r.Header)
 			ctx := r.Context()
-			t, err := tenant.ExtractAny(ctx, propagation.HeaderCarrier(r.Header), props...)
+			t, err := tenant.ExtractAny(ctx, headerCarrier(r.Header), props...)
 			if err != nil {
 				cfg.onError(w, r, err)
 				return
 			}
 			telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
-			next.ServeHTTP(w, r.WithContext(tenant.NewContext(ctx, t)))
+			r = r.WithContext(tenant.NewContext(ctx, t))
+			s.trailer(r)
+			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// credentialNames folds the credential headers, to find variants of them
+// (Tenant_Assertion) that a backend behind a proxy might read.
+var credentialNames = tenant.NewNameSet(tenant.AuthorizationKey, tenant.AssertionKey)
+
+// credentialVariant reports whether k folds to a credential header but is
+// not one in any letter case: Tenant_Assertion, Authorization-Bin.
+func credentialVariant(k string) bool {
+	return credentialNames.Contains(k) && !strings.EqualFold(k, tenant.AuthorizationKey) && !strings.EqualFold(k, tenant.AssertionKey)
+}
+
+// scrubber removes spoofable headers and trailers from requests.
+type scrubber struct{ spoofable tenant.NameSet }
+
+// header removes every spoofable name, and every variant of a credential
+// header other than a change of letter case, from h. (Case variants stay,
+// for ExtractAny to refuse as a repeated credential.) It allocates
+// nothing.
+func (s *scrubber) header(h http.Header) {
+	for k := range h {
+		if s.spoofable.Contains(k) || credentialVariant(k) {
+			delete(h, k)
+		}
+	}
+}
+
+// trailer makes sure the handler of r cannot read a spoofable trailer.
+// Trailers arrive only when the body has been read, so the body is
+// wrapped to remove them then; the declared ones go at once, which also
+// keeps HTTP/2 from filling them in. A request without declared trailers
+// (r.Trailer nil) gets none the handler could see, and is left alone.
+func (s *scrubber) trailer(r *http.Request) {
+	if r.Trailer == nil {
+		return
+	}
+	s.header(r.Trailer)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &scrubBody{ReadCloser: r.Body, trailer: r.Trailer, s: s}
+	}
+}
+
+// scrubBody removes spoofable trailers once the body has been read to its
+// end or closed.
+type scrubBody struct {
+	io.ReadCloser
+	trailer http.Header
+	s       *scrubber
+}
+
+func (b *scrubBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.s.header(b.trailer)
+	}
+	return n, err
+}
+
+func (b *scrubBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.s.header(b.trailer)
+	return err
 }
 
 func (c *authConfig) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
