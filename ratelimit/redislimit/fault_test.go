@@ -494,6 +494,8 @@ func testClusterMasterKilled(t *testing.T, c *redistest.Cluster) {
 		c.Restart(victim)
 		if err := c.WaitState(true, 30*time.Second); err != nil {
 			t.Errorf("after restarting the killed master: %v", err)
+		} else if role := c.Role(victim); role != "replica" {
+			t.Errorf("the killed master %s came back as %s, want replica", victim.Addr, role)
 		}
 	}()
 	if err := c.WaitState(false, 10*time.Second); err != nil {
