@@ -31,11 +31,13 @@ import (
 // Local never forgets quota spent in a period that has not ended, nor a key
 // with requests in flight. When the key bound ([WithMaxKeys]) is reached it
 // forgets an idle key, else the least recently used key whose state is its
-// rate bucket alone (which is lenient by at most one burst for that key). When
-// every key of a shard holds spent quota, a request for a new key fails with
-// an error wrapping [ErrCapacity] (and so [ErrUnavailable]: HTTP 503, gRPC
-// Unavailable) and a RetryAfter until the earliest of their periods ends. Give
-// untenanted traffic a Local of its own so that it cannot fill the tenants'.
+// rate bucket alone (which is lenient by at most one burst for that key); keys
+// with requests in flight may take it past the bound by at most their number.
+// When the limiter holds its bound of keys and every key of the new key's
+// shard holds spent quota, the request fails with an error wrapping
+// [ErrCapacity] (and so [ErrUnavailable]: HTTP 503, gRPC Unavailable) and a
+// RetryAfter until the first of their periods ends. Give untenanted traffic a
+// Local of its own so that it cannot fill the tenants'.
 //
 // Local is exact under contention. x/time/rate reads the clock before it
 // takes the bucket's lock (golang/go#71360), so a goroutine that read the

@@ -20,12 +20,23 @@
 // defects listed on the Err* variables are rejected. Key sets refresh in the
 // background; an unknown key ID triggers at most one fetch per cooldown,
 // shared by every request that needs it, and keys already held keep working
-// while the issuer is unreachable.
+// while the issuer is unreachable. Keys and discovery documents are fetched
+// over https only (plain http only from a loopback host), redirects
+// included.
+//
+// With several issuers, each is bound to the tenants it may assert
+// (Issuer.Tenants) or explicitly to all (Issuer.AnyTenant); Tenant.Issuer
+// names the issuer of a verified Tenant. Tokens that never authenticate a
+// request (OpenID Connect logout tokens, security event tokens, internal
+// assertions) are refused by their "typ" header or "events" claim, and an
+// issuer may require its own "typ" values (Issuer.Types). The claims of a
+// token are decoded only after its signature verifies, so a forged token
+// costs no more than a real one.
 //
 // Verified tokens are cached by their whole text until their expiry or until
 // the key that verified them leaves the issuer's key set, so the common case
 // (one token, many requests) costs a map lookup instead of an RSA
-// verification.
+// verification. A WithCheck hook is not cached: it runs on every request.
 //
 // # Propagation
 //

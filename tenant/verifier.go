@@ -156,7 +156,9 @@ func (v *Verifier) refreshLoop() {
 // Verify checks token (the compact JWS, without any "Bearer " prefix) and
 // returns the Tenant it proves. Errors wrap ErrInvalidToken and a specific
 // reason, except ErrKeysUnavailable (the issuer could not be reached) and
-// errors from a WithCheck hook. ctx bounds a key fetch the token may cause.
+// ErrForbidden errors from a WithCheck hook, which runs on every call, the
+// cached ones included. ctx bounds a key fetch the token may cause and is
+// passed to the hook.
 func (v *Verifier) Verify(ctx context.Context, token string) (Tenant, error) {
 	if len(token) > v.cfg.maxTokenSize {
 		return Tenant{}, tokenErr(ErrTooLarge, "")
