@@ -663,7 +663,8 @@ func TestFaultSentinel(t *testing.T) {
 
 // TestFaultStall stalls the one Redis server for 5 s (SIGSTOP): no decision
 // waits past the deadline, and shared limiting resumes within 1 s of
-// SIGCONT.
+// SIGCONT. The client keeps go-redis's default timeouts (read 3 s, dial
+// 5 s), so that only the limiter's decision deadline bounds a decision.
 func TestFaultStall(t *testing.T) {
 	srv := redistest.Start(t)
 	closed, open, local := faultPlans(1 << 40)
@@ -673,7 +674,14 @@ func TestFaultStall(t *testing.T) {
 	for i := range tenants {
 		tenants[i] = faultTenant{fmt.Sprintf("tenant-%02d", i), plans[i%3]}
 	}
-	lim := newFaultLimiter(t, srv.Client(t))
+	client := redis.NewClient(&redis.Options{
+		Addr:                  srv.Addr,
+		ContextTimeoutEnabled: true, // as redislimit.New advises
+		MaxRetries:            -1,
+		DialerRetries:         1,
+	})
+	defer client.Close()
+	lim := newFaultLimiter(t, client)
 	ld := startFaultLoad([]*redislimit.Limiter{lim}, tenants, 4, 30*time.Second)
 	defer ld.finish()
 	time.Sleep(time.Second)
@@ -697,7 +705,7 @@ func TestFaultStall(t *testing.T) {
 		}
 	}
 	if stalled == 0 {
-		t.Errorf("no decision during the stall came from the failure policy: the stall did not reach the limiter")
+		t.Errorf("no decision that started during the stall (after the first deadline) and ended before SIGCONT came from the failure policy: every one waited for the stalled server")
 	}
 	resume, ok, later := resumeAfter(recs, tCont, func(faultRec) bool { return true })
 	switch {
