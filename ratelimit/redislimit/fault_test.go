@@ -456,11 +456,16 @@ func testClusterMasterKilled(t *testing.T, c *redistest.Cluster) {
 		quota    = 24
 	)
 	closed, open, local := faultPlans(quota)
-	plans := []*ratelimit.Plan{closed, open, local}
+	// Tenants under spent have used their whole quota before the run, as
+	// every limiter has seen: their local fallback must not give it back.
+	const spentQuota = 6
+	spent := ratelimit.MustPlan(ratelimit.Plan{Name: "local-spent", Rate: local.Rate, Burst: local.Burst,
+		Quota: ratelimit.Daily(spentQuota), OnBackendFailure: ratelimit.FallbackLocal(0.5)})
+	plans := []*ratelimit.Plan{closed, open, local, spent}
 	tenants := make([]faultTenant, nTenants)
 	tags := make([]string, nTenants)
 	for i := range tenants {
-		tenants[i] = faultTenant{fmt.Sprintf("tenant-%03d", i), plans[i%3]}
+		tenants[i] = faultTenant{fmt.Sprintf("tenant-%03d", i), plans[i%len(plans)]}
 		tags[i] = "{" + tenants[i].key + "}" // the slot of every key of the tenant
 	}
 	owners := c.MastersFor(tags...)
@@ -479,6 +484,24 @@ func testClusterMasterKilled(t *testing.T, c *redistest.Cluster) {
 	var lims []*redislimit.Limiter
 	for range 3 {
 		lims = append(lims, newFaultLimiter(t, c.NewClient(t, nil)))
+	}
+	for _, ten := range tenants {
+		if ten.plan != spent {
+			continue
+		}
+		allowed := 0
+		for j := range spentQuota + 3 {
+			d, err := lims[j%3].Take(faultCtx, ten.key, spent, 1)
+			if err != nil || d.Degraded {
+				t.Fatalf("%s, request %d before the run: %+v, %v", ten.key, j+1, d, err)
+			}
+			if d.Allowed {
+				allowed++
+			}
+		}
+		if allowed != spentQuota {
+			t.Fatalf("%s: %d of %d requests allowed before the run, want the quota of %d", ten.key, allowed, spentQuota+3, spentQuota)
+		}
 	}
 
 	ld := startFaultLoad(lims, tenants, 2, 60*time.Second)
@@ -573,7 +596,29 @@ func testClusterMasterKilled(t *testing.T, c *redistest.Cluster) {
 		}
 	}
 
-	// What was spent stays spent across the failover.
+	// What was spent stays spent across the failover, and in the local
+	// fallback.
+	var spentAllowed, spentFallback int
+	var spentWho []string
+	for _, r := range recs {
+		if ld.tenants[r.tenant].plan == spent {
+			if r.allowed {
+				spentAllowed++
+				if len(spentWho) < 10 {
+					spentWho = append(spentWho, fmt.Sprintf("%s (on the killed master %v) by limiter %d, %s, %v after the kill",
+						ld.tenants[r.tenant].key, affected[r.tenant], r.inst, r.class, (r.start-tKill).Round(time.Millisecond)))
+				}
+			}
+			if r.class == classDegraded {
+				spentFallback++
+			}
+		}
+	}
+	t.Logf("tenants with their quota spent before the run (plan %s): %d decisions allowed, %d made by the local fallback", spent.Name, spentAllowed, spentFallback)
+	if spentAllowed > 0 || spentFallback == 0 {
+		t.Errorf("tenants with their quota of %d spent before the run (plan %s, FallbackLocal): %d decisions allowed, want 0 (%d decisions by the local fallback in all); allowed: %s",
+			spentQuota, spent.Name, spentAllowed, spentFallback, strings.Join(spentWho, "; "))
+	}
 	checkQuota(t, "all tenants", ld, recs, closed)
 	checkQuota(t, "tenants on the killed master", ld, outage, closed)
 	maxLat, p99, _ := latencyStats(recs, 0)
