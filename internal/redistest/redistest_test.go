@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 )
 
@@ -119,10 +120,16 @@ func TestCluster(t *testing.T) {
 		}
 	}
 	const key = "{acme}:q"
-	if err := cc.Set(ctx, key, "1", 0).Err(); err != nil {
+	m := c.MasterFor(key)
+	// Replication is asynchronous: WAIT, on the connection that wrote, for
+	// the replica to have the key before its master dies.
+	if _, err := m.Client(t).Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, key, "1", 0)
+		p.Do(ctx, "WAIT", 1, 5000)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	m := c.MasterFor(key)
 	replica := c.ReplicaOf(m)
 	if replica == nil {
 		t.Fatalf("no replica of %s", m.Addr)
@@ -155,7 +162,11 @@ func TestSentinel(t *testing.T) {
 	s := StartSentinel(t)
 	c := s.NewClient(t, nil)
 	ctx := context.Background()
-	if err := c.Set(ctx, "k", "1", 0).Err(); err != nil {
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "k", "1", 0)
+		p.Do(ctx, "WAIT", 1, 5000) // the replica has it before the master dies
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	old := s.KillMaster()
