@@ -4,51 +4,95 @@ import (
 	"hash/maphash"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantkit/tenantkit/ratelimit"
 )
 
-// memSize is the number of quota states a Limiter remembers for its
-// FallbackLocal plans (a direct-mapped table: a key whose slot another key
-// took is remembered as having spent nothing).
-const memSize = 1 << 12
+// The quota memory of a Limiter's FallbackLocal plans: memSets sets of
+// memWays entries (8,192 in all, about 450 KB, made when the first such
+// plan is used). A key's entry is taken back only when eight other keys
+// of its set were seen after it.
+const (
+	memWays = 8
+	memSets = 1024
+)
 
 // quotaMemory remembers, per tenant key and quota kind, the last quota
 // state Redis reported, so that a fallback to the in-process limiter starts
 // from what was spent instead of from zero; and what the fallback allowed,
 // so that Redis counts it once it answers again.
 type quotaMemory struct {
-	seed    maphash.Seed
-	entries [memSize]memEntry
+	seed maphash.Seed
+	sets [memSets]memSet
+}
+
+type memSet struct {
+	next atomic.Uint32 // round-robin victim when every way is taken
+	ways [memWays]memEntry
 }
 
 type memEntry struct {
+	tag     atomic.Uint64 // hash of key and quota kind; 0 when empty; written under mu
 	mu      sync.Mutex
-	tag     uint64 // hash of key and quota kind; 0 when empty
-	used    int64  // count Redis last reported, this request included
-	end     int64  // its period end, unix s
-	seeded  int64  // outage generation the local count was last seeded in
-	debt    int64  // cost allowed locally in period debtEnd, not yet in Redis
+	used    int64 // count Redis last reported, this request included
+	end     int64 // its period end, unix s
+	seeded  int64 // outage generation (plus one) the local count was last seeded in
+	debt    int64 // cost allowed locally in period debtEnd, not yet in Redis
 	debtEnd int64
 }
 
-func (m *quotaMemory) entry(key string, pa *planArgs) (*memEntry, uint64) {
+// lookup returns the set of key under pa's quota kind, its tag, and its
+// entry, or nil when it has none.
+func (m *quotaMemory) lookup(key string, pa *planArgs) (*memSet, uint64, *memEntry) {
 	tag := maphash.String(m.seed, key) ^ pa.kindHash
 	if tag == 0 {
 		tag = 1
 	}
-	return &m.entries[tag&(memSize-1)], tag
+	s := &m.sets[(tag>>32)%memSets]
+	for i := range s.ways {
+		if s.ways[i].tag.Load() == tag {
+			return s, tag, &s.ways[i]
+		}
+	}
+	return s, tag, nil
 }
 
-// takeDebt returns the cost allowed locally for this key in the period
-// ending at end (unix s) and clears it, or 0. It never waits.
+// claim gives an entry of s to tag: an empty one, or the next in turn.
+func (s *memSet) claim(tag uint64) *memEntry {
+	for i := range s.ways {
+		e := &s.ways[i]
+		if e.tag.Load() == 0 && e.mu.TryLock() {
+			if e.tag.Load() == 0 {
+				e.reset(tag)
+				e.mu.Unlock()
+				return e
+			}
+			e.mu.Unlock()
+		}
+	}
+	e := &s.ways[s.next.Add(1)%memWays]
+	e.mu.Lock()
+	e.reset(tag)
+	e.mu.Unlock()
+	return e
+}
+
+// reset gives the entry to tag; e.mu is held.
+func (e *memEntry) reset(tag uint64) {
+	e.tag.Store(tag)
+	e.used, e.end, e.seeded, e.debt, e.debtEnd = 0, 0, 0, 0, 0
+}
+
+// takeDebt returns the cost allowed locally for tag in the period ending
+// at end (unix s) and clears it, or 0. It never waits.
 func (e *memEntry) takeDebt(tag uint64, end int64) int64 {
 	if !e.mu.TryLock() {
 		return 0
 	}
 	var d int64
-	if e.tag == tag && e.debt > 0 && e.debtEnd == end {
+	if e.tag.Load() == tag && e.debt > 0 && e.debtEnd == end {
 		d, e.debt = e.debt, 0
 	}
 	e.mu.Unlock()
@@ -58,7 +102,7 @@ func (e *memEntry) takeDebt(tag uint64, end int64) int64 {
 // giveBack returns debt that did not reach Redis.
 func (e *memEntry) giveBack(tag uint64, end, debt int64) {
 	e.mu.Lock()
-	if e.tag == tag && (e.debt == 0 || e.debtEnd == end) {
+	if e.tag.Load() == tag && (e.debt == 0 || e.debtEnd == end) {
 		e.debt += debt
 		e.debtEnd = end
 	}
@@ -71,8 +115,8 @@ func (e *memEntry) record(tag uint64, used, end int64) {
 	if !e.mu.TryLock() {
 		return
 	}
-	if e.tag != tag {
-		e.claim(tag)
+	if e.tag.Load() != tag {
+		e.reset(tag)
 	}
 	if end > e.end || (end == e.end && used > e.used) {
 		e.used, e.end = used, end
@@ -80,12 +124,26 @@ func (e *memEntry) record(tag uint64, used, end int64) {
 	e.mu.Unlock()
 }
 
+// owe adds cost allowed locally in the period ending at end to the debt
+// that the next shared decision for the key hands to Redis.
+func (e *memEntry) owe(tag uint64, cost, end int64) {
+	e.mu.Lock()
+	if e.tag.Load() != tag {
+		e.reset(tag)
+	}
+	if e.debtEnd != end {
+		e.debt, e.debtEnd = 0, end
+	}
+	e.debt += cost
+	e.mu.Unlock()
+}
+
 // seedLocal raises the local count of key under the fallback plan fp to
 // the share of the count Redis last reported, once per outage generation.
 func (l *Limiter) seedLocal(e *memEntry, tag uint64, key string, fp *ratelimit.Plan, share float64) {
-	gen := l.outages.Load()
+	gen := l.outages.Load() + 1 // never the zero of a fresh entry
 	e.mu.Lock()
-	if e.tag != tag || e.seeded == gen || e.used <= 0 {
+	if e.tag.Load() != tag || e.seeded == gen || e.used <= 0 {
 		e.mu.Unlock()
 		return
 	}
@@ -96,23 +154,4 @@ func (l *Limiter) seedLocal(e *memEntry, tag uint64, key string, fp *ratelimit.P
 	// seeding ceil(used/N) leaves each at most (L-used)/N.
 	scaled := int64(math.Ceil(float64(used)*share - 1e-9))
 	_ = l.local.SeedQuota(key, fp, scaled, time.Unix(end, 0))
-}
-
-// owe adds cost allowed locally in the period ending at end to the debt
-// that the next shared decision for the key hands to Redis.
-func (e *memEntry) owe(tag uint64, cost, end int64) {
-	e.mu.Lock()
-	if e.tag != tag {
-		e.claim(tag)
-	}
-	if e.debtEnd != end {
-		e.debt, e.debtEnd = 0, end
-	}
-	e.debt += cost
-	e.mu.Unlock()
-}
-
-// claim gives the entry to another key; e.mu is held.
-func (e *memEntry) claim(tag uint64) {
-	e.tag, e.used, e.end, e.seeded, e.debt, e.debtEnd = tag, 0, 0, 0, 0, 0
 }

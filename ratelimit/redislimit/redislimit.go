@@ -30,12 +30,11 @@ const MaxKeyLen = 256
 // Each decision is one EVALSHA of one Lua script (EVAL after NOSCRIPT),
 // which reads the Redis server's clock, checks the GCRA rate and the
 // calendar quota, and writes both only if the request is allowed. A tenant
-// key has one rate key, "<prefix>{<key>}:r", for every plan, and one quota
-// key per kind of quota period it has been limited by,
-// "<prefix>{<key>}:q:<kind>" (the kind names the period and its anchor: "d0"
-// for calendar days, "w0" for ISO weeks, "m1:0" for calendar months), so a
-// change of plan keeps both what the tenant spent and its rate state. The
-// {<key>} hash tag keeps a tenant's keys in one Redis Cluster slot.
+// key has one Redis key, "<prefix>{<key>}:q": a hash with its rate state
+// (one for every plan) and one count per kind of quota period it has been
+// limited by (the kind names the period and its anchor), so a change of
+// plan keeps both what the tenant spent and its rate state. The {<key>}
+// hash tag keeps the key in the slot a Redis Cluster expects of it.
 //
 // The in-flight cap of a plan is enforced in this process (see
 // [ratelimit.InFlight]); rate and quota are shared.
@@ -176,22 +175,15 @@ func (l *Limiter) Take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	return d, err
 }
 
-// keys returns the Redis keys of a decision for key under p, built in one
-// allocation: the rate key, and for a quota the quota key and the key of
-// the previous layout.
-func (l *Limiter) keys(key string, pa *planArgs) []string {
-	if pa.kind == "" {
-		return []string{l.prefix + "{" + key + "}:r"}
-	}
-	s := l.prefix + "{" + key + "}:r" + l.prefix + "{" + key + "}:q:" + pa.kind
-	n := len(l.prefix) + len(key) + 4
-	return []string{s[:n], s[n:], s[n : 2*n]}
+// keys returns the Redis key of a decision for key: the tenant's hash.
+func (l *Limiter) keys(key string) []string {
+	return []string{l.prefix + "{" + key + "}:q"}
 }
 
 func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost int) (ratelimit.Decision, error) {
 	now := time.Now().UnixNano()
 	pa, args, qend := l.argsFor(p, now, cost)
-	keys := l.keys(key, pa)
+	keys := l.keys(key)
 	if err := ctx.Err(); err != nil {
 		return ratelimit.Decision{Plan: p}, err // the caller gave up already
 	}
@@ -204,14 +196,17 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	// Under FallbackLocal with a quota, the last shared count is remembered
 	// for the fallback, and what an earlier fallback allowed goes to Redis.
 	var (
+		set  *memSet
 		e    *memEntry
 		tag  uint64
 		debt int64
 	)
 	if pa.remember {
-		e, tag = l.memory().entry(key, pa)
-		if debt = e.takeDebt(tag, qend); debt > 0 {
-			args = append(slices.Clip(args), strconv.FormatInt(debt, 10), strconv.FormatInt(qend, 10))
+		set, tag, e = l.memory().lookup(key, pa)
+		if e != nil {
+			if debt = e.takeDebt(tag, qend); debt > 0 {
+				args = append(slices.Clip(args), strconv.FormatInt(debt, 10), strconv.FormatInt(qend, 10))
+			}
 		}
 	}
 	r, err := takeScript.Run(rctx, l.client, keys, args...).Int64Slice()
@@ -243,10 +238,13 @@ func (l *Limiter) take(ctx context.Context, key string, p *ratelimit.Plan, cost 
 	}
 	br.reset()
 	d := decide(p, pa.interval, cost, qend, r)
-	if e != nil && len(r) >= 4 {
+	if set != nil && len(r) >= 4 {
 		used := r[3]
 		if d.Allowed {
 			used += int64(cost)
+		}
+		if e == nil {
+			e = set.claim(tag)
 		}
 		e.record(tag, used, d.QuotaReset.Unix())
 	}
@@ -317,15 +315,21 @@ func (l *Limiter) degraded(ctx context.Context, key string, p *ratelimit.Plan, p
 	case ratelimit.FailureLocal:
 		fp := p.FallbackPlan()
 		var (
+			set *memSet
 			e   *memEntry
 			tag uint64
 		)
 		if pa.remember {
-			e, tag = l.memory().entry(key, pa)
-			l.seedLocal(e, tag, key, fp, p.OnBackendFailure.Share)
+			set, tag, e = l.memory().lookup(key, pa)
+			if e != nil {
+				l.seedLocal(e, tag, key, fp, p.OnBackendFailure.Share)
+			}
 		}
 		d, err := l.local.Take(ctx, key, fp, cost)
-		if e != nil && d.Allowed && !d.QuotaReset.IsZero() {
+		if set != nil && d.Allowed && !d.QuotaReset.IsZero() {
+			if e == nil {
+				e = set.claim(tag)
+			}
 			e.owe(tag, int64(cost), d.QuotaReset.Unix())
 		}
 		d.Plan = p
@@ -481,6 +485,7 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 		strconv.Itoa(kind),
 		strconv.FormatInt(a1, 10),
 		strconv.FormatInt(a2, 10),
+		"e"+pa.kind, "c"+pa.kind, // the kind's fields in the tenant's hash
 	)
 	return pa
 }

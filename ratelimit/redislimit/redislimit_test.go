@@ -125,24 +125,26 @@ func TestKeysHaveHashTagAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 7 {
-		t.Fatalf("keys %v, want one rate key per tenant and one quota key for each of the three with a quota", keys)
+	if len(keys) != 4 {
+		t.Fatalf("keys %v, want one key per tenant", keys)
 	}
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, prefix)
-		if !strings.HasPrefix(rest, "{tenant-") || !(strings.HasSuffix(rest, "}:r") || strings.Contains(rest, "}:q:")) {
+		if !strings.HasPrefix(rest, "{tenant-") || !strings.HasSuffix(rest, "}:q") {
 			t.Errorf("key %q lacks the {tenant} hash tag", k)
 		}
 		ttl, err := c.PTTL(ctx, k).Result()
 		if err != nil || ttl <= 0 {
 			t.Errorf("key %q has TTL %v (%v): every key must expire", k, ttl, err)
 		}
-		if strings.Contains(k, "}:q:") {
-			exp, _ := c.ExpireTime(ctx, k).Result()
-			end, _ := quotaCount(t, c, k)
-			if got := exp / time.Second; int64(got) != end+int64(DefaultQuotaMargin/time.Second) {
-				t.Errorf("quota key %q expires at %d, want its period end %d plus the margin", k, got, end)
-			}
+	}
+	for i, p := range plans[:3] {
+		key := fmt.Sprintf("tenant-%d", i)
+		exp, _ := c.ExpireTime(ctx, quotaKey(l, key)).Result()
+		end, _ := quotaCount(t, c, l, key, p)
+		want := end + int64(DefaultQuotaMargin/time.Second)
+		if got := int64(exp / time.Second); got < want || got > want+60 {
+			t.Errorf("key of %s expires at %d, want its period end %d plus the margin (and at most a minute more)", key, got, end)
 		}
 	}
 }
@@ -265,7 +267,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 		}
 	}
 	// The first request of the period dropped the last period's count.
-	if end, n := quotaCount(t, c0, quotaKey(replicas[0], "acme", p)); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
+	if end, n := quotaCount(t, c0, replicas[0], "acme", p); end != boundary.Add(24*time.Hour).Unix() || n != 3 {
 		t.Fatalf("quota hash holds period %d count %d after the boundary", end, n)
 	}
 }
@@ -279,27 +281,25 @@ func serverTime(t testing.TB, c redis.UniversalClient) time.Time {
 	return tm
 }
 
-// quotaCount returns the period end and count that the quota hash k holds.
-func quotaCount(t *testing.T, c redis.UniversalClient, k string) (end, n int64) {
+// quotaCount returns the period end and count of key under p's kind of
+// quota period, as the tenant's hash holds them.
+func quotaCount(t *testing.T, c redis.UniversalClient, l *Limiter, key string, p *ratelimit.Plan) (end, n int64) {
 	t.Helper()
-	h, err := c.HGetAll(ctx, k).Result()
+	kind := l.buildArgs(p).kind
+	v, err := c.HMGet(ctx, quotaKey(l, key), "e"+kind, "c"+kind).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 1 {
-		t.Fatalf("quota hash %q holds %v: want one period's count", k, h)
+	if v[0] == nil || v[1] == nil {
+		t.Fatalf("hash of %q holds no count of kind %s", key, kind)
 	}
-	for f, v := range h {
-		end, _ = strconv.ParseInt(f, 10, 64)
-		n, _ = strconv.ParseInt(v, 10, 64)
-	}
+	end, _ = strconv.ParseInt(v[0].(string), 10, 64)
+	n, _ = strconv.ParseInt(v[1].(string), 10, 64)
 	return end, n
 }
 
-// quotaKey returns the name of the quota hash of key under p.
-func quotaKey(l *Limiter, key string, p *ratelimit.Plan) string {
-	return l.keys(key, l.buildArgs(p))[1]
-}
+// quotaKey returns the name of the tenant hash of key.
+func quotaKey(l *Limiter, key string) string { return l.keys(key)[0] }
 
 // A quota hash written by the previous layout ("<prefix>{key}:q" with the
 // TAT in t and the count in a field named by the period end) keeps its
@@ -317,7 +317,7 @@ func TestQuotaPreviousLayoutKeepsCount(t *testing.T) {
 	if d := take(t, l, "old", p, 1); !d.Allowed || d.QuotaRemaining != 2 {
 		t.Fatalf("%+v: want the 7 spent under the previous layout to count", d)
 	}
-	if e, n := quotaCount(t, c, quotaKey(l, "old", p)); e != end.Unix() || n != 8 {
+	if e, n := quotaCount(t, c, l, "old", p); e != end.Unix() || n != 8 {
 		t.Fatalf("hash holds period %d count %d, want %d and 8", e, n, end.Unix())
 	}
 	// A stale period in the previous layout counts as nothing.
@@ -340,20 +340,20 @@ func TestDeniedSpendsNothing(t *testing.T) {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if _, n := quotaCount(t, c, quotaKey(l, "r", p)); n != 2 {
+		if _, n := quotaCount(t, c, l, "r", p); n != 2 {
 			t.Fatalf("quota count %d after rate denials, want 2", n)
 		}
 	})
 	t.Run("quota denial keeps rate", func(t *testing.T) {
 		p := ratelimit.MustPlan(ratelimit.Plan{Name: "p", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(3)})
 		take(t, l, "q", p, 3)
-		tat, _ := c.Get(ctx, prefix+"{q}:r").Result()
+		tat, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result()
 		for range 20 {
 			if d := take(t, l, "q", p, 1); d.Allowed || d.DeniedBy != ratelimit.ReasonQuota || d.Remaining != 7 {
 				t.Fatalf("%+v", d)
 			}
 		}
-		if after, _ := c.Get(ctx, prefix+"{q}:r").Result(); after != tat || tat == "" {
+		if after, _ := c.HGet(ctx, prefix+"{q}:q", "t").Result(); after != tat || tat == "" {
 			t.Fatalf("rate state changed by quota denials: %s -> %s", tat, after)
 		}
 		p2 := ratelimit.MustPlan(ratelimit.Plan{Name: "p2", Rate: ratelimit.PerHour(1), Burst: 10, Quota: ratelimit.Daily(30)})
@@ -519,32 +519,43 @@ func TestCanceledContextIsNotAnOutage(t *testing.T) {
 	}
 }
 
-// The rate key lives until its bucket is full again, however long that
-// is; the quota key a margin past its period.
+// The tenant's hash lives until its bucket is full again, however long
+// that is, and a margin past its quota period.
 func TestKeyExpiries(t *testing.T) {
 	c, prefix := shared(t)
 	l := mustNew(t, c, WithPrefix(prefix), WithQuotaMargin(time.Second))
 	end := serverTime(t, c).Truncate(time.Second).Add(10 * time.Second)
 	p := ratelimit.MustPlan(ratelimit.Plan{Name: "slow", Rate: ratelimit.PerHour(1), Burst: 100, Quota: ratelimit.Daily(1000).AnchoredAt(end)})
+	q := ratelimit.MustPlan(ratelimit.Plan{Name: "fast", Rate: ratelimit.PerSecond(1000), Burst: 100, Quota: ratelimit.Daily(1000).AnchoredAt(end)})
+	expiry := func(key string) time.Time {
+		exp, err := c.PExpireTime(ctx, prefix+"{"+key+"}:q").Result()
+		if err != nil || exp <= 0 {
+			t.Fatalf("%s: expiry %v, %v", key, exp, err)
+		}
+		return time.UnixMilli(int64(exp / time.Millisecond))
+	}
 	d := take(t, l, "k", p, 50)
 	if !d.Allowed || !d.QuotaReset.Equal(end) {
 		t.Fatalf("%+v", d)
 	}
-	exp, err := c.PExpireTime(ctx, prefix+"{k}:r").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if full := serverTime(t, c).Add(50 * time.Hour); time.UnixMilli(int64(exp / time.Millisecond)).Before(full.Add(-time.Second)) {
-		t.Fatalf("rate key expires at %v, before its bucket is full at %v", time.UnixMilli(int64(exp/time.Millisecond)), full)
+	exp := expiry("k")
+	if full := serverTime(t, c).Add(50 * time.Hour); exp.Before(full.Add(-time.Second)) {
+		t.Fatalf("hash expires at %v, before its bucket is full at %v", exp, full)
 	}
 	take(t, l, "k", p, 10)
-	exp2, _ := c.PExpireTime(ctx, prefix+"{k}:r").Result()
-	if exp2 <= exp {
+	if exp2 := expiry("k"); !exp2.After(exp) {
 		t.Fatalf("expiry %v not extended past %v", exp2, exp)
 	}
-	qexp, _ := c.ExpireTime(ctx, quotaKey(l, "k", p)).Result()
-	if got := int64(qexp / time.Second); got != end.Unix()+1 {
-		t.Fatalf("quota key expires at %d, want its period end %d plus the margin of 1 s", got, end.Unix())
+	take(t, l, "f", q, 1)
+	if exp := expiry("f"); exp.Before(end.Add(time.Second)) || exp.After(end.Add(62*time.Second)) {
+		t.Fatalf("hash expires at %v, want its period end %v plus the margin of 1 s (and at most a minute more)", exp, end)
+	}
+	// A rate-only plan on the same tenant never moves the expiry earlier.
+	r := ratelimit.MustPlan(ratelimit.Plan{Name: "r", Rate: ratelimit.PerSecond(1000), Burst: 100})
+	before := expiry("f")
+	take(t, l, "f", r, 1)
+	if after := expiry("f"); after.Before(before) {
+		t.Fatalf("a rate-only request moved the expiry from %v to %v", before, after)
 	}
 }
 
@@ -557,7 +568,7 @@ func TestScriptIgnoresWrongExpectedPeriod(t *testing.T) {
 	_, args, _ := l.argsFor(p, time.Now().UnixNano(), 1)
 	args = slices.Clone(args)
 	args[argPeriod], args[argPeriod+1] = "0", "86400" // 1970-01-01: a clock far off
-	r, err := takeScript.Run(ctx, c, l.keys("k", l.buildArgs(p)), args...).Int64Slice()
+	r, err := takeScript.Run(ctx, c, l.keys("k"), args...).Int64Slice()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,49 +70,57 @@ const scriptEpoch = 1704067200
 
 // takeLua decides one request: the GCRA rate check and the calendar quota,
 // atomically, on the server's clock, in one round trip. A denied request
-// writes nothing (but a fallback's debt, below); every key it writes has an
+// writes nothing (but a fallback's debt, below); the key it writes has an
 // expiry, set in the same script.
 //
 // The script does as little as it can, because Redis runs it on its one
 // thread and its cost is most of what a decision costs the server: it reads
-// the clock and the state, decides, writes, and returns the raw values; the
-// client derives remaining, retry-after and reset-after from them.
+// the clock and the state in one HMGET, decides, writes in one HSET, and
+// returns the raw values; the client derives remaining, retry-after and
+// reset-after from them.
 //
-// KEYS[1] is the tenant's rate state, one for every plan: the theoretical
-// arrival time (TAT) in microseconds since 2024-01-01 (an exact double;
-// redis.call writes numbers with 17 significant digits, which read back as
-// the same double, where Lua's own tostring would round). The TAT is a
-// time, so it means the same under plans of different rates. The key
-// expires (PX) when the bucket is full again, when an absent key means the
-// same.
+// KEYS[1] is the tenant's one hash, whatever its plan. Its field t is the
+// rate state: the theoretical arrival time (TAT) in microseconds since
+// 2024-01-01 (an exact double; redis.call writes numbers with 17
+// significant digits, which read back as the same double, where Lua's own
+// tostring would round). The TAT is a time, so it means the same under
+// plans of different rates. For each kind of quota period the tenant has
+// been limited by (day, week or month, with its anchor: <kind>), e<kind>
+// holds the end of the period counted (unix seconds) and c<kind> its
+// count; a count of another period end counts as nothing, so the quota
+// resets exactly at the boundary whatever the expiry does. Plans of the
+// same kind share the count (an upgrade or a downgrade keeps it); plans of
+// other kinds never touch it. The hash holds one such pair per kind ever
+// used, so it stays small.
 //
-// Plans with a quota add KEYS[2], the tenant's count for one kind of
-// period (day, week or month, with its anchor): a hash whose one field is
-// named by the end of the period it counts (unix seconds), so a missing
-// field means nothing spent yet this period, and the quota resets exactly
-// at the boundary whatever the expiry does. Plans of the same kind share
-// it (an upgrade or a downgrade keeps the count), plans of other kinds
-// never touch it. The first write of a period drops the earlier period's
-// field; the hash expires a margin after its period ends. The first write
-// of a script is always one that Redis refuses when it is out of memory
-// (HSET, HINCRBY, SET): a script that has written may write on past
-// maxmemory, so a DEL first would let every decision through the limit. KEYS[3] is the
-// hash of the previous layout (the TAT and the count of whichever plan the
-// tenant had), read only at a period's first request, so that counts
-// spent before an upgrade of this library still count.
+// Field x is the expiry the script last set (unix s). The hash must live
+// until its bucket is full again and a margin past the end of every
+// period it counts; the script extends the expiry only when a write needs
+// more than x, and then by a minute more, so most decisions write one
+// HSET and no EXPIREAT, and the expiry never moves earlier.
+//
+// The hash took over the name of the previous layout's quota hash (t and
+// a count in a field named by the period end), so a count of the current
+// period found there at a kind's first request still counts, and the
+// field goes.
+//
+// Every write of the script starts with the HSET, which Redis refuses when
+// it is out of memory under noeviction: a script that has written may
+// write on past maxmemory.
 //
 // ARGV, every plan: emission interval T (µs per unit of cost, may have a
 // fraction), the bucket's capacity as a TAT lead ((burst + 0.001) * T: a
 // request is allowed when the TAT it leaves is at most that far ahead of
 // now, the 0.001 absorbing rounding), cost. Plans with a quota add: quota
 // limit, the period the client expects [start, end) in unix seconds, the
-// expiry margin in seconds, and the calendar (kind 1 day, 2 week, 3 month,
-// and a1, a2 as period_end takes them). The script uses the expected period
-// only if the server's clock falls inside it and computes the period itself
-// otherwise (the calendar functions are defined only on that path, so the
-// common path does not pay for creating them). Optionally a debt and its
-// period end: cost that a fallback allowed while Redis was unreachable,
-// added to the count (allowed or not) if its period is still current.
+// expiry margin in seconds, the calendar (kind 1 day, 2 week, 3 month, and
+// a1, a2 as period_end takes them), and the names of the kind's two
+// fields. The script uses the expected period only if the server's clock
+// falls inside it and computes the period itself otherwise (the calendar
+// functions are defined only on that path, so the common path does not pay
+// for creating them). Optionally a debt and its period end: cost that a
+// fallback allowed while Redis was unreachable, added to the count
+// (allowed or not) if its period is still current.
 //
 // Reply: reason (0 allowed, 1 denied by rate, 2 denied by quota), the TAT
 // before the request (not earlier than now), now, and with a quota the count
@@ -128,14 +136,32 @@ local tm = redis.call('TIME')
 local sec = tonumber(tm[1])
 local now = (sec - epoch) * 1000000 + tonumber(tm[2])
 
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local newtat = tat + cost * T
-local fits = newtat - now <= tonumber(ARGV[2])
+-- expiry returns the expiry to set (unix s) for a hash that must live
+-- until want, or nil when x, the expiry set before, is enough. A hash of
+-- the previous layout has no x: its own expiry is kept if later.
+local function expiry(want, x, existed)
+  if x and want <= tonumber(x) then return nil end
+  local e = want + 60
+  if not x and existed then
+    local ttl = redis.call('TTL', KEYS[1])
+    if ttl > 0 and sec + ttl > e then e = sec + ttl end
+  end
+  return e
+end
 
 if ARGV[4] == nil then
-  if not fits then return {1, tat, now} end
-  redis.call('SET', KEYS[1], newtat, 'PX', math.ceil((newtat - now) / 1000) + 1)
+  local h = redis.call('HMGET', KEYS[1], 't', 'x')
+  local tat = tonumber(h[1]) or now
+  if tat < now then tat = now end
+  local newtat = tat + cost * T
+  if newtat - now > tonumber(ARGV[2]) then return {1, tat, now} end
+  local ex = expiry(math.ceil(newtat / 1000000) + epoch + 1, h[2], h[1])
+  if ex then
+    redis.call('HSET', KEYS[1], 't', newtat, 'x', ex)
+    redis.call('EXPIREAT', KEYS[1], ex)
+  else
+    redis.call('HSET', KEYS[1], 't', newtat)
+  end
   return {0, tat, now}
 end
 
@@ -149,36 +175,49 @@ if sec < tonumber(ARGV[5]) or sec >= qend then` + periodLua + `
   qend_s = tostring(qend)
   own = true
 end
-local qused = tonumber(redis.call('HGET', KEYS[2], qend_s))
-local fresh = not qused
-if fresh then qused = tonumber(redis.call('HGET', KEYS[3], qend_s)) or 0 end
+local ef, cf = ARGV[11], ARGV[12]
+local h = redis.call('HMGET', KEYS[1], 't', 'x', ef, cf, qend_s)
+local tat = tonumber(h[1]) or now
+if tat < now then tat = now end
+local newtat = tat + cost * T
+local fresh = h[3] ~= qend_s
+local qused = 0
+if fresh then
+  qused = tonumber(h[5]) or 0
+else
+  qused = tonumber(h[4]) or 0
+end
 local add = 0
-if ARGV[11] and ARGV[12] == qend_s then
-  add = tonumber(ARGV[11])
+if ARGV[13] and ARGV[14] == qend_s then
+  add = tonumber(ARGV[13])
   qused = qused + add
 end
 local reason = 0
 if qused + cost > tonumber(ARGV[4]) then reason = 2
-elseif not fits then reason = 1
+elseif newtat - now > tonumber(ARGV[2]) then reason = 1
 else add = add + cost end
 if add > 0 then
-  if fresh then
-    -- The first write must be one that Redis refuses under maxmemory
-    -- (noeviction): once a script has written, its later writes pass.
-    local total = qused
-    if reason == 0 then total = qused + cost end
-    redis.call('HSET', KEYS[2], qend_s, total)
-    if redis.call('HLEN', KEYS[2]) > 1 then
-      redis.call('DEL', KEYS[2])
-      redis.call('HSET', KEYS[2], qend_s, total)
-    end
-    redis.call('EXPIREAT', KEYS[2], qend + tonumber(ARGV[7]))
+  local total = qused
+  local want = qend + tonumber(ARGV[7])
+  if reason == 0 then
+    total = qused + cost
+    local full = math.ceil(newtat / 1000000) + epoch + 1
+    if full > want then want = full end
+  end
+  local ex = expiry(want, h[2], h[1] or h[3])
+  if reason == 0 and not fresh and not ex then
+    redis.call('HSET', KEYS[1], 't', newtat, cf, total)
   else
-    redis.call('HINCRBY', KEYS[2], qend_s, add)
+    local f = {'HSET', KEYS[1], cf, total}
+    if reason == 0 then f[5] = 't'; f[6] = newtat end
+    if fresh then f[#f + 1] = ef; f[#f + 1] = qend_s end
+    if ex then f[#f + 1] = 'x'; f[#f + 1] = ex end
+    redis.call(unpack(f))
+    if fresh and h[5] then redis.call('HDEL', KEYS[1], qend_s) end
+    if ex then redis.call('EXPIREAT', KEYS[1], ex) end
   end
 end
 if reason ~= 0 then return {reason, tat, now, qused, qend} end
-redis.call('SET', KEYS[1], newtat, 'PX', math.ceil((newtat - now) / 1000) + 1)
 if own then return {0, tat, now, qused, qend} end
 return {0, tat, now, qused}
 `
