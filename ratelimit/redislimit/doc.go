@@ -20,8 +20,8 @@
 // every master of a Cluster). Under noeviction a full Redis refuses
 // writes; each decision that needs to write then gets its plan's failure
 // policy, while denials (which write nothing) still hold. Size it for one
-// rate key per active tenant key and one quota key per kind of quota
-// period it uses, about 100 bytes each (MEMORY USAGE on Redis 7).
+// hash per active tenant key, about 100 bytes with one kind of quota
+// period (MEMORY USAGE on Redis 7).
 // Persistence (AOF or RDB) keeps quotas across a restart; without it a
 // restart resets them.
 //

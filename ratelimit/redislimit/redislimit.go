@@ -34,7 +34,7 @@ const MaxKeyLen = 256
 // (one for every plan) and one count per kind of quota period it has been
 // limited by (the kind names the period and its anchor), so a change of
 // plan keeps both what the tenant spent and its rate state. The {<key>}
-// hash tag keeps the key in the slot a Redis Cluster expects of it.
+// hash tag is the key's Redis Cluster slot.
 //
 // The in-flight cap of a plan is enforced in this process (see
 // [ratelimit.InFlight]); rate and quota are shared.
@@ -386,7 +386,7 @@ func checkKey(key string) error {
 // client expects (recomputed when the local clock leaves it).
 type planArgs struct {
 	interval float64
-	kind     string // names the quota key: period kind and anchor; "" without a quota
+	kind     string // the quota's period kind and anchor, naming its fields; "" without a quota
 	kindHash uint64 // of kind, for the quota memory
 	remember bool   // FallbackLocal with a quota: remember shared quota state
 	args     []any  // quota plans: the expected period is filled in per period

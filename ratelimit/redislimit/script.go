@@ -136,32 +136,27 @@ local tm = redis.call('TIME')
 local sec = tonumber(tm[1])
 local now = (sec - epoch) * 1000000 + tonumber(tm[2])
 
--- expiry returns the expiry to set (unix s) for a hash that must live
--- until want, or nil when x, the expiry set before, is enough. A hash of
--- the previous layout has no x: its own expiry is kept if later.
-local function expiry(want, x, existed)
-  if x and want <= tonumber(x) then return nil end
-  local e = want + 60
-  if not x and existed then
-    local ttl = redis.call('TTL', KEYS[1])
-    if ttl > 0 and sec + ttl > e then e = sec + ttl end
-  end
-  return e
-end
-
 if ARGV[4] == nil then
   local h = redis.call('HMGET', KEYS[1], 't', 'x')
   local tat = tonumber(h[1]) or now
   if tat < now then tat = now end
   local newtat = tat + cost * T
   if newtat - now > tonumber(ARGV[2]) then return {1, tat, now} end
-  local ex = expiry(math.ceil(newtat / 1000000) + epoch + 1, h[2], h[1])
-  if ex then
-    redis.call('HSET', KEYS[1], 't', newtat, 'x', ex)
-    redis.call('EXPIREAT', KEYS[1], ex)
-  else
+  local want = math.ceil(newtat / 1000000) + epoch + 1
+  local x = tonumber(h[2])
+  if x and want <= x then
     redis.call('HSET', KEYS[1], 't', newtat)
+    return {0, tat, now}
   end
+  -- Extend the expiry, by a minute more than needed; a hash of the
+  -- previous layout (no x) keeps its own expiry if later.
+  local ex = want + 60
+  if not x and h[1] then
+    local ttl = redis.call('TTL', KEYS[1])
+    if ttl > 0 and sec + ttl > ex then ex = sec + ttl end
+  end
+  redis.call('HSET', KEYS[1], 't', newtat, 'x', ex)
+  redis.call('EXPIREAT', KEYS[1], ex)
   return {0, tat, now}
 end
 
@@ -176,14 +171,16 @@ if sec < tonumber(ARGV[5]) or sec >= qend then` + periodLua + `
   own = true
 end
 local ef, cf = ARGV[11], ARGV[12]
-local h = redis.call('HMGET', KEYS[1], 't', 'x', ef, cf, qend_s)
+local h = redis.call('HMGET', KEYS[1], 't', 'x', ef, cf)
 local tat = tonumber(h[1]) or now
 if tat < now then tat = now end
 local newtat = tat + cost * T
 local fresh = h[3] ~= qend_s
-local qused = 0
+local qused, old
 if fresh then
-  qused = tonumber(h[5]) or 0
+  -- The previous layout's count of this period, if any.
+  old = redis.call('HGET', KEYS[1], qend_s)
+  qused = tonumber(old) or 0
 else
   qused = tonumber(h[4]) or 0
 end
@@ -204,16 +201,24 @@ if add > 0 then
     local full = math.ceil(newtat / 1000000) + epoch + 1
     if full > want then want = full end
   end
-  local ex = expiry(want, h[2], h[1] or h[3])
-  if reason == 0 and not fresh and not ex then
+  local x = tonumber(h[2])
+  if reason == 0 and not fresh and x and want <= x then
     redis.call('HSET', KEYS[1], 't', newtat, cf, total)
   else
+    local ex
+    if not x or want > x then
+      ex = want + 60
+      if not x and (h[1] or old) then
+        local ttl = redis.call('TTL', KEYS[1])
+        if ttl > 0 and sec + ttl > ex then ex = sec + ttl end
+      end
+    end
     local f = {'HSET', KEYS[1], cf, total}
     if reason == 0 then f[5] = 't'; f[6] = newtat end
     if fresh then f[#f + 1] = ef; f[#f + 1] = qend_s end
     if ex then f[#f + 1] = 'x'; f[#f + 1] = ex end
     redis.call(unpack(f))
-    if fresh and h[5] then redis.call('HDEL', KEYS[1], qend_s) end
+    if old then redis.call('HDEL', KEYS[1], qend_s) end
     if ex then redis.call('EXPIREAT', KEYS[1], ex) end
   end
 end
