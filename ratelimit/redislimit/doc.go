@@ -33,7 +33,8 @@
 // reload its slot map, so a failover is followed within about a second. An
 // error reply, such as OOM, fails only its own decision. Client settings:
 // ContextTimeoutEnabled true, DialTimeout, ReadTimeout and WriteTimeout of
-// 100 to 250 ms, MaxRetries 0 or 1, DialerRetries 1, and for a Cluster
+// 100 to 250 ms, MaxRetries -1 (none; 0 means go-redis's default of 3) or
+// 1, DialerRetries 1, and for a Cluster
 // ReadOnly, RouteByLatency and RouteRandomly false.
 //
 // Under [ratelimit.FallbackLocal] the in-process limiter starts from the
@@ -45,7 +46,7 @@
 //	client := redis.NewClient(&redis.Options{Addr: addr,
 //		ContextTimeoutEnabled: true, ReadTimeout: 200 * time.Millisecond,
 //		WriteTimeout: 200 * time.Millisecond, DialTimeout: 200 * time.Millisecond,
-//		MaxRetries: 1, DialerRetries: 1})
+//		MaxRetries: -1, DialerRetries: 1})
 //	if err := redislimit.CheckEvictionPolicy(ctx, client); err != nil {
 //		log.Fatal(err)
 //	}

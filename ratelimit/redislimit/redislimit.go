@@ -87,8 +87,9 @@ type Limiter struct {
 // timeout ([WithDecisionTimeout]) also cuts a read or write in progress
 // (without it one attempt can outlast the timeout by up to ReadTimeout);
 // DialTimeout, ReadTimeout and WriteTimeout of 100 to 250 ms; MaxRetries
-// 0 or 1 and DialerRetries 1 (the decision timeout bounds the retries in any
-// case; a retry after it is wasted); PoolTimeout under the decision
+// -1 (no retries; 0 means go-redis's default of 3) or 1, and DialerRetries
+// 1 (the decision timeout bounds the retries in any case, and a script
+// retried after a lost reply counts its request twice); PoolTimeout under the decision
 // timeout; for a Cluster, ReadOnly and RouteByLatency/RouteRandomly false
 // (every decision writes on a master). On a node fault the limiter asks a
 // cluster client to reload its slot map (at most twice a second), so it
