@@ -78,32 +78,61 @@ type shard struct {
 	// spent quota, the unix ns at which the first of them may be forgotten;
 	// until then a new key fails without a scan.
 	fullUntil int64
+	// extra holds the further quota counters of the few buckets whose plans
+	// have had more than one period kind. They live here rather than behind
+	// a pointer in every bucket so that the common bucket stays at 128
+	// bytes. An entry lives as long as its bucket is in m.
+	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
 }
 
-// bucket is the state of one key: 144 bytes, with the map entry and the
-// key string outside it, plus 72 bytes for a key whose plans have had more
-// than one kind of quota period.
+// bucket is the state of one key: 128 bytes (TestBucketSize), with the map
+// entry and the key string outside it, plus an entry of its shard's extra
+// map for a key whose plans have had more than one kind of quota period.
 //
 // lim decides; tokens and at mirror its state (the tokens it held at unix
 // ns at, with the same arithmetic) so that an allowed decision can report
 // what remains without taking lim's lock a second time. A denial reads lim
 // itself and resynchronises the mirror.
 type bucket struct {
-	lim      rate.Limiter
-	plan     *Plan
-	at       int64   // unix ns of the last decision that read or changed lim
-	tokens   float64 // lim's tokens at at
-	q        counter // the first quota period kind the key was seen with
-	more     *[MaxQuotaPeriods - 1]counter
+	lim    rate.Limiter
+	plan   *Plan
+	at     int64   // unix ns of the last decision that read or changed lim
+	tokens float64 // lim's tokens at at
+	// qkind, qused and qend are the inline counter (see counter), spelled
+	// out so that inflight fills the four bytes a counter would pad.
+	qkind    int64
+	qused    int64
+	qend     uint32
 	inflight atomic.Int32
 }
 
-// counter is the quota spent by a key in one period of one kind.
+// counter is the quota spent by a key in one period of one kind. Period
+// ends are whole seconds, so 32 bits of unix seconds hold every end from
+// 1970 to 2106; endOf clamps an end outside those years, so quota is counted
+// correctly only under a clock within them.
 type counter struct {
-	kind int64 // the plan's periodKey; 0 for a free slot
-	used int64 // quota spent in the period ending at end
-	end  int64 // unix ns
+	kind int64  // the plan's periodKey; 0 for a free slot
+	used int64  // quota spent in the period ending at end
+	end  uint32 // unix seconds
 }
+
+// quota points at one counter of a bucket, inline or in its shard's extra
+// map; used is nil for none.
+type quota struct {
+	used *int64
+	end  *uint32
+}
+
+// endNs returns the end of q's period in unix ns.
+func (q quota) endNs() int64 { return int64(*q.end) * 1e9 }
+
+// endOf returns the unix seconds sec as a counter's end, clamped to what
+// 32 bits hold.
+func endOf(sec int64) uint32 { return uint32(min(max(sec, 0), math.MaxUint32)) }
+
+// live reports whether a counter that holds used in the period ending at
+// end (unix seconds) holds quota spent in a period that has not ended at ns.
+func live(used int64, end uint32, ns int64) bool { return used > 0 && ns < int64(end)*1e9 }
 
 // MaxQuotaPeriods is the number of quota period kinds (a period and an
 // anchor) for which one key of a [Local] can hold spent quota at once. A
@@ -112,7 +141,7 @@ const MaxQuotaPeriods = 4
 
 // live reports whether c holds quota spent in a period that has not ended
 // at ns.
-func (c *counter) live(ns int64) bool { return c.used > 0 && ns < c.end }
+func (c *counter) live(ns int64) bool { return live(c.used, c.end, ns) }
 
 const minSweepAt = 64
 
@@ -205,10 +234,10 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 		ns = b.at
 		now = time.Unix(0, ns)
 	}
-	var c *counter
+	var c quota
 	if p.Quota.Limit > 0 {
-		if c = b.counter(p, ns); c == nil {
-			wait := b.firstEnd(ns) - ns
+		if c = s.counter(b, p, ns); c.used == nil {
+			wait := s.firstEnd(b, ns) - ns
 			s.mu.Unlock()
 			return capacityDecision(p, wait), errPeriods
 		}
@@ -217,7 +246,7 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 		b.reconfigure(p, now)
 	}
 	b.decide(&d, p, c, cost, now, ns)
-	if inserted && ns < s.fullUntil && !b.holdsQuota(ns) {
+	if inserted && ns < s.fullUntil && !s.holdsQuota(b, ns) {
 		s.fullUntil = 0 // the shard now has a key it may forget
 	}
 	s.mu.Unlock()
@@ -282,64 +311,76 @@ func (l *Local) SeedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 			return err
 		}
 	}
-	c := b.counter(p, ns)
-	if c == nil {
+	c := s.counter(b, p, ns)
+	if c.used == nil {
 		return errPeriods
 	}
 	c.roll(p, ns)
-	c.used = max(c.used, used)
+	*c.used = max(*c.used, used)
 	return nil
+}
+
+// more returns the further counters of b, nil if it has none. A shard
+// without any pays one length check.
+func (s *shard) more(b *bucket) *[MaxQuotaPeriods - 1]counter {
+	if len(s.extra) == 0 {
+		return nil
+	}
+	return s.extra[b]
 }
 
 // counter returns the quota counter of b for p's period kind, taking a
-// free slot for a kind b has not held, or nil when every slot holds quota
+// free slot for a kind b has not held, or none when every slot holds quota
 // spent in a period that has not ended.
-func (b *bucket) counter(p *Plan, ns int64) *counter {
-	if b.q.kind == p.qkind {
-		return &b.q
+func (s *shard) counter(b *bucket, p *Plan, ns int64) quota {
+	if b.qkind == p.qkind {
+		return quota{&b.qused, &b.qend}
 	}
-	if b.more != nil {
-		for i := range b.more {
-			if c := &b.more[i]; c.kind == p.qkind {
-				return c
+	more := s.more(b)
+	if more != nil {
+		for i := range more {
+			if c := &more[i]; c.kind == p.qkind {
+				return quota{&c.used, &c.end}
 			}
 		}
 	}
-	free := func(c *counter) *counter {
-		*c = counter{kind: p.qkind}
-		return c
+	if !live(b.qused, b.qend, ns) {
+		b.qkind, b.qused, b.qend = p.qkind, 0, 0
+		return quota{&b.qused, &b.qend}
 	}
-	if !b.q.live(ns) {
-		return free(&b.q)
+	if more == nil {
+		more = new([MaxQuotaPeriods - 1]counter)
+		if s.extra == nil {
+			s.extra = make(map[*bucket]*[MaxQuotaPeriods - 1]counter)
+		}
+		s.extra[b] = more
 	}
-	if b.more == nil {
-		b.more = new([MaxQuotaPeriods - 1]counter)
-	}
-	for i := range b.more {
-		if c := &b.more[i]; !c.live(ns) {
-			return free(c)
+	for i := range more {
+		if c := &more[i]; !c.live(ns) {
+			*c = counter{kind: p.qkind}
+			return quota{&c.used, &c.end}
 		}
 	}
-	return nil
+	return quota{}
 }
 
-// roll starts the period of p that contains ns if c's has ended.
-func (c *counter) roll(p *Plan, ns int64) {
-	if ns >= c.end {
+// roll starts the period of p that contains ns if q's has ended.
+func (q quota) roll(p *Plan, ns int64) {
+	if ns >= q.endNs() {
 		_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
-		c.used, c.end = 0, end*1e9
+		*q.used, *q.end = 0, endOf(end)
 	}
 }
 
 // holdsQuota reports whether b holds quota spent in a period that has not
 // ended at ns.
-func (b *bucket) holdsQuota(ns int64) bool {
-	if b.q.live(ns) {
+func (s *shard) holdsQuota(b *bucket, ns int64) bool {
+	if live(b.qused, b.qend, ns) {
 		return true
 	}
-	if b.more != nil {
-		for i := range b.more {
-			if b.more[i].live(ns) {
+	if more := s.more(b); more != nil {
+		for i := range more {
+			if more[i].live(ns) {
 				return true
 			}
 		}
@@ -347,16 +388,17 @@ func (b *bucket) holdsQuota(ns int64) bool {
 	return false
 }
 
-// firstEnd returns the earliest end of b's live counters, or ns if none.
-func (b *bucket) firstEnd(ns int64) int64 {
+// firstEnd returns the earliest end (unix ns) of b's live counters, or ns
+// if none.
+func (s *shard) firstEnd(b *bucket, ns int64) int64 {
 	end := int64(math.MaxInt64)
-	if b.q.live(ns) {
-		end = b.q.end
+	if live(b.qused, b.qend, ns) {
+		end = int64(b.qend) * 1e9
 	}
-	if b.more != nil {
-		for i := range b.more {
-			if c := &b.more[i]; c.live(ns) {
-				end = min(end, c.end)
+	if more := s.more(b); more != nil {
+		for i := range more {
+			if c := &more[i]; c.live(ns) {
+				end = min(end, int64(c.end)*1e9)
 			}
 		}
 	}
@@ -366,17 +408,17 @@ func (b *bucket) firstEnd(ns int64) int64 {
 	return end
 }
 
-// lastEnd returns the latest end of b's live counters: when b stops holding
-// quota.
-func (b *bucket) lastEnd(ns int64) int64 {
+// lastEnd returns the latest end (unix ns) of b's live counters: when b
+// stops holding quota.
+func (s *shard) lastEnd(b *bucket, ns int64) int64 {
 	end := ns
-	if b.q.live(ns) {
-		end = b.q.end
+	if live(b.qused, b.qend, ns) {
+		end = int64(b.qend) * 1e9
 	}
-	if b.more != nil {
-		for i := range b.more {
-			if c := &b.more[i]; c.live(ns) {
-				end = max(end, c.end)
+	if more := s.more(b); more != nil {
+		for i := range more {
+			if c := &more[i]; c.live(ns) {
+				end = max(end, int64(c.end)*1e9)
 			}
 		}
 	}
@@ -384,10 +426,10 @@ func (b *bucket) lastEnd(ns int64) int64 {
 }
 
 // decide fills d, which is zero, for a request of cost under p at now (ns
-// in unix nanoseconds); q is the counter of p's quota, nil without one.
-func (b *bucket) decide(d *Decision, p *Plan, q *counter, cost int, now time.Time, ns int64) {
+// in unix nanoseconds); q is the counter of p's quota, none without one.
+func (b *bucket) decide(d *Decision, p *Plan, q quota, cost int, now time.Time, ns int64) {
 	d.Plan, d.Limit = p, p.Rate.N
-	hasQuota := q != nil
+	hasQuota := q.used != nil
 	if hasQuota {
 		q.roll(p, ns)
 	}
@@ -403,9 +445,9 @@ func (b *bucket) decide(d *Decision, p *Plan, q *counter, cost int, now time.Tim
 	case p.InFlight > 0 && int(b.inflight.Load()) >= p.InFlight:
 		d.DeniedBy = ReasonInFlight
 		d.RetryAfter = InFlightRetryAfter
-	case hasQuota && q.used+int64(cost) > p.Quota.Limit:
+	case hasQuota && *q.used+int64(cost) > p.Quota.Limit:
 		d.DeniedBy = ReasonQuota
-		d.RetryAfter = time.Duration(q.end - ns)
+		d.RetryAfter = time.Duration(q.endNs() - ns)
 	case tokens >= c && b.lim.AllowN(now, cost):
 		d.Allowed = true
 	default:
@@ -423,7 +465,7 @@ func (b *bucket) decide(d *Decision, p *Plan, q *counter, cost int, now time.Tim
 		tokens -= c
 		b.tokens, b.at = tokens, ns
 		if hasQuota {
-			q.used += int64(cost)
+			*q.used += int64(cost)
 		}
 		if p.InFlight > 0 {
 			b.inflight.Add(1)
@@ -436,8 +478,8 @@ func (b *bucket) decide(d *Decision, p *Plan, q *counter, cost int, now time.Tim
 	d.ResetAfter = durationFor(float64(p.Burst)-tokens, p.limit)
 	if hasQuota {
 		d.QuotaLimit = p.Quota.Limit
-		d.QuotaRemaining = max(0, p.Quota.Limit-q.used)
-		d.QuotaReset = time.Unix(0, q.end).UTC()
+		d.QuotaRemaining = max(0, p.Quota.Limit-*q.used)
+		d.QuotaReset = time.Unix(0, q.endNs()).UTC()
 	}
 }
 
@@ -512,8 +554,16 @@ func (b *bucket) reconfigure(p *Plan, now time.Time) {
 }
 
 // idle reports whether forgetting b changes no future decision.
-func (b *bucket) idle(ns int64) bool {
-	return b.inflight.Load() == 0 && ns-b.at >= b.plan.fillTime && !b.holdsQuota(ns)
+func (s *shard) idle(b *bucket, ns int64) bool {
+	return b.inflight.Load() == 0 && ns-b.at >= b.plan.fillTime && !s.holdsQuota(b, ns)
+}
+
+// drop forgets key k and its bucket b, with b's further counters.
+func (s *shard) drop(k string, b *bucket) {
+	delete(s.m, k)
+	if len(s.extra) > 0 {
+		delete(s.extra, b)
+	}
 }
 
 // sweep drops the idle buckets of s and, when the map has shrunk to a
@@ -521,10 +571,13 @@ func (b *bucket) idle(ns int64) bool {
 // never shrink). It returns the number of buckets dropped.
 func (s *shard) sweep(ns int64) (dropped int) {
 	for k, b := range s.m {
-		if b.idle(ns) {
-			delete(s.m, k)
+		if s.idle(b, ns) {
+			s.drop(k, b)
 			dropped++
 		}
+	}
+	if len(s.extra) == 0 {
+		s.extra = nil // return its memory too
 	}
 	n := len(s.m)
 	s.sweepAt = max(2*n, minSweepAt)
@@ -537,6 +590,13 @@ func (s *shard) sweep(ns int64) (dropped int) {
 				m[k] = b
 			}
 			s.m = m
+			if s.extra != nil {
+				e := make(map[*bucket]*[MaxQuotaPeriods - 1]counter, len(s.extra))
+				for b, c := range s.extra {
+					e[b] = c
+				}
+				s.extra = e
+			}
 		}
 		s.peak = n
 	}
@@ -552,36 +612,37 @@ func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 	const samples = 8
 	var (
 		victim string
+		vb     *bucket
 		oldest int64 = math.MaxInt64
 		seen   int
 	)
 	for k, b := range s.m { // map iteration starts at a random entry
-		if b.idle(ns) {
-			delete(s.m, k)
+		if s.idle(b, ns) {
+			s.drop(k, b)
 			return true, false, 0
 		}
-		if b.inflight.Load() == 0 && b.at < oldest && !b.holdsQuota(ns) {
-			victim, oldest = k, b.at
+		if b.inflight.Load() == 0 && b.at < oldest && !s.holdsQuota(b, ns) {
+			victim, vb, oldest = k, b, b.at
 		}
 		if seen++; seen == samples {
 			break
 		}
 	}
 	if oldest != math.MaxInt64 {
-		delete(s.m, victim)
+		s.drop(victim, vb)
 		return true, false, 0
 	}
 	until = math.MaxInt64
 	for k, b := range s.m {
-		if !b.holdsQuota(ns) {
+		if !s.holdsQuota(b, ns) {
 			if b.inflight.Load() == 0 {
-				delete(s.m, k)
+				s.drop(k, b)
 				return true, false, 0
 			}
 			inflight = true
 			continue
 		}
-		until = min(until, b.lastEnd(ns))
+		until = min(until, s.lastEnd(b, ns))
 	}
 	return false, inflight, until
 }

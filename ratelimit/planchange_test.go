@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Alternating a key between two plans whose quotas have different periods
@@ -136,5 +137,95 @@ func TestGrowthSweepThatEmptiesTheShard(t *testing.T) {
 	clk.Advance(time.Second) // every key is idle
 	if d := take(t, l, "new", p, 1); !d.Allowed || l.Len() != 1 {
 		t.Fatalf("%+v, %d keys", d, l.Len())
+	}
+}
+
+// The bucket is what every key pays for; BenchmarkBucketMemory's per-tenant
+// budget depends on it staying within two cache lines.
+func TestBucketSize(t *testing.T) {
+	if n := unsafe.Sizeof(bucket{}); n != 128 {
+		t.Errorf("bucket is %d bytes, want 128", n)
+	}
+}
+
+// extraLen returns the number of buckets with further counters, across
+// shards.
+func extraLen(l *Local) int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.extra)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// A key's further counters live in its shard's extra map only while the key
+// is tracked: a sweep or an eviction that forgets the key removes them.
+func TestExtraCountersForgottenWithTheKey(t *testing.T) {
+	clk := newFakeClock() // 2026-03-10 12:00 UTC
+	l := mustLocal(t, WithClock(clk.Now), WithSweepInterval(time.Hour), WithMaxKeys(8), withShards(1))
+	daily := MustPlan(Plan{Name: "d", Rate: PerSecond(100), Burst: 100, Quota: Daily(10)})
+	monthly := MustPlan(Plan{Name: "m", Rate: PerSecond(100), Burst: 100, Quota: Monthly(10)})
+	for i := range 4 {
+		k := "k" + strconv.Itoa(i)
+		take(t, l, k, daily, 1)
+		if d := take(t, l, k, monthly, 2); d.QuotaRemaining != 8 {
+			t.Fatalf("%s monthly: %+v", k, d)
+		}
+	}
+	take(t, l, "plain", daily, 1)
+	if n := extraLen(l); n != 4 {
+		t.Fatalf("%d buckets with further counters, want 4", n)
+	}
+	// SeedQuota reaches a further counter too.
+	_, end := monthly.Quota.Bounds(clk.Now())
+	if err := l.SeedQuota("k0", monthly, 5, end); err != nil {
+		t.Fatal(err)
+	}
+	if d := take(t, l, "k0", monthly, 1); d.QuotaRemaining != 4 || !d.QuotaReset.Equal(end) {
+		t.Fatalf("seeded: %+v", d)
+	}
+	if d := take(t, l, "k0", daily, 1); d.QuotaRemaining != 8 {
+		t.Fatalf("daily after seeding the monthly counter: %+v", d)
+	}
+
+	// The day ends, the month does not: every key still holds quota.
+	clk.Set(utc(2026, 3, 11, 0, 0, 1))
+	l.Sweep()
+	if l.Len() != 4 || extraLen(l) != 4 {
+		t.Fatalf("after the day: %d keys, %d with further counters", l.Len(), extraLen(l))
+	}
+	// The month ends: a sweep forgets every key and its further counters.
+	clk.Set(utc(2026, 4, 1, 0, 0, 1))
+	l.Sweep()
+	if l.Len() != 0 || extraLen(l) != 0 {
+		t.Fatalf("after the month: %d keys, %d with further counters", l.Len(), extraLen(l))
+	}
+	if l.shards[0].extra != nil {
+		t.Fatal("the empty extra map was kept")
+	}
+
+	// Eviction: fill the bound with keys holding further counters whose
+	// periods then end while their rate buckets are still refilling, so
+	// that only an eviction (not a sweep) forgets them.
+	burst := MustPlan(Plan{Name: "b", Rate: PerSecond(1), Burst: 100, Quota: Daily(10)})
+	burstA := MustPlan(Plan{Name: "ba", Rate: PerSecond(1), Burst: 100, Quota: Daily(10).AnchoredAt(utc(2026, 1, 1, 23, 59, 59))})
+	clk.Set(utc(2026, 4, 1, 23, 59, 58))
+	for i := range 8 {
+		k := "e" + strconv.Itoa(i)
+		take(t, l, k, burst, 1)
+		take(t, l, k, burstA, 1)
+	}
+	if n := extraLen(l); n != 8 {
+		t.Fatalf("%d buckets with further counters, want 8", n)
+	}
+	clk.Set(utc(2026, 4, 2, 0, 0, 1)) // both periods over, 3s of a 100s refill
+	for i := range 8 {
+		take(t, l, "n"+strconv.Itoa(i), burst, 1)
+	}
+	if l.Len() != 8 || l.Evicted() != 8 || extraLen(l) != 0 {
+		t.Fatalf("after eviction: %d keys, %d evicted, %d with further counters", l.Len(), l.Evicted(), extraLen(l))
 	}
 }
