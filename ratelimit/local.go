@@ -61,8 +61,7 @@ type Local struct {
 	evicted    atomic.Uint64
 }
 
-// shard is padded to a cache line so that neighbouring locks do not share
-// one.
+// shard is one lock and the keys it guards.
 type shard struct {
 	mu        sync.Mutex
 	m         map[string]*bucket
