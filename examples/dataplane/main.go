@@ -276,12 +276,13 @@ func (d *demo) leak(v *tenant.Verifier, conn *grpc.ClientConn) error {
 		return err
 	}
 	reqCtx := tenant.NewContext(d.ctx, acme)
-	done := make(chan string, 2)
-	go func() { _, err := backendOwner(context.Background(), conn); done <- fmt.Sprint(err) }()
-	go func() { owner, _ := backendOwner(context.WithoutCancel(reqCtx), conn); done <- owner }()
+	// One channel per goroutine: they finish in either order.
+	lost, kept := make(chan string, 1), make(chan string, 1)
+	go func() { _, err := backendOwner(context.Background(), conn); lost <- fmt.Sprint(err) }()
+	go func() { owner, _ := backendOwner(context.WithoutCancel(reqCtx), conn); kept <- owner }()
 	fmt.Fprintln(d.out, "\n2. Background work")
-	fmt.Fprintf(d.out, "with context.Background():   %s\n", <-done)
-	fmt.Fprintf(d.out, "with context.WithoutCancel: backend saw %s\n", <-done)
+	fmt.Fprintf(d.out, "with context.Background():   %s\n", <-lost)
+	fmt.Fprintf(d.out, "with context.WithoutCancel: backend saw %s\n", <-kept)
 	return nil
 }
 
