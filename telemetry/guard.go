@@ -31,7 +31,7 @@ const boundedShards = 16
 type boundedShard[V any] struct {
 	mu sync.RWMutex
 	m  map[string]*V
-	_  [40]byte // keep shards on separate cache lines
+	_  [64 - 24 - 8]byte // RWMutex and map header: 64 bytes, one cache line each
 }
 
 func newBoundedMap[V any](max int) *boundedMap[V] {
