@@ -132,11 +132,12 @@ func WithTierClaim(name string) Option {
 
 // WithDefaultTier sets the tier of tokens that carry no tier claim. Without
 // it such tokens get the empty tier, which rate limiting maps to its
-// explicit default plan.
+// explicit default plan. A tier breaking the ID rules is a configuration
+// error that also wraps ErrInvalidTier.
 func WithDefaultTier(tier string) Option {
 	return func(c *config) {
-		if err := ValidateID(tier); err != nil {
-			c.fail("default tier: %v", err)
+		if err := checkName(ErrInvalidTier, tier); err != nil {
+			c.fail("default tier: %w", err)
 			return
 		}
 		c.defaultTier = tier

@@ -18,6 +18,11 @@ var ErrNoTenant = errors.New("tenant: no tenant in context")
 // [ValidateID].
 var ErrInvalidID = errors.New("tenant: invalid tenant ID")
 
+// ErrInvalidTier reports a tier name that breaks the ID rules. An error
+// wrapping it also matches [ErrInvalidID], since tier names follow those
+// rules.
+var ErrInvalidTier = errors.New("tenant: invalid tier")
+
 // Tenant is the verified identity of the tenant a request acts for.
 //
 // Its fields are unexported so that every Tenant in a program went through
@@ -71,19 +76,21 @@ func newCredential(s secrets) *credential {
 var noCredential = newCredential(secrets{})
 
 // New returns a Tenant with the given ID and tier after checking both with
-// [ValidateID]. An empty tier is allowed and means "no tier".
+// [ValidateID]. An empty tier is allowed and means "no tier". A bad ID
+// yields an error wrapping [ErrInvalidID], a bad tier one wrapping
+// [ErrInvalidTier]; both quote the value, shortened and escaped.
 //
 // New is for code that is itself the proof of identity: tests, background
 // jobs that act for a tenant they loaded from trusted storage, or an adapter
 // for an authentication scheme tenantkit does not know. Request handlers get
 // their Tenant from the middleware instead.
 func New(id, tier string) (Tenant, error) {
-	if err := ValidateID(id); err != nil {
+	if err := checkName(ErrInvalidID, id); err != nil {
 		return Tenant{}, err
 	}
 	if tier != "" {
-		if err := ValidateID(tier); err != nil {
-			return Tenant{}, fmt.Errorf("tenant: tier: %w", err)
+		if err := checkName(ErrInvalidTier, tier); err != nil {
+			return Tenant{}, err
 		}
 	}
 	return Tenant{id: id, tier: tier, credential: noCredential}, nil
@@ -156,22 +163,70 @@ func (t Tenant) Format(f fmt.State, verb rune) {
 // widen or break what the ID is meant to select. The error wraps
 // [ErrInvalidID] and never echoes the offending input, which may be hostile.
 func ValidateID(id string) error {
+	if why := idProblem(id); why != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidID, why)
+	}
+	return nil
+}
+
+// idProblem says why id breaks the ID rules, or returns "" if it does not.
+// The answer never contains id.
+func idProblem(id string) string {
 	if len(id) == 0 {
-		return fmt.Errorf("%w: empty", ErrInvalidID)
+		return "empty"
 	}
 	if len(id) > MaxIDLen {
-		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidID, MaxIDLen)
+		return fmt.Sprintf("longer than %d bytes", MaxIDLen)
 	}
 	if !isAlnum(id[0]) {
-		return fmt.Errorf("%w: must start with a letter or digit", ErrInvalidID)
+		return "must start with a letter or digit"
 	}
 	for i := 1; i < len(id); i++ {
 		c := id[i]
 		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return fmt.Errorf("%w: byte %d is not a letter, digit, '-', '_' or '.'", ErrInvalidID, i)
+			return fmt.Sprintf("byte %d is not a letter, digit, '-', '_' or '.'", i)
 		}
 	}
+	return ""
+}
+
+// nameError is a bad tenant ID or tier name given by trusted code (New,
+// WithDefaultTier): unlike ValidateID's error it quotes the value, which
+// is not a secret and tells the caller what to fix.
+type nameError struct {
+	kind  error // ErrInvalidID or ErrInvalidTier
+	value string
+	why   string
+}
+
+func (e *nameError) Error() string {
+	return e.kind.Error() + " " + quoteBounded(e.value) + ": " + e.why
+}
+
+// Unwrap matches the kind and, for a tier, ErrInvalidID too.
+func (e *nameError) Unwrap() []error {
+	if e.kind == ErrInvalidID {
+		return []error{ErrInvalidID}
+	}
+	return []error{e.kind, ErrInvalidID}
+}
+
+// checkName is ValidateID for trusted input, with an error naming the kind
+// of name and quoting the value.
+func checkName(kind error, s string) error {
+	if why := idProblem(s); why != "" {
+		return &nameError{kind: kind, value: s, why: why}
+	}
 	return nil
+}
+
+// quoteBounded quotes s with Go escapes, cut to MaxIDLen bytes so that an
+// oversized value cannot flood a log line.
+func quoteBounded(s string) string {
+	if len(s) > MaxIDLen {
+		return strconv.Quote(s[:MaxIDLen]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 func isAlnum(c byte) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -275,18 +276,21 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 	}
 	for _, name := range v.cfg.requiredClaims {
 		if _, ok := claims.m[name]; !ok {
-			return fail(ErrMissingClaim, name)
+			return fail(ErrMissingClaim, "claim "+strconv.Quote(name))
 		}
 	}
 	id, ok := claims.str(v.cfg.tenantClaim)
 	if !ok {
-		return fail(ErrTenantClaim, "missing or not a string")
+		if _, present := claims.m[v.cfg.tenantClaim]; present {
+			return fail(ErrTenantClaim, "claim "+strconv.Quote(v.cfg.tenantClaim)+" is not a string")
+		}
+		return fail(ErrTenantClaim, "claim "+strconv.Quote(v.cfg.tenantClaim)+" missing")
 	}
 	if ValidateID(id) != nil {
-		return fail(ErrTenantClaim, "not a valid tenant ID")
+		return fail(ErrTenantClaim, "claim "+strconv.Quote(v.cfg.tenantClaim)+" is not a valid tenant ID")
 	}
 	if claims.caseVariant(v.cfg.tenantClaim) {
-		return fail(ErrDuplicateClaim, "tenant claim")
+		return fail(ErrDuplicateClaim, "tenant claim "+strconv.Quote(v.cfg.tenantClaim)+" has a case variant")
 	}
 	if ti.tenants != nil {
 		if _, ok := ti.tenants[id]; !ok {
@@ -296,13 +300,16 @@ func (v *Verifier) verify(ctx context.Context, token string) (Tenant, string, er
 	tier := v.cfg.defaultTier
 	if raw, present := claims.m[v.cfg.tierClaim]; present {
 		s, ok := raw.(string)
-		if !ok || ValidateID(s) != nil {
-			return fail(ErrTierClaim, "not a valid tier name")
+		if !ok {
+			return fail(ErrTierClaim, "claim "+strconv.Quote(v.cfg.tierClaim)+" is not a string")
+		}
+		if ValidateID(s) != nil {
+			return fail(ErrTierClaim, "claim "+strconv.Quote(v.cfg.tierClaim)+" is not a valid tier name")
 		}
 		tier = s
 	}
 	if claims.caseVariant(v.cfg.tierClaim) {
-		return fail(ErrDuplicateClaim, "tier claim")
+		return fail(ErrDuplicateClaim, "tier claim "+strconv.Quote(v.cfg.tierClaim)+" has a case variant")
 	}
 	sub, _ := claims.str("sub")
 	sec := secrets{subject: sub, claims: claims.m}
