@@ -33,7 +33,11 @@ const (
 var ErrMissingAssertion = fmt.Errorf("%w: no tenant assertion", ErrAbsent)
 
 // RingKey is one key of a KeyRing. Private is set on services that mint
-// assertions; services that only verify set Public.
+// assertions; services that only verify set Public. Keys are shared between
+// services with PublicJWKS and ParsePublicJWKS (the public side, for
+// receivers) and PrivatePEM or PrivateJWK and their parsers (the secret
+// side, for senders, through a secret store); see ErrRingKey for how to
+// distribute and rotate them.
 type RingKey struct {
 	ID      string
 	Private crypto.Signer    // ed25519.PrivateKey or *ecdsa.PrivateKey (P-256)
@@ -65,7 +69,9 @@ type KeyRing struct {
 // NewKeyRing returns a ring that signs with sign (when sign.Private is set)
 // and accepts assertions signed by sign and by every key of accept. All keys
 // must be of one algorithm, EdDSA (Ed25519) or ES256 (P-256); the ring
-// accepts no other algorithm.
+// accepts no other algorithm. A key with only Public set is verify-only: in
+// the sign position it makes a ring that verifies but whose Mint fails with
+// ErrConfig. A key with both set must have Public match Private.
 func NewKeyRing(sign RingKey, accept ...RingKey) (*KeyRing, error) {
 	r := &KeyRing{keys: make(map[string]*publicKey, 1+len(accept))}
 	for i, k := range append([]RingKey{sign}, accept...) {
@@ -73,8 +79,12 @@ func NewKeyRing(sign RingKey, accept ...RingKey) (*KeyRing, error) {
 			return nil, fmt.Errorf("%w: ring key without ID", ErrConfig)
 		}
 		pub := k.Public
-		if pub == nil && k.Private != nil {
-			pub = k.Private.Public()
+		if k.Private != nil {
+			derived := k.Private.Public()
+			if pub != nil && !ringKeyEqual(pub, derived) {
+				return nil, fmt.Errorf("%w: ring key %s: Public does not match Private", ErrConfig, k.ID)
+			}
+			pub = derived
 		}
 		var alg string
 		switch p := pub.(type) {
