@@ -157,3 +157,77 @@ func scanReference(t *testing.T, data []byte) refShape {
 		}
 	}
 }
+
+// FuzzRingKeyJWK feeds arbitrary bytes, seeded with valid public and private
+// ring key JWKs and sets, to the ring key loaders. They must not panic, must
+// fail only with ErrRingKey, must never quote the input, and whatever they
+// accept must export back to a JWK they load to the same key.
+func FuzzRingKeyJWK(f *testing.F) {
+	ed, _ := tenant.GenerateRingKey("ed")
+	ec := ecRingKey(f, "ec")
+	for _, k := range []tenant.RingKey{ed, ec} {
+		pub, _ := k.PublicJWK()
+		priv, _ := k.PrivateJWK()
+		f.Add(pub)
+		f.Add(priv)
+	}
+	set, _ := tenant.PublicJWKS(ed, ec)
+	f.Add(set)
+	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"","kid":"a","alg":"EdDSA"}]}`))
+	f.Add([]byte(`{"kty":"EC","crv":"P-256","x":"AA","y":"AA","kid":"a","alg":"ES256","d":"AA"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(what string, err error) {
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, tenant.ErrRingKey) {
+				t.Fatalf("%s: untyped error %v", what, err)
+			}
+			if len(data) >= 8 && strings.Contains(err.Error(), string(data)) {
+				t.Fatalf("%s: error quotes the input: %v", what, err)
+			}
+		}
+		again := func(what string, k tenant.RingKey, private bool) {
+			export, parse := tenant.RingKey.PublicJWK, tenant.ParsePublicJWK
+			if private {
+				export, parse = tenant.RingKey.PrivateJWK, tenant.ParsePrivateJWK
+			}
+			b, err := export(k)
+			if err != nil {
+				t.Fatalf("%s: accepted key does not export: %v", what, err)
+			}
+			k2, err := parse(b)
+			if err != nil {
+				t.Fatalf("%s: exported key does not load: %v", what, err)
+			}
+			b2, _ := export(k2)
+			if string(b) != string(b2) {
+				t.Fatalf("%s: round trip changed the key", what)
+			}
+			if _, err := tenant.NewKeyRing(k2); err != nil {
+				t.Fatalf("%s: loaded key makes no ring: %v", what, err)
+			}
+		}
+		keys, err := tenant.ParsePublicJWKS(data)
+		check("ParsePublicJWKS", err)
+		for _, k := range keys {
+			if k.Private != nil {
+				t.Fatal("public JWKS yielded a private key")
+			}
+			again("ParsePublicJWKS", k, false)
+		}
+		k, err := tenant.ParsePublicJWK(data)
+		check("ParsePublicJWK", err)
+		if err == nil {
+			if k.Private != nil {
+				t.Fatal("public JWK yielded a private key")
+			}
+			again("ParsePublicJWK", k, false)
+		}
+		k, err = tenant.ParsePrivateJWK(data)
+		check("ParsePrivateJWK", err)
+		if err == nil {
+			again("ParsePrivateJWK", k, true)
+		}
+	})
+}
