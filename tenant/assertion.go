@@ -36,7 +36,7 @@ var ErrMissingAssertion = fmt.Errorf("%w: no tenant assertion", ErrAbsent)
 // assertions; services that only verify set Public. Keys are shared between
 // services with PublicJWKS and ParsePublicJWKS (the public side, for
 // receivers) and PrivatePEM or PrivateJWK and their parsers (the secret
-// side, for senders, through a secret store); see ErrRingKey for how to
+// side, for senders, through a secret store); PublicJWKS tells how to
 // distribute and rotate them.
 type RingKey struct {
 	ID      string

@@ -13,23 +13,6 @@ import (
 	"fmt"
 )
 
-// Sharing ring keys
-//
-// Every service that mints assertions for an audience must sign with a key
-// that the receiving service's KeyRing accepts. Keys travel in two forms:
-//
-//   - the public side, as a JWK Set (RFC 7517; Ed25519 keys as RFC 8037 OKP
-//     keys), which is not secret: publish it in the receivers' configuration;
-//   - the private side, as PKCS#8 PEM or a private JWK, which is: keep it in
-//     a secret store and give it only to the services that mint.
-//
-// To rotate, generate the new key, add its public JWK to every receiver's
-// set (they now accept old and new), then switch the senders to the new
-// private key, and remove the old public key from the receivers once the
-// last assertions signed with it have expired (DefaultAssertionTTL later).
-// A sender that signs with a key the receivers do not hold yet is answered
-// with ErrSignature or ErrUnknownKey.
-
 // ErrRingKey reports a ring key that cannot be loaded or exported: wrong
 // key type, curve or size, bad encoding, missing or invalid kid, an alg
 // that does not match the key, or private material where only public was
@@ -201,6 +184,17 @@ func (k RingKey) PublicJWK() ([]byte, error) {
 
 // PublicJWKS returns the public sides of keys as a JWK Set, the document
 // to publish to receivers (see ParsePublicJWKS). Key IDs must be distinct.
+//
+// Distributing keys: the public JWK Set is not secret; put it in every
+// receiver's configuration. The private key (PrivatePEM or PrivateJWK) is;
+// keep it in a secret store and give it only to the services that mint.
+//
+// Rotating: generate the new key and add its public JWK to every receiver's
+// set, so they accept old and new; only then switch the senders to the new
+// private key; remove the old public key from the receivers once the last
+// assertion signed with it has expired (the assertion TTL, seconds later).
+// A sender that signs with a key a receiver does not hold yet is answered
+// with ErrUnknownKey or ErrSignature.
 func PublicJWKS(keys ...RingKey) ([]byte, error) {
 	set := struct {
 		Keys []*ringJWK `json:"keys"`
