@@ -50,7 +50,8 @@ var (
 // ErrKeysUnavailable reports that a token could not be checked because its
 // issuer's keys were never fetched and the issuer is unreachable. It is a
 // server-side failure (503 / Unavailable), not a bad credential, so it does
-// not wrap ErrInvalidToken.
+// not wrap ErrInvalidToken. Errors matching it name the issuer and wrap
+// the fetch failure.
 var ErrKeysUnavailable = errors.New("tenant: issuer keys unavailable")
 
 // ErrConfig reports an invalid Verifier, Issuer or option.

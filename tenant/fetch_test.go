@@ -147,8 +147,8 @@ func (n *plaintextNet) mustRefuse(t *testing.T, is tenant.Issuer, opts ...tenant
 	if err == nil {
 		t.Fatalf("forged token accepted with keys fetched in plaintext: tenant %v", tn)
 	}
-	if !errors.Is(err, tenant.ErrKeysUnavailable) {
-		t.Fatalf("err = %v, want ErrKeysUnavailable", err)
+	if !errors.Is(err, tenant.ErrKeysUnavailable) || !errors.Is(err, tenant.ErrFetchRefused) {
+		t.Fatalf("err = %v, want ErrKeysUnavailable wrapping ErrFetchRefused", err)
 	}
 	v.Close()
 	if h := n.hits.Load(); h != 0 {

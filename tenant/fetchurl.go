@@ -15,6 +15,22 @@ import (
 // mint tokens for every tenant. The rule applies to configured URLs, to the
 // jwks_uri a discovery document names and to every redirect.
 
+// ErrFetchRefused is wrapped by the error of a fetch whose URL, or a
+// redirect's, breaks the fetch rule: https, or plain http to a loopback
+// host, and never user information in the URL.
+var ErrFetchRefused = errors.New("tenant: fetch refused")
+
+// HTTPStatusError reports a discovery document or key set request answered
+// with a status other than 200 OK.
+type HTTPStatusError struct {
+	URL        string // the URL requested
+	StatusCode int
+}
+
+func (e *HTTPStatusError) Error() string {
+	return fmt.Sprintf("GET %s: status %d", e.URL, e.StatusCode)
+}
+
 // maxRedirects is the redirect bound of net/http's default policy, kept
 // when the configured client has no CheckRedirect of its own.
 const maxRedirects = 10
@@ -23,28 +39,30 @@ const maxRedirects = 10
 // from u, or nil if they may. The error names the rule, not the URL.
 func checkFetchURL(u *url.URL) error {
 	if u.User != nil {
-		return errors.New("URL carries user information")
+		return refused("URL carries user information")
 	}
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" || u.Hostname() == "" {
-			return errors.New("https URL without a host")
+			return refused("https URL without a host")
 		}
 		return nil
 	case "http":
 		if isLoopbackHost(u.Hostname()) && u.Opaque == "" {
 			return nil
 		}
-		return errors.New("plain http is allowed only to a loopback host")
+		return refused("plain http is allowed only to a loopback host")
 	}
-	return errors.New("URL must use https")
+	return refused("URL must use https")
 }
+
+func refused(why string) error { return fmt.Errorf("%w: %s", ErrFetchRefused, why) }
 
 // checkFetchString is checkFetchURL for a URL not parsed yet.
 func checkFetchString(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("not a valid URL")
+		return refused("not a valid URL")
 	}
 	return checkFetchURL(u)
 }
@@ -77,7 +95,7 @@ func guardClient(c *http.Client) *http.Client {
 	next := c.CheckRedirect
 	guarded.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if err := checkFetchURL(req.URL); err != nil {
-			return fmt.Errorf("tenant: redirect refused: %w", err)
+			return fmt.Errorf("redirect: %w", err)
 		}
 		if next != nil {
 			return next(req, via)

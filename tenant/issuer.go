@@ -75,11 +75,11 @@ func (is *Issuer) validate() error {
 		return fmt.Errorf("%w: issuer with empty URL", ErrConfig)
 	}
 	if err := checkFetchString(is.URL); err != nil {
-		return fmt.Errorf("%w: issuer %s: URL: %v", ErrConfig, is.URL, err)
+		return fmt.Errorf("%w: issuer %s: URL: %w", ErrConfig, is.URL, err)
 	}
 	if is.JWKSURL != "" {
 		if err := checkFetchString(is.JWKSURL); err != nil {
-			return fmt.Errorf("%w: issuer %s: JWKS URL: %v", ErrConfig, is.URL, err)
+			return fmt.Errorf("%w: issuer %s: JWKS URL: %w", ErrConfig, is.URL, err)
 		}
 	}
 	if len(is.Audiences) == 0 && len(is.ClientIDs) == 0 && !is.AnyAudience {

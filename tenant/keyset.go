@@ -35,8 +35,18 @@ type keySet struct {
 	mu       sync.Mutex
 	inflight *fetchCall // the fetch every waiter shares, or nil
 	lastMiss time.Time  // when a kid miss last triggered a fetch
+	lastErr  error      // why the last fetch failed; nil after a success
 	fetched  bool       // keys were fetched successfully at least once
 	static   bool       // keys were given up front and are never fetched
+}
+
+// unavailable is the error of a token that cannot be checked because no
+// keys were ever fetched: it matches ErrKeysUnavailable and wraps cause.
+func (ks *keySet) unavailable(cause error) error {
+	if cause == nil {
+		cause = errors.New("no key set fetched yet")
+	}
+	return fmt.Errorf("%w: %s: %w", ErrKeysUnavailable, ks.issuer, cause)
 }
 
 // fetchCall is one fetch that any number of callers wait for.
@@ -76,10 +86,10 @@ func (ks *keySet) keyFor(ctx context.Context, kid string) (*publicKey, error) {
 	call := ks.inflight
 	if call == nil {
 		if !ks.lastMiss.IsZero() && ks.now().Sub(ks.lastMiss) < ks.cooldown {
-			fetched := ks.fetched
+			fetched, cause := ks.fetched, ks.lastErr
 			ks.mu.Unlock()
 			if !fetched {
-				return nil, ErrKeysUnavailable
+				return nil, ks.unavailable(cause)
 			}
 			return nil, &TokenError{Reason: ErrUnknownKey, Issuer: ks.issuer}
 		}
@@ -90,9 +100,12 @@ func (ks *keySet) keyFor(ctx context.Context, kid string) (*publicKey, error) {
 
 	timer := time.NewTimer(ks.fetchTimeout)
 	defer timer.Stop()
+	var cause error
 	select {
 	case <-call.done:
+		cause = call.err
 	case <-timer.C:
+		cause = fmt.Errorf("no key set within %v: %w", ks.fetchTimeout, context.DeadlineExceeded)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -103,7 +116,7 @@ func (ks *keySet) keyFor(ctx context.Context, kid string) (*publicKey, error) {
 	fetched := ks.fetched
 	ks.mu.Unlock()
 	if !fetched {
-		return nil, ErrKeysUnavailable
+		return nil, ks.unavailable(cause)
 	}
 	return nil, &TokenError{Reason: ErrUnknownKey, Issuer: ks.issuer}
 }
@@ -136,6 +149,7 @@ func (ks *keySet) startFetchLocked() *fetchCall {
 		if call.err == nil {
 			ks.fetched = true
 		}
+		ks.lastErr = call.err
 		ks.inflight = nil
 		ks.mu.Unlock()
 		close(call.done)
@@ -145,7 +159,8 @@ func (ks *keySet) startFetchLocked() *fetchCall {
 
 // fetch downloads the set and replaces the current one whole, so that a key
 // the issuer withdrew stops verifying at once. On any failure the keys
-// already held stay in use.
+// already held stay in use. Errors wrap their cause and leave the issuer
+// to the caller.
 func (ks *keySet) fetch(ctx context.Context) error {
 	u := ks.jwksURL.Load()
 	if u == nil {
@@ -158,11 +173,11 @@ func (ks *keySet) fetch(ctx context.Context) error {
 	}
 	body, err := get(ctx, ks.client, *u)
 	if err != nil {
-		return fmt.Errorf("tenant: fetch JWKS of %s: %w", ks.issuer, err)
+		return fmt.Errorf("fetch JWKS: %w", err)
 	}
 	next, _, err := parseJWKS(body)
 	if err != nil {
-		return fmt.Errorf("tenant: JWKS of %s: %w", ks.issuer, err)
+		return fmt.Errorf("JWKS: %w", err)
 	}
 	prev := ks.keys.Load()
 	if prev != nil {
@@ -200,23 +215,23 @@ func (ks *keySet) discover(ctx context.Context) (string, error) {
 	url := trimSlash(ks.issuer) + "/.well-known/openid-configuration"
 	body, err := get(ctx, ks.client, url)
 	if err != nil {
-		return "", fmt.Errorf("tenant: discovery for %s: %w", ks.issuer, err)
+		return "", fmt.Errorf("discovery: %w", err)
 	}
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", fmt.Errorf("tenant: discovery for %s: %w", ks.issuer, err)
+		return "", fmt.Errorf("discovery: %w", err)
 	}
 	if doc.Issuer != ks.issuer {
-		return "", fmt.Errorf("tenant: discovery for %s names issuer %q", ks.issuer, doc.Issuer)
+		return "", fmt.Errorf("discovery names issuer %q", doc.Issuer)
 	}
 	if doc.JWKSURI == "" {
-		return "", fmt.Errorf("tenant: discovery for %s has no jwks_uri", ks.issuer)
+		return "", errors.New("discovery has no jwks_uri")
 	}
 	if err := checkFetchString(doc.JWKSURI); err != nil {
-		return "", fmt.Errorf("tenant: discovery for %s: jwks_uri refused: %v", ks.issuer, err)
+		return "", fmt.Errorf("discovery: jwks_uri: %w", err)
 	}
 	return doc.JWKSURI, nil
 }
@@ -239,7 +254,7 @@ func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return nil, &HTTPStatusError{URL: url, StatusCode: resp.StatusCode}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize+1))
 	if err != nil {

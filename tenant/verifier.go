@@ -156,7 +156,9 @@ func (v *Verifier) refreshLoop() {
 
 // Verify checks token (the compact JWS, without any "Bearer " prefix) and
 // returns the Tenant it proves. Errors wrap ErrInvalidToken and a specific
-// reason, except ErrKeysUnavailable (the issuer could not be reached) and
+// reason, except ErrKeysUnavailable (the issuer could not be reached; the
+// error also wraps why, such as an *HTTPStatusError, a network error, a
+// timeout or ErrFetchRefused) and
 // ErrForbidden errors from a WithCheck hook, which runs on every call, the
 // cached ones included. ctx bounds a key fetch the token may cause and is
 // passed to the hook.
@@ -333,7 +335,7 @@ func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error 
 		return te
 	}
 	if errors.Is(err, ErrKeysUnavailable) {
-		return ErrKeysUnavailable
+		return err // names the issuer and wraps the fetch failure
 	}
 	if cerr := contextError(err); cerr != nil {
 		return fmt.Errorf("tenant: verify: %w", cerr)
