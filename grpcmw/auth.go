@@ -3,6 +3,7 @@ package grpcmw
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -29,11 +30,81 @@ type authConfig struct {
 	spoofable []string
 	extra     []string
 	assertion *tenant.Assertion
+	public    []func(ctx context.Context, fullMethod string) bool
+	methods   map[string]bool // of WithPublicMethods
+	invalid   string          // the first invalid option
+}
+
+func (c *authConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
 }
 
 // AuthOption configures the server authentication interceptors and
-// AuthFunc.
+// AuthFunc. They panic, naming the option, when an option was given an
+// invalid value (a nil function, a malformed method name).
 type AuthOption func(*authConfig)
+
+// WithPublic makes the calls for which match returns true public: such a
+// call that carries no credential (no bearer token and no assertion; an
+// authorization value of another scheme counts as none) runs without a
+// tenant in its context, so tenant.FromContext reports false and outgoing
+// calls made with that context fail with tenant.ErrNoTenant unless marked
+// tenant-less. A public call that does carry a credential is verified as
+// any other: a valid one puts its tenant in the context, and an invalid,
+// refused or unverifiable one fails with Unauthenticated, PermissionDenied
+// or Unavailable as usual, never runs anonymously. Spoofable keys are
+// removed from public calls too, before match runs.
+//
+// fullMethod is "/package.Service/Method". match runs only for calls
+// without a credential, and never when the method is unknown (AuthFunc
+// called outside a gRPC server). Several WithPublic and WithPublicMethods
+// options add up: a call is public when any of them matches. Nothing is
+// public without them.
+func WithPublic(match func(ctx context.Context, fullMethod string) bool) AuthOption {
+	return func(c *authConfig) {
+		if match == nil {
+			c.fail("WithPublic(nil)")
+			return
+		}
+		c.public = append(c.public, match)
+	}
+}
+
+// WithPublicMethods makes the methods named public, as [WithPublic] does.
+// Each name is a full method name, "/package.Service/Method", such as those
+// of [HealthMethods] or the FullMethodName constants of generated code.
+func WithPublicMethods(fullMethods ...string) AuthOption {
+	return func(c *authConfig) {
+		for _, m := range fullMethods {
+			if !isFullMethod(m) {
+				c.fail("WithPublicMethods(" + strconv.Quote(m) + ")")
+				return
+			}
+			if c.methods == nil {
+				c.methods = map[string]bool{}
+			}
+			c.methods[m] = true
+		}
+	}
+}
+
+// HealthMethods returns the full method names of the standard health
+// service's Check and Watch (grpc.health.v1.Health), for
+// WithPublicMethods(HealthMethods()...): load balancers and Kubernetes
+// probes call them without credentials. List, which names every service of
+// the server, is left out. It returns a new slice on every call.
+func HealthMethods() []string {
+	return []string{"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
+}
+
+// isFullMethod reports whether m has the form "/service/method", both parts
+// non-empty.
+func isFullMethod(m string) bool {
+	svc, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+	return strings.HasPrefix(m, "/") && ok && svc != "" && method != "" && !strings.Contains(method, "/")
+}
 
 // WithSpoofableKeys adds keys to the metadata keys removed from every
 // incoming call, on top of DefaultSpoofableKeys() or the list of
@@ -63,15 +134,24 @@ func WithAssertion(a *tenant.Assertion) AuthOption {
 type authenticator struct {
 	props     []tenant.Propagator
 	spoofable tenant.NameSet
+	public    []func(ctx context.Context, fullMethod string) bool
+	methods   map[string]bool
 }
 
 func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator {
 	cfg := authConfig{spoofable: DefaultSpoofableKeys()}
 	for _, o := range opts {
+		if o == nil {
+			cfg.fail("a nil AuthOption")
+			continue
+		}
 		o(&cfg)
 	}
+	if cfg.invalid != "" {
+		panic("grpcmw: authentication with invalid option " + cfg.invalid)
+	}
 	names := append(append([]string(nil), cfg.spoofable...), cfg.extra...)
-	a := &authenticator{}
+	a := &authenticator{public: cfg.public, methods: cfg.methods}
 	if v != nil {
 		a.props = append(a.props, tenant.Relay{Verifier: v})
 	}
@@ -99,15 +179,33 @@ const (
 var credentialNames = tenant.NewNameSet(authorizationKey, assertionKey)
 
 // authenticate verifies the credentials of ctx's incoming metadata and
-// returns a context carrying the tenant, without the spoofable keys.
-func (a *authenticator) authenticate(ctx context.Context) (context.Context, error) {
+// returns a context carrying the tenant, without the spoofable keys. A call
+// of fullMethod (known when ok) without a credential goes on without a
+// tenant when the method is public.
+func (a *authenticator) authenticate(ctx context.Context, fullMethod string, ok bool) (context.Context, error) {
 	ctx, md := a.scrub(ctx)
 	t, err := tenant.ExtractAny(ctx, MetadataCarrier(md), a.props...)
 	if err != nil {
+		if ok && errors.Is(err, tenant.ErrAbsent) && a.isPublic(ctx, fullMethod) {
+			return ctx, nil
+		}
 		return nil, statusFor(err)
 	}
 	telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
 	return tenant.NewContext(ctx, t), nil
+}
+
+// isPublic reports whether fullMethod is public.
+func (a *authenticator) isPublic(ctx context.Context, fullMethod string) bool {
+	if a.methods[fullMethod] {
+		return true
+	}
+	for _, match := range a.public {
+		if match(ctx, fullMethod) {
+			return true
+		}
+	}
+	return false
 }
 
 // scrub drops spoofable keys, and variants of the credential keys other
@@ -155,11 +253,16 @@ func statusFor(err error) error {
 }
 
 // UnaryServerInterceptor verifies the bearer token of every unary call with
-// v and runs the handler with the proven tenant in its context.
+// v and runs the handler with the proven tenant in its context. Only
+// methods made public by [WithPublic] or [WithPublicMethods] run without a
+// credential.
+//
+// It panics without a verifier or [WithAssertion], and for an invalid
+// option.
 func UnaryServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.UnaryServerInterceptor {
 	a := newAuthenticator(v, opts)
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := a.authenticate(ctx)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := a.authenticate(ctx, info.FullMethod, true)
 		if err != nil {
 			return nil, err
 		}
@@ -168,11 +271,12 @@ func UnaryServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.Una
 }
 
 // StreamServerInterceptor verifies the bearer token when a stream opens and
-// serves the stream with the proven tenant in its context.
+// serves the stream with the proven tenant in its context, as
+// [UnaryServerInterceptor] does for unary calls.
 func StreamServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.StreamServerInterceptor {
 	a := newAuthenticator(v, opts)
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := a.authenticate(ss.Context())
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := a.authenticate(ss.Context(), info.FullMethod, true)
 		if err != nil {
 			return err
 		}
@@ -185,8 +289,18 @@ func StreamServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.St
 // interceptors:
 //
 //	auth.UnaryServerInterceptor(grpcmw.AuthFunc(verifier))
+//
+// It reads the method from the context (grpc.Method), so [WithPublic] and
+// [WithPublicMethods] work as with the interceptors; a method skipped by
+// go-grpc-middleware's selector, or served by a service implementing its
+// auth.ServiceAuthFuncOverride, never reaches AuthFunc and keeps its
+// spoofable keys, so prefer these options for public methods.
 func AuthFunc(v tenant.TokenVerifier, opts ...AuthOption) func(ctx context.Context) (context.Context, error) {
-	return newAuthenticator(v, opts).authenticate
+	a := newAuthenticator(v, opts)
+	return func(ctx context.Context) (context.Context, error) {
+		m, ok := grpc.Method(ctx)
+		return a.authenticate(ctx, m, ok)
+	}
 }
 
 // serverStream replaces the context of a stream.

@@ -28,10 +28,53 @@ type authConfig struct {
 	realm     string
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	assertion *tenant.Assertion
+	public    []func(*http.Request) bool
+	invalid   string // the first invalid option
 }
 
-// AuthOption configures Authenticate.
+func (c *authConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
+}
+
+// isPublic reports whether a public-route predicate matches r.
+func (c *authConfig) isPublic(r *http.Request) bool {
+	for _, match := range c.public {
+		if match(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthOption configures Authenticate. Authenticate panics, naming the
+// option, when an option was given an invalid value (a nil function).
 type AuthOption func(*authConfig)
+
+// WithPublic makes the requests for which match returns true public: such a
+// request that carries no credential (no bearer token and no assertion; an
+// Authorization header of another scheme counts as none) is served without
+// a tenant in its context, so tenant.FromContext reports false and outgoing
+// calls made with that context fail with tenant.ErrNoTenant unless marked
+// tenant-less. A public request that does carry a credential is verified as
+// on any other route: a valid one puts its tenant in the context, and an
+// invalid, refused or unverifiable one is answered 401, 403 or 503 as
+// usual, never served anonymously. Spoofable headers are removed from
+// public requests too, before match runs.
+//
+// match runs only for requests without a credential. Several WithPublic
+// options add up: a request is public when any of them matches. Nothing is
+// public without this option.
+func WithPublic(match func(*http.Request) bool) AuthOption {
+	return func(c *authConfig) {
+		if match == nil {
+			c.fail("WithPublic(nil)")
+			return
+		}
+		c.public = append(c.public, match)
+	}
+}
 
 // WithSpoofableHeaders adds names to the headers (and trailers)
 // Authenticate removes from every request, on top of
@@ -83,10 +126,21 @@ func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err err
 // Requests without a valid token get 401 with an RFC 6750 WWW-Authenticate
 // challenge and an RFC 9457 problem body; a tenant refused by a check gets
 // 403; an issuer whose keys cannot be fetched gets 503 with Retry-After.
+// Only routes made public by [WithPublic] are served without a credential.
+//
+// Authenticate panics without a verifier or [WithAssertion], and for an
+// invalid option.
 func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler) http.Handler {
 	cfg := authConfig{spoofable: DefaultSpoofableHeaders()}
 	for _, o := range opts {
+		if o == nil {
+			cfg.fail("a nil AuthOption")
+			continue
+		}
 		o(&cfg)
+	}
+	if cfg.invalid != "" {
+		panic("httpmw.Authenticate: invalid option " + cfg.invalid)
 	}
 	if cfg.onError == nil {
 		cfg.onError = cfg.writeAuthError
@@ -112,6 +166,12 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 			ctx := r.Context()
 			t, err := tenant.ExtractAny(ctx, headerCarrier(r.Header), props...)
 			if err != nil {
+				if errors.Is(err, tenant.ErrAbsent) && cfg.isPublic(r) {
+					// A public route without a credential: no tenant.
+					s.trailer(r)
+					next.ServeHTTP(w, r)
+					return
+				}
 				cfg.onError(w, r, err)
 				return
 			}
