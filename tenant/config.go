@@ -42,6 +42,7 @@ type config struct {
 	missCooldown    time.Duration
 	maxTokenSize    int
 	cacheSize       int
+	onFetchError    func(issuer string, err error)
 	now             func() time.Time
 	err             error
 }
@@ -228,6 +229,15 @@ func WithCacheSize(n int) Option {
 		}
 		c.cacheSize = n
 	}
+}
+
+// WithFetchErrorHandler calls h, from the fetching goroutine, after every
+// failed key set fetch: background refreshes, fetches for unknown key IDs
+// and those of Check. err is what Check reports for the issuer. h should
+// return quickly and must not call Close; nil means no handler (the
+// default).
+func WithFetchErrorHandler(h func(issuer string, err error)) Option {
+	return func(c *config) { c.onFetchError = h }
 }
 
 // WithClock sets the time source (default time.Now), for tests.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 
@@ -93,4 +94,28 @@ func ExampleNewAssertion() {
 	t, err := toBilling.Extract(context.Background(), propagation.HeaderCarrier(header))
 	fmt.Println(t.ID(), t.Tier(), err)
 	// Output: acme pro <nil>
+}
+
+func ExampleVerifier_Check() {
+	idp, err := oidctest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
+
+	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), Audiences: []string{"orders-api"}}},
+		tenant.WithFetchErrorHandler(func(issuer string, err error) {
+			log.Printf("keys of %s: %v", issuer, err) // background refresh failures
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	// At startup: refuse to serve until every issuer's keys are in hand.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println(v.Check(ctx))
+	// Output:
+	// <nil>
 }

@@ -26,9 +26,11 @@ type keySet struct {
 	client       *http.Client
 	fetchTimeout time.Duration
 	cooldown     time.Duration
+	fresh        time.Duration // how long fetched keys count as current, for check
 	now          func() time.Time
-	onRemove     func(kid string) // called for each kid a refresh drops
-	wg           *sync.WaitGroup  // tracks fetch goroutines, for Close
+	onRemove     func(kid string)               // called for each kid a refresh drops
+	onError      func(issuer string, err error) // called after a failed fetch, or nil
+	wg           *sync.WaitGroup                // tracks fetch goroutines, for Close
 
 	keys atomic.Pointer[map[string]*publicKey]
 
@@ -36,6 +38,7 @@ type keySet struct {
 	inflight *fetchCall // the fetch every waiter shares, or nil
 	lastMiss time.Time  // when a kid miss last triggered a fetch
 	lastErr  error      // why the last fetch failed; nil after a success
+	lastOK   time.Time  // when a fetch last succeeded
 	fetched  bool       // keys were fetched successfully at least once
 	static   bool       // keys were given up front and are never fetched
 }
@@ -47,6 +50,49 @@ func (ks *keySet) unavailable(cause error) error {
 		cause = errors.New("no key set fetched yet")
 	}
 	return fmt.Errorf("%w: %s: %w", ErrKeysUnavailable, ks.issuer, cause)
+}
+
+// staleError is the error of a failed fetch while keys from an earlier one
+// are still in use: tokens still verify, so it does not match
+// ErrKeysUnavailable.
+func (ks *keySet) staleError(cause error) error {
+	return fmt.Errorf("tenant: %s: key refresh failed, earlier keys still in use: %w", ks.issuer, cause)
+}
+
+// check makes sure the set holds current keys: it returns nil at once if a
+// fetch succeeded within the fresh period, and otherwise fetches (or joins
+// the fetch in flight) and reports its failure.
+func (ks *keySet) check(ctx context.Context) error {
+	if ks.static {
+		return nil
+	}
+	ks.mu.Lock()
+	if ks.fetched && ks.now().Sub(ks.lastOK) < ks.fresh {
+		ks.mu.Unlock()
+		return nil
+	}
+	call := ks.inflight
+	if call == nil {
+		call = ks.startFetchLocked()
+	}
+	ks.mu.Unlock()
+	var cause error
+	select {
+	case <-call.done:
+		cause = call.err
+	case <-ctx.Done():
+		cause = ctx.Err()
+	}
+	if cause == nil {
+		return nil
+	}
+	ks.mu.Lock()
+	fetched := ks.fetched
+	ks.mu.Unlock()
+	if fetched {
+		return ks.staleError(cause)
+	}
+	return ks.unavailable(cause)
 }
 
 // fetchCall is one fetch that any number of callers wait for.
@@ -148,11 +194,20 @@ func (ks *keySet) startFetchLocked() *fetchCall {
 		ks.mu.Lock()
 		if call.err == nil {
 			ks.fetched = true
+			ks.lastOK = ks.now()
 		}
 		ks.lastErr = call.err
 		ks.inflight = nil
+		fetched := ks.fetched
 		ks.mu.Unlock()
 		close(call.done)
+		if call.err != nil && ks.onError != nil {
+			report := ks.unavailable(call.err)
+			if fetched {
+				report = ks.staleError(call.err)
+			}
+			ks.onError(ks.issuer, report)
+		}
 	}()
 	return call
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,8 @@ func newVerifier(cfg *config, issuers []Issuer, static map[string]*publicKey) (*
 			client:       client,
 			fetchTimeout: cfg.fetchTimeout,
 			cooldown:     cfg.missCooldown,
+			fresh:        cfg.refreshInterval,
+			onError:      cfg.onFetchError,
 			now:          cfg.now,
 			wg:           &v.wg,
 		}
@@ -152,6 +155,32 @@ func (v *Verifier) refreshLoop() {
 		case <-t.C:
 		}
 	}
+}
+
+// Check fetches the keys of every issuer, or keeps the ones fetched within
+// the refresh interval, and reports each issuer it could not get keys
+// from: a startup or readiness check. The error joins one error per failed
+// issuer, naming it and wrapping the cause; it matches ErrKeysUnavailable
+// when that issuer has no keys at all (an issuer whose refresh fails while
+// earlier keys are still in use is reported without it). ctx bounds the
+// wait; the fetches themselves are bounded by the fetch timeout.
+func (v *Verifier) Check(ctx context.Context) error {
+	urls := make([]string, 0, len(v.issuers))
+	for u := range v.issuers {
+		urls = append(urls, u)
+	}
+	sort.Strings(urls)
+	errs := make([]error, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = v.issuers[u].keys.check(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Verify checks token (the compact JWS, without any "Bearer " prefix) and
