@@ -151,7 +151,12 @@ func (ks *keySet) keyFor(ctx context.Context, kid string) (*publicKey, error) {
 	case <-call.done:
 		cause = call.err
 	case <-timer.C:
-		cause = fmt.Errorf("no key set within %v: %w", ks.fetchTimeout, context.DeadlineExceeded)
+		select {
+		case <-call.done: // finished as the timer fired: its cause is the better answer
+			cause = call.err
+		default:
+			cause = fmt.Errorf("no key set within %v: %w", ks.fetchTimeout, context.DeadlineExceeded)
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
