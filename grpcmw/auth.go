@@ -61,7 +61,9 @@ type AuthOption func(*authConfig)
 // without a credential, and never when the method is unknown (AuthFunc
 // called outside a gRPC server). Several WithPublic and WithPublicMethods
 // options add up: a call is public when any of them matches. Nothing is
-// public without them.
+// public without them. Behind [UnaryServerRateLimit], a public call without
+// a tenant needs [RateLimitUntenanted], or it fails there with
+// Unauthenticated.
 func WithPublic(match func(ctx context.Context, fullMethod string) bool) AuthOption {
 	return func(c *authConfig) {
 		if match == nil {

@@ -63,9 +63,12 @@ type AuthOption func(*authConfig)
 // usual, never served anonymously. Spoofable headers are removed from
 // public requests too, before match runs.
 //
-// match runs only for requests without a credential. Several WithPublic
-// options add up: a request is public when any of them matches. Nothing is
-// public without this option.
+// match runs only for requests without a credential, and sees r.URL.Path
+// as received (match on the method and the exact path, or on a prefix
+// ending in '/'). Several WithPublic options add up: a request is public
+// when any of them matches. Nothing is public without this option. Behind
+// [RateLimit], a public request without a tenant needs
+// [RateLimitUntenanted], or it is answered 401 there.
 func WithPublic(match func(*http.Request) bool) AuthOption {
 	return func(c *authConfig) {
 		if match == nil {
