@@ -189,16 +189,12 @@ func fieldsOf(p Propagator) []string {
 // fieldSeen reports whether f is a built-in credential field or a field of
 // one of props, so that CheckOutgoing checks each field once.
 func fieldSeen(f string, props []Propagator) bool {
-	for _, k := range credentialFields {
-		if equalFoldASCII(f, k) {
-			return true
-		}
+	if containsFold(credentialFields[:], f) {
+		return true
 	}
 	for _, p := range props {
-		for _, k := range fieldsOf(p) {
-			if equalFoldASCII(f, k) {
-				return true
-			}
+		if containsFold(fieldsOf(p), f) {
+			return true
 		}
 	}
 	return false
@@ -228,14 +224,8 @@ func (o *outgoingCheck) field(field string, builtin int) error {
 		return nil
 	}
 	// A plain Carrier: one value per letter case of the key.
-	keys := o.c.Keys()
-	n := 0
-	for _, k := range keys {
-		if equalFoldASCII(k, field) {
-			n++
-		}
-	}
-	for _, k := range keys {
+	n := countValues(o.c, field)
+	for _, k := range o.c.Keys() {
 		if equalFoldASCII(k, field) {
 			if err := o.value(field, builtin, o.c.Get(k), n); err != nil {
 				return err
