@@ -237,6 +237,10 @@ func latencyStats(recs []faultRec, limit time.Duration) (maxLat, p99 time.Durati
 func checkLatency(t *testing.T, what string, recs []faultRec) {
 	t.Helper()
 	limit := faultDeadline + faultSlack
+	if len(recs) == 0 {
+		t.Errorf("%s: no decisions, so no latency to check against the deadline %v + %v", what, faultDeadline, faultSlack)
+		return
+	}
 	maxLat, p99, over := latencyStats(recs, limit)
 	t.Logf("%s: %d decisions, latency max %v, p99 %v", what, len(recs), maxLat.Round(time.Microsecond), p99.Round(time.Microsecond))
 	if over > 0 {
@@ -348,6 +352,10 @@ func checkQuota(t *testing.T, what string, ld *faultLoad, recs []faultRec, p *ra
 	}
 	t.Logf("%s: quota %d: %d tenants, %d with at least %d shared decisions; %d over the quota, %d under it",
 		what, limit, tenants, enough, limit+3, len(over), len(under))
+	if tenants == 0 {
+		t.Errorf("%s: no decisions of tenants under plan %s: the run did not check the quota", what, p.Name)
+		return
+	}
 	if len(over) > 0 {
 		t.Errorf("%s: %d of %d tenants (plan %s, quota %d, fail closed) were allowed more than the quota: %s",
 			what, len(over), tenants, p.Name, limit, firstN(over, 10))
