@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -183,10 +184,28 @@ func startFaultLoad(lims []*redislimit.Limiter, tenants []faultTenant, workers i
 
 func (ld *faultLoad) since() time.Duration { return time.Since(ld.t0) }
 
-// finish stops the workers and returns every decision, in start order.
+// faultStopWait bounds how long finish waits for the workers to stop: a
+// decision may take faultDeadline + faultSlack, so a worker still busy
+// this long after the stop is stuck in one.
+const faultStopWait = 10 * time.Second
+
+// finish stops the workers and returns every decision, in start order. A
+// decision that never returns is in no record, so no latency check would
+// see it: finish panics (with every goroutine's stack) when the workers
+// have not stopped within faultStopWait, instead of waiting for ever.
 func (ld *faultLoad) finish() []faultRec {
 	ld.stop.Store(true)
-	ld.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		ld.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(faultStopWait):
+		debug.SetTraceback("all") // the stuck workers' stacks too
+		panic(fmt.Sprintf("fault load: workers still in a decision %v after the stop (decision deadline %v)", faultStopWait, faultDeadline))
+	}
 	slices.SortFunc(ld.recs, func(a, b faultRec) int { return int(a.start - b.start) })
 	return ld.recs
 }
