@@ -256,8 +256,15 @@ func (s *Sentinel) NewClient(t testing.TB, tune func(*redis.FailoverOptions)) *r
 		DialTimeout:   150 * time.Millisecond,
 		ReadTimeout:   150 * time.Millisecond,
 		WriteTimeout:  150 * time.Millisecond,
-		MaxRetries:    1,
 		PoolSize:      16,
+		// No retry, as for the Cluster client: a script whose reply timed
+		// out may have run, and running it again would spend twice.
+		MaxRetries: -1,
+		// As redislimit advises: a context deadline cuts a read in
+		// progress, one dial attempt, a pool wait under a decision's time.
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+		PoolTimeout:           200 * time.Millisecond,
 	}
 	if tune != nil {
 		tune(o)
