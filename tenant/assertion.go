@@ -3,9 +3,7 @@ package tenant
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -71,32 +69,14 @@ type KeyRing struct {
 // must be of one algorithm, EdDSA (Ed25519) or ES256 (P-256); the ring
 // accepts no other algorithm. A key with only Public set is verify-only: in
 // the sign position it makes a ring that verifies but whose Mint fails with
-// ErrConfig. A key with both set must have Public match Private.
+// ErrConfig. A key with both set must have Public match Private. Keys are
+// checked as PublicJWK checks them; errors wrap ErrRingKey.
 func NewKeyRing(sign RingKey, accept ...RingKey) (*KeyRing, error) {
 	r := &KeyRing{keys: make(map[string]*publicKey, 1+len(accept))}
 	for i, k := range append([]RingKey{sign}, accept...) {
-		if k.ID == "" {
-			return nil, fmt.Errorf("%w: ring key without ID", ErrConfig)
-		}
-		pub := k.Public
-		if k.Private != nil {
-			derived := k.Private.Public()
-			if pub != nil && !ringKeyEqual(pub, derived) {
-				return nil, fmt.Errorf("%w: ring key %s: Public does not match Private", ErrConfig, k.ID)
-			}
-			pub = derived
-		}
-		var alg string
-		switch p := pub.(type) {
-		case ed25519.PublicKey:
-			alg = "EdDSA"
-		case *ecdsa.PublicKey:
-			if p.Curve != elliptic.P256() {
-				return nil, fmt.Errorf("%w: ring key %s: only P-256 ECDSA keys", ErrConfig, k.ID)
-			}
-			alg = "ES256"
-		default:
-			return nil, fmt.Errorf("%w: ring key %s: want an Ed25519 or P-256 key", ErrConfig, k.ID)
+		alg, pub, err := k.public()
+		if err != nil {
+			return nil, fmt.Errorf("ring key %d: %w", i, err)
 		}
 		if r.alg != "" && r.alg != alg {
 			return nil, fmt.Errorf("%w: ring mixes %s and %s keys", ErrConfig, r.alg, alg)

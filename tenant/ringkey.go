@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"slices"
 )
 
 // ErrRingKey reports a ring key that cannot be loaded or exported: wrong
@@ -77,22 +78,18 @@ func (k RingKey) public() (alg string, pub crypto.PublicKey, err error) {
 	}
 	pub = k.Public
 	if k.Private != nil {
-		derived := k.Private.Public()
-		if pub != nil && !ringKeyEqual(pub, derived) {
-			return "", nil, ringKeyErr("public key does not match the private key")
-		}
-		pub = derived
+		// Checked first: Public of a short Ed25519 key panics.
 		if err := checkPrivate(k.Private); err != nil {
 			return "", nil, err
 		}
+		derived := k.Private.Public()
+		if pub != nil && !samePublicKey(pub, derived) {
+			return "", nil, ringKeyErr("public key does not match the private key")
+		}
+		pub = derived
 	}
 	alg, err = ringAlg(pub)
 	return alg, pub, err
-}
-
-func ringKeyEqual(a, b crypto.PublicKey) bool {
-	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && e.Equal(b)
 }
 
 // ringAlg returns the assertion algorithm of a valid ring public key.
@@ -372,11 +369,7 @@ func (j *ringJWK) load(private bool) (RingKey, error) {
 		if private {
 			want = "sign"
 		}
-		found := false
-		for _, op := range j.KeyOps {
-			found = found || op == want
-		}
-		if !found {
+		if !slices.Contains(j.KeyOps, want) {
 			return RingKey{}, ringKeyErr("JWK key_ops lacks %s", want)
 		}
 	}
@@ -386,7 +379,6 @@ func (j *ringJWK) load(private bool) (RingKey, error) {
 	if private && j.D == "" {
 		return RingKey{}, ringKeyErr("private JWK has no d")
 	}
-	dec := base64.RawURLEncoding.Strict()
 	var alg string
 	var pub crypto.PublicKey
 	switch {
@@ -395,15 +387,15 @@ func (j *ringJWK) load(private bool) (RingKey, error) {
 		if j.Y != "" {
 			return RingKey{}, ringKeyErr("OKP JWK with y")
 		}
-		x, err := dec.DecodeString(j.X)
+		x, err := b64.DecodeString(j.X)
 		if err != nil || len(x) != ed25519.PublicKeySize {
 			return RingKey{}, ringKeyErr("bad Ed25519 x")
 		}
 		pub = ed25519.PublicKey(x)
 	case j.Kty == "EC" && j.Crv == "P-256":
 		alg = "ES256"
-		x, errX := dec.DecodeString(j.X)
-		y, errY := dec.DecodeString(j.Y)
+		x, errX := b64.DecodeString(j.X)
+		y, errY := b64.DecodeString(j.Y)
 		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
 			return RingKey{}, ringKeyErr("bad P-256 x or y")
 		}
@@ -423,7 +415,7 @@ func (j *ringJWK) load(private bool) (RingKey, error) {
 	if !private {
 		return RingKey{ID: j.Kid, Public: pub}, nil
 	}
-	d, err := dec.DecodeString(j.D)
+	d, err := b64.DecodeString(j.D)
 	defer clear(d)
 	if err != nil {
 		return RingKey{}, ringKeyErr("bad base64url d")
@@ -442,7 +434,7 @@ func (j *ringJWK) load(private bool) (RingKey, error) {
 		}
 		priv = p
 	}
-	if !ringKeyEqual(pub, priv.Public()) {
+	if !samePublicKey(pub, priv.Public()) {
 		return RingKey{}, ringKeyErr("JWK x/y is not the public key of d")
 	}
 	return RingKey{ID: j.Kid, Private: priv}, nil

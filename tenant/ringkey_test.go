@@ -375,7 +375,18 @@ func TestRingKeyExportRefuses(t *testing.T) {
 	if _, err := tenant.PublicJWKS(k, other); !errors.Is(err, tenant.ErrRingKey) {
 		t.Errorf("JWKS with duplicate kid: %v", err)
 	}
-	if _, err := tenant.NewKeyRing(mismatched); !errors.Is(err, tenant.ErrConfig) {
-		t.Errorf("NewKeyRing with mismatched halves: %v", err)
+	// NewKeyRing checks keys as the exporters do: a key that cannot be
+	// exported cannot make a ring either (a nil or short key would panic
+	// when used).
+	for name, bad := range map[string]tenant.RingKey{
+		"mismatched halves":    mismatched,
+		"nil ECDSA key":        {ID: "x", Public: (*ecdsa.PublicKey)(nil)},
+		"short Ed25519":        {ID: "x", Public: ed25519.PublicKey{1, 2}},
+		"short Ed25519 signer": {ID: "x", Private: ed25519.PrivateKey{1, 2}},
+		"kid with a space":     {ID: "a b", Private: k.Private},
+	} {
+		if _, err := tenant.NewKeyRing(bad); !errors.Is(err, tenant.ErrRingKey) {
+			t.Errorf("NewKeyRing with %s: %v", name, err)
+		}
 	}
 }
