@@ -120,13 +120,7 @@ func (c *Cluster) create() error {
 func (c *Cluster) Nodes() []*Node { return slices.Clone(c.nodes) }
 
 // Addrs returns the addresses of the six nodes.
-func (c *Cluster) Addrs() []string {
-	addrs := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
-		addrs[i] = n.Addr
-	}
-	return addrs
-}
+func (c *Cluster) Addrs() []string { return addrs(c.nodes) }
 
 // Role returns "master" or "replica" as node n says (ROLE), or "down" when
 // it is not running or does not answer within a second.

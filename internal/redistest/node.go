@@ -253,6 +253,15 @@ func (n *Node) Running() bool {
 	return n.cmd != nil && !n.paused
 }
 
+// addrs returns the addresses of nodes.
+func addrs(nodes []*Node) []string {
+	a := make([]string, len(nodes))
+	for i, n := range nodes {
+		a[i] = n.Addr
+	}
+	return a
+}
+
 // Dir returns the node's working directory (its log is redis.log there).
 func (n *Node) Dir() string { return n.dir }
 

@@ -146,13 +146,7 @@ func (s *Sentinel) Nodes() []*Node { return slices.Clone(s.data) }
 func (s *Sentinel) Sentinels() []*Node { return slices.Clone(s.sentinels) }
 
 // SentinelAddrs returns the addresses of the three sentinels.
-func (s *Sentinel) SentinelAddrs() []string {
-	addrs := make([]string, len(s.sentinels))
-	for i, n := range s.sentinels {
-		addrs[i] = n.Addr
-	}
-	return addrs
-}
+func (s *Sentinel) SentinelAddrs() []string { return addrs(s.sentinels) }
 
 // Master returns the node that a majority of the running sentinels name
 // as the master (SENTINEL GET-MASTER-ADDR-BY-NAME), or nil when there is
