@@ -247,10 +247,11 @@ func (c *Cluster) slots() ([]slotRange, error) {
 	return nil, last
 }
 
+// byAddr returns the node at addr (host and port: a node that names a
+// peer by an address other than 127.0.0.1 names none of them).
 func (c *Cluster) byAddr(addr string) *Node {
-	_, port, _ := net.SplitHostPort(addr)
 	for _, n := range c.nodes {
-		if strconv.Itoa(n.Port) == port {
+		if n.Addr == addr {
 			return n
 		}
 	}
