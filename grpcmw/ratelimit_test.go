@@ -19,6 +19,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/internal/redistest"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -166,7 +167,7 @@ func rlDetails(t *testing.T, err error, want codes.Code) (*errdetails.RetryInfo,
 }
 
 func TestUnaryRateLimit(t *testing.T) {
-	f := startRateLimited(t, newLocal(t), rlPlans(t))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t))
 	for i := range 3 {
 		if err := f.check(rlCtx("acme", "free"), ""); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -191,7 +192,7 @@ func TestUnaryRateLimit(t *testing.T) {
 }
 
 func TestUnaryQuota(t *testing.T) {
-	f := startRateLimited(t, newLocal(t), rlPlans(t))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t))
 	for range 2 {
 		if err := f.check(rlCtx("acme", "metered"), ""); err != nil {
 			t.Fatal(err)
@@ -207,7 +208,7 @@ func TestUnaryQuota(t *testing.T) {
 }
 
 func TestRateLimitWithoutTenant(t *testing.T) {
-	f := startRateLimited(t, newLocal(t), rlPlans(t))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t))
 	if err := f.check(context.Background(), ""); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("unary without tenant: %v", err)
 	}
@@ -219,7 +220,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 		t.Fatalf("stream without tenant: %v", err)
 	}
 
-	g := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitUntenanted(func(ctx context.Context) string {
+	g := startRateLimited(t, tenanttest.Local(t), rlPlans(t), grpcmw.RateLimitUntenanted(func(ctx context.Context) string {
 		md, _ := metadata.FromIncomingContext(ctx)
 		if c := md.Get("x-client"); len(c) == 1 {
 			return c[0]
@@ -243,7 +244,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 
 func TestRateLimitCostAndHook(t *testing.T) {
 	var seen []string
-	f := startRateLimited(t, newLocal(t), rlPlans(t),
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t),
 		grpcmw.RateLimitCost(func(_ context.Context, method string) int { return 2 }),
 		grpcmw.RateLimitOnDecision(func(_ context.Context, method string, d ratelimit.Decision, err error) {
 			seen = append(seen, method+" "+d.DeniedBy.String())
@@ -257,7 +258,7 @@ func TestRateLimitCostAndHook(t *testing.T) {
 	if len(seen) != 2 || seen[0] != "/grpc.health.v1.Health/Check " || seen[1] != "/grpc.health.v1.Health/Check rate" {
 		t.Fatalf("hook saw %q", seen)
 	}
-	g := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitCost(func(context.Context, string) int { return 50 }))
+	g := startRateLimited(t, tenanttest.Local(t), rlPlans(t), grpcmw.RateLimitCost(func(context.Context, string) int { return 50 }))
 	if err := g.check(rlCtx("acme", "free"), ""); status.Code(err) != codes.Internal {
 		t.Fatalf("cost above burst: %v", err)
 	}
@@ -288,7 +289,7 @@ func TestRateLimitUnavailable(t *testing.T) {
 // The in-flight slot is released on every exit path: return, panic, and
 // the end of a stream.
 func TestRateLimitInFlight(t *testing.T) {
-	f := startRateLimited(t, newLocal(t), rlPlans(t))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t))
 	ent := rlCtx("bigco", "enterprise") // in-flight cap 1
 	done := make(chan error, 1)
 	go func() { done <- f.check(ent, "block") }()
@@ -342,7 +343,7 @@ func TestRateLimitInFlight(t *testing.T) {
 
 // A stream is limited when it opens.
 func TestStreamLimitedAtOpen(t *testing.T) {
-	f := startRateLimited(t, newLocal(t), rlPlans(t))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t))
 	ctx, cancel := context.WithCancel(rlCtx("acme", "metered"))
 	defer cancel()
 	for i := range 2 {
@@ -438,44 +439,6 @@ func ExampleUnaryServerRateLimit() {
 	// ResourceExhausted
 }
 
-// newLocal is ratelimit.NewLocal with its defaults.
-func newLocal(tb testing.TB) *ratelimit.Local {
-	tb.Helper()
-	l, err := ratelimit.NewLocal()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return l
-}
-
-// hardenPlans has two tiers whose quotas have different periods, and a
-// default plan without a quota for untenanted keys.
-func hardenPlans(t *testing.T) *ratelimit.Plans {
-	t.Helper()
-	ps, err := ratelimit.NewPlans(
-		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 2},
-		map[string]ratelimit.Plan{
-			"trial": {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Daily(5)},
-			"free":  {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Monthly(5)},
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
-
-// fixedLocal is a Local whose clock stands at noon on a mid-month day, so
-// that no quota period ends during the test.
-func fixedLocal(tb testing.TB, opts ...ratelimit.Option) *ratelimit.Local {
-	tb.Helper()
-	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	l, err := ratelimit.NewLocal(append(opts, ratelimit.WithClock(func() time.Time { return noon }))...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return l
-}
-
 func anonKey(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	if c := md.Get("x-client"); len(c) == 1 {
@@ -487,7 +450,7 @@ func anonKey(ctx context.Context) string {
 // A tenant whose tier changes between calls gets what the two quota
 // counters allow together, not a fresh quota at each change.
 func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
-	f := startRateLimited(t, fixedLocal(t), hardenPlans(t))
+	f := startRateLimited(t, tenanttest.FixedLocal(t), tenanttest.TierPlans(t))
 	allowed := 0
 	for i := range 45 {
 		tier := "free"
@@ -510,7 +473,7 @@ func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
 // Untenanted keys never push tenants out of their limiter: after 3,000
 // anonymous clients, every tenant's spent quota is still spent.
 func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
-	f := startRateLimited(t, fixedLocal(t, ratelimit.WithMaxKeys(256)), hardenPlans(t), grpcmw.RateLimitUntenanted(anonKey))
+	f := startRateLimited(t, tenanttest.FixedLocal(t, ratelimit.WithMaxKeys(256)), tenanttest.TierPlans(t), grpcmw.RateLimitUntenanted(anonKey))
 	tenants := make([]string, 50)
 	for i := range tenants {
 		tenants[i] = "tenant-" + fmt.Sprint(i)
@@ -538,7 +501,7 @@ func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
 // call with Unavailable and a RetryInfo, and never forgets the others'
 // quota.
 func TestRateLimitFullLimiterUnavailable(t *testing.T) {
-	f := startRateLimited(t, fixedLocal(t, ratelimit.WithMaxKeys(16)), hardenPlans(t))
+	f := startRateLimited(t, tenanttest.FixedLocal(t, ratelimit.WithMaxKeys(16)), tenanttest.TierPlans(t))
 	for i := range 16 {
 		if err := f.check(rlCtx("tenant-"+fmt.Sprint(i), "trial"), ""); err != nil {
 			t.Fatalf("tenant %d: %v", i, err)
@@ -561,7 +524,7 @@ func TestRateLimitFullLimiterUnavailable(t *testing.T) {
 // the only one they reach.
 func TestRateLimitUntenantedLimiter(t *testing.T) {
 	anon := metadata.AppendToOutgoingContext(context.Background(), "x-client", "192.0.2.1")
-	f := startRateLimited(t, newLocal(t), rlPlans(t), grpcmw.RateLimitUntenanted(anonKey))
+	f := startRateLimited(t, tenanttest.Local(t), rlPlans(t), grpcmw.RateLimitUntenanted(anonKey))
 	if err := f.check(anon, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +539,7 @@ func TestRateLimitUntenantedLimiter(t *testing.T) {
 	}
 	rlDetails(t, f.check(anon, ""), codes.ResourceExhausted) // burst 2: one call and one stream
 
-	tenants, untenanted := newLocal(t), newLocal(t)
+	tenants, untenanted := tenanttest.Local(t), tenanttest.Local(t)
 	g := startRateLimited(t, tenants, rlPlans(t), grpcmw.RateLimitUntenanted(anonKey), grpcmw.RateLimitUntenantedLimiter(untenanted))
 	if err := g.check(anon, ""); err != nil {
 		t.Fatal(err)
@@ -592,13 +555,13 @@ func TestRateLimitUntenantedLimiter(t *testing.T) {
 // Invalid option values make the interceptor constructors panic, naming
 // the option.
 func TestRateLimitInvalidOptionsPanic(t *testing.T) {
-	l, ps := newLocal(t), rlPlans(t)
+	l, ps := tenanttest.Local(t), rlPlans(t)
 	for name, opts := range map[string][]grpcmw.RateLimitOption{
 		"RateLimitCost(nil)":                                     {grpcmw.RateLimitCost(nil)},
 		"RateLimitUntenanted(nil)":                               {grpcmw.RateLimitUntenanted(nil)},
 		"RateLimitOnDecision(nil)":                               {grpcmw.RateLimitOnDecision(nil)},
 		"RateLimitUntenantedLimiter(nil)":                        {grpcmw.RateLimitUntenanted(anonKey), grpcmw.RateLimitUntenantedLimiter(nil)},
-		"RateLimitUntenantedLimiter without RateLimitUntenanted": {grpcmw.RateLimitUntenantedLimiter(newLocal(t))},
+		"RateLimitUntenantedLimiter without RateLimitUntenanted": {grpcmw.RateLimitUntenantedLimiter(tenanttest.Local(t))},
 		"a nil RateLimitOption":                                  {nil},
 	} {
 		for kind, build := range map[string]func(){

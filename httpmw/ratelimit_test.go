@@ -20,6 +20,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/redistest"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -84,7 +85,7 @@ func rlDecodeProblem(t *testing.T, w *httptest.ResponseRecorder) rlProblemBody {
 }
 
 func TestRateLimitHeadersAnd429(t *testing.T) {
-	h := httpmw.RateLimit(newLocal(t), rlPlans(t))(rlOK)
+	h := httpmw.RateLimit(tenanttest.Local(t), rlPlans(t))(rlOK)
 	wantPolicy := `"free";q=100;w=60, "free-quota";q=10000;w=2592000`
 	for i := range 3 {
 		w := rlServe(h, rlRequest(t, "acme", "free"))
@@ -126,7 +127,7 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 }
 
 func TestRateLimitQuota429(t *testing.T) {
-	h := httpmw.RateLimit(newLocal(t), rlPlans(t))(rlOK)
+	h := httpmw.RateLimit(tenanttest.Local(t), rlPlans(t))(rlOK)
 	for range 4 {
 		if w := rlServe(h, rlRequest(t, "acme", "metered")); w.Code != http.StatusOK {
 			t.Fatalf("%d", w.Code)
@@ -153,7 +154,7 @@ func TestRateLimitQuota429(t *testing.T) {
 
 func TestRateLimitWithoutTenant(t *testing.T) {
 	ps := rlPlans(t)
-	h := httpmw.RateLimit(newLocal(t), ps)(rlOK)
+	h := httpmw.RateLimit(tenanttest.Local(t), ps)(rlOK)
 	w := rlServe(h, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != "Bearer" {
 		t.Fatalf("no tenant: %d %v", w.Code, w.Header())
@@ -161,7 +162,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 	rlDecodeProblem(t, w)
 
 	var keys []string
-	h = httpmw.RateLimit(newLocal(t), ps,
+	h = httpmw.RateLimit(tenanttest.Local(t), ps,
 		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
 		httpmw.RateLimitOnDecision(func(r *http.Request, d ratelimit.Decision, err error) { keys = append(keys, d.Plan.Name) }),
 	)(rlOK)
@@ -187,7 +188,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 }
 
 func TestRateLimitCost(t *testing.T) {
-	h := httpmw.RateLimit(newLocal(t), rlPlans(t), httpmw.RateLimitCost(func(r *http.Request) int {
+	h := httpmw.RateLimit(tenanttest.Local(t), rlPlans(t), httpmw.RateLimitCost(func(r *http.Request) int {
 		n, _ := strconv.Atoi(r.URL.Query().Get("cost"))
 		return n
 	}))(rlOK)
@@ -234,7 +235,7 @@ func TestRateLimitInFlightRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpmw.RateLimit(newLocal(t), ps)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpmw.RateLimit(tenanttest.Local(t), ps)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/block":
 			entered <- struct{}{}
@@ -294,7 +295,7 @@ func TestRateLimitInFlightRelease(t *testing.T) {
 }
 
 func TestRateLimitInFlightProblem(t *testing.T) {
-	l := newLocal(t)
+	l := tenanttest.Local(t)
 	ps := rlPlans(t)
 	held, _ := l.Take(context.Background(), "acme", ps.For("free"), 1)
 	defer held.Release()
@@ -387,48 +388,10 @@ func ExampleRateLimit() {
 	// 429 "free";q=100;w=60, "free-quota";q=10000;w=2592000
 }
 
-// newLocal is ratelimit.NewLocal with its defaults.
-func newLocal(tb testing.TB) *ratelimit.Local {
-	tb.Helper()
-	l, err := ratelimit.NewLocal()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return l
-}
-
-// hardenPlans has two tiers whose quotas have different periods, and a
-// default plan without a quota for untenanted keys.
-func hardenPlans(t *testing.T) *ratelimit.Plans {
-	t.Helper()
-	ps, err := ratelimit.NewPlans(
-		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 2},
-		map[string]ratelimit.Plan{
-			"trial": {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Daily(5)},
-			"free":  {Rate: ratelimit.PerSecond(1000), Burst: 1000, Quota: ratelimit.Monthly(5)},
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
-
-// fixedLocal is a Local whose clock stands at noon on a mid-month day, so
-// that no quota period ends during the test.
-func fixedLocal(tb testing.TB, opts ...ratelimit.Option) *ratelimit.Local {
-	tb.Helper()
-	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	l, err := ratelimit.NewLocal(append(opts, ratelimit.WithClock(func() time.Time { return noon }))...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return l
-}
-
 // A tenant whose tier changes between requests gets what the two quota
 // counters allow together, not a fresh quota at each change.
 func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
-	h := httpmw.RateLimit(fixedLocal(t), hardenPlans(t))(rlOK)
+	h := httpmw.RateLimit(tenanttest.FixedLocal(t), tenanttest.TierPlans(t))(rlOK)
 	allowed := 0
 	for i := range 45 {
 		tier := "free"
@@ -447,7 +410,7 @@ func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
 // Untenanted keys never push tenants out of their limiter: after 3,000
 // anonymous clients, every tenant's spent quota is still spent.
 func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
-	h := httpmw.RateLimit(fixedLocal(t, ratelimit.WithMaxKeys(256)), hardenPlans(t),
+	h := httpmw.RateLimit(tenanttest.FixedLocal(t, ratelimit.WithMaxKeys(256)), tenanttest.TierPlans(t),
 		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }))(rlOK)
 	tenants := make([]string, 50)
 	for i := range tenants {
@@ -476,8 +439,8 @@ func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
 // A tenant limiter full of tenants with spent quota answers a new tenant
 // 503 with Retry-After, and never forgets the others' quota.
 func TestRateLimitFullLimiter503(t *testing.T) {
-	l := fixedLocal(t, ratelimit.WithMaxKeys(16))
-	h := httpmw.RateLimit(l, hardenPlans(t))(rlOK)
+	l := tenanttest.FixedLocal(t, ratelimit.WithMaxKeys(16))
+	h := httpmw.RateLimit(l, tenanttest.TierPlans(t))(rlOK)
 	for i := range 16 {
 		if w := rlServe(h, rlRequest(t, "tenant-"+strconv.Itoa(i), "trial")); w.Code != http.StatusOK {
 			t.Fatalf("tenant %d: %d", i, w.Code)
@@ -501,14 +464,14 @@ func TestRateLimitFullLimiter503(t *testing.T) {
 // Invalid option values make RateLimit panic at construction, naming the
 // option.
 func TestRateLimitInvalidOptionsPanic(t *testing.T) {
-	l, ps := newLocal(t), rlPlans(t)
+	l, ps := tenanttest.Local(t), rlPlans(t)
 	key := func(r *http.Request) string { return r.RemoteAddr }
 	for name, opts := range map[string][]httpmw.RateLimitOption{
 		"RateLimitCost(nil)":                                     {httpmw.RateLimitCost(nil)},
 		"RateLimitUntenanted(nil)":                               {httpmw.RateLimitUntenanted(nil)},
 		"RateLimitOnDecision(nil)":                               {httpmw.RateLimitOnDecision(nil)},
 		"RateLimitUntenantedLimiter(nil)":                        {httpmw.RateLimitUntenanted(key), httpmw.RateLimitUntenantedLimiter(nil)},
-		"RateLimitUntenantedLimiter without RateLimitUntenanted": {httpmw.RateLimitUntenantedLimiter(newLocal(t))},
+		"RateLimitUntenantedLimiter without RateLimitUntenanted": {httpmw.RateLimitUntenantedLimiter(tenanttest.Local(t))},
 		"a nil RateLimitOption":                                  {nil},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -525,7 +488,7 @@ func TestRateLimitInvalidOptionsPanic(t *testing.T) {
 
 // Untenanted keys go to the limiter given for them.
 func TestRateLimitUntenantedLimiter(t *testing.T) {
-	tenants, anon := newLocal(t), newLocal(t)
+	tenants, anon := tenanttest.Local(t), tenanttest.Local(t)
 	h := httpmw.RateLimit(tenants, rlPlans(t),
 		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
 		httpmw.RateLimitUntenantedLimiter(anon))(rlOK)
