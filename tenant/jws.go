@@ -43,6 +43,9 @@ func parseJWS(token string) (*jws, error) {
 	if countMembers(hb) != len(t.header) {
 		return nil, tokenErr(ErrMalformed, "header names a member twice")
 	}
+	if caseVariantHeader(t.header) {
+		return nil, tokenErr(ErrMalformed, "header member is a letter-case variant of a registered one")
+	}
 	if t.payload, err = b64.DecodeString(p); err != nil {
 		return nil, tokenErr(ErrMalformed, "payload is not base64url")
 	}
@@ -62,8 +65,29 @@ func parseJWS(token string) (*jws, error) {
 	return t, nil
 }
 
+// headerNames are the header members a Verifier reads or refuses.
+var headerNames = [...]string{"alg", "kid", "typ", "crit", "jku", "x5u", "jwk", "x5c"}
+
+// caseVariantHeader reports whether the header holds a member whose name
+// differs from one of headerNames only in letter case ("ALG", "Kid",
+// "CRIT"). Member names are case-sensitive, so we would ignore it, but a
+// library that decodes the header into a struct matches names
+// case-insensitively and would read it: a relayed token must not mean one
+// algorithm, key or critical extension to us and another downstream.
+func caseVariantHeader(header map[string]json.RawMessage) bool {
+	for name := range header {
+		for _, known := range headerNames {
+			if name != known && strings.EqualFold(name, known) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // headerString returns the string member name of the header. ok is false
-// when the member is absent; err when it is present but not a string.
+// when the member is absent; isString is false when it is absent or not a
+// string.
 func (t *jws) headerString(name string) (s string, ok, isString bool) {
 	raw, ok := t.header[name]
 	if !ok {
