@@ -43,12 +43,7 @@ func periodBounds(p Period, anchor int64, anchored bool, sec int64) (start, end 
 		start = anchor + floorDiv(sec-anchor, length)*length
 		return start, start + length
 	case Month:
-		day, sod := 1, int64(0)
-		if anchored {
-			a := time.Unix(anchor, 0).UTC()
-			day = a.Day()
-			sod = anchor - floorDiv(anchor, secondsPerDay)*secondsPerDay
-		}
+		day, sod := periodPhase(Month, anchor, anchored)
 		t := time.Unix(sec, 0).UTC()
 		y, m := t.Year(), int(t.Month())
 		start = monthStart(y, m, day, sod)
@@ -59,6 +54,28 @@ func periodBounds(p Period, anchor int64, anchored bool, sec int64) (start, end 
 		return start, monthStart(y, m+1, day, sod)
 	}
 	return 0, 0
+}
+
+// periodPhase returns where the periods of kind p with the anchor fall on
+// the calendar: for Day the second of the day and for Week the second of
+// the week (from Monday 00:00 UTC) at which they start, for Month the day of
+// the month and the second of that day. Anchors with the same phase give
+// the same periods.
+func periodPhase(p Period, anchor int64, anchored bool) (day int, sec int64) {
+	switch p {
+	case Day:
+		return 0, anchor - floorDiv(anchor, secondsPerDay)*secondsPerDay
+	case Week:
+		if !anchored {
+			return 0, 0
+		}
+		a := anchor - mondayEpoch
+		return 0, a - floorDiv(a, secondsPerWeek)*secondsPerWeek
+	}
+	if !anchored {
+		return 1, 0
+	}
+	return time.Unix(anchor, 0).UTC().Day(), anchor - floorDiv(anchor, secondsPerDay)*secondsPerDay
 }
 
 // monthStart returns the unix seconds at which the period of month m of

@@ -241,9 +241,10 @@ type Plan struct {
 	limit    rate.Limit
 	fillTime int64 // ns for an empty bucket to fill
 	fallback *Plan
-	anchor   int64 // quota anchor in unix seconds
-	anchored bool  // the quota has an anchor
-	qkind    int64 // periodKey of the quota; 0 without one
+	anchor   int64  // quota anchor in unix seconds
+	anchored bool   // the quota has an anchor
+	qkind    int64  // periodKey of the quota; 0 without one
+	qname    string // periodName of the quota; "" without one
 }
 
 // NewPlan validates p and returns the copy that limiters accept. The error
@@ -333,22 +334,29 @@ func (p *Plan) compile() {
 		p.anchored = true
 	}
 	if p.Quota.Limit > 0 {
-		p.qkind = periodKey(p.Quota.Period, p.anchor, p.anchored)
+		p.qkind, p.qname = periodKey(p.Quota.Period, p.anchor, p.anchored)
 	}
 	if p.OnBackendFailure.Mode == FailureLocal {
 		p.fallback = p.scaled(p.OnBackendFailure.Share)
 	}
 }
 
-// periodKey names a kind of quota period, which plans with the same period
-// and anchor share and a limiter keeps one counter for: the anchor in unix
-// seconds (at least 0, for 1970 to 9999) times four plus the period, or minus
-// the period without an anchor. It is never 0.
-func periodKey(p Period, anchor int64, anchored bool) int64 {
-	if !anchored {
-		return -int64(p)
+// periodKey names a kind of quota period, which plans whose quotas have the
+// same period boundaries share and a limiter keeps one count for: two
+// anchors of the same phase (see periodPhase) name the same kind. The
+// number, for [Local], is never 0; the name is what a shared backend
+// stores the count under.
+func periodKey(p Period, anchor int64, anchored bool) (int64, string) {
+	day, sec := periodPhase(p, anchor, anchored)
+	key := (int64(day)*secondsPerDay+sec)<<2 | int64(p)
+	s := strconv.FormatInt(sec, 10)
+	switch p {
+	case Day:
+		return key, "d" + s
+	case Week:
+		return key, "w" + s
 	}
-	return anchor<<2 | int64(p)
+	return key, "m" + strconv.Itoa(day) + ":" + s
 }
 
 // scaled returns the in-process plan enforcing share of p: the rate is
@@ -380,6 +388,13 @@ func (p *Plan) Ready() bool { return p != nil && p.ready }
 // and [Local.SeedQuota] with the fallback plan seeds the count p's requests
 // see.
 func (p *Plan) FallbackPlan() *Plan { return p.fallback }
+
+// QuotaKind names the quota's kind of period, or returns "" without a
+// quota. Plans whose quotas have the same period boundaries (the same
+// period, and anchors equal on the calendar of that period, such as two
+// monthly anchors on the 15th at 06:00) have the same kind, and limiters
+// keep one count per kind and key; see [Local].
+func (p *Plan) QuotaKind() string { return p.qname }
 
 // QuotaAnchor returns the quota's anchor in unix seconds, or 0 when the
 // quota follows calendar periods. Backends that compute periods themselves

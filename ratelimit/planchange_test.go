@@ -229,3 +229,40 @@ func TestExtraCountersForgottenWithTheKey(t *testing.T) {
 		t.Fatalf("after eviction: %d keys, %d evicted, %d with further counters", l.Len(), l.Evicted(), extraLen(l))
 	}
 }
+
+// Anchors that give the same periods name the same kind of period, in Local
+// and in the shared backend (which stores counts under QuotaKind): plans
+// that differ only in such an anchor share one count.
+func TestEquivalentAnchorsShareOneCount(t *testing.T) {
+	plan := func(q Quota) *Plan {
+		return MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 1000, Quota: q})
+	}
+	for _, c := range []struct {
+		name string
+		a, b Quota
+		kind string
+	}{
+		{"day", Daily(10), Daily(10).AnchoredAt(utc(2020, 7, 4, 0, 0, 0)), "d0"},
+		{"day anchored", Daily(10).AnchoredAt(utc(2026, 1, 1, 18, 0, 0)), Daily(10).AnchoredAt(utc(1999, 5, 2, 18, 0, 0)), "d64800"},
+		{"week", Weekly(10), Weekly(10).AnchoredAt(utc(2026, 3, 2, 0, 0, 0)), "w0"}, // a Monday
+		{"month", Monthly(10), Monthly(10).AnchoredAt(utc(2025, 2, 1, 0, 0, 0)), "m1:0"},
+		{"month anchored", Monthly(10).AnchoredAt(utc(2025, 1, 15, 6, 0, 0)), Monthly(10).AnchoredAt(utc(2026, 3, 15, 6, 0, 0)), "m15:21600"},
+	} {
+		a, b := plan(c.a), plan(c.b)
+		if a.QuotaKind() != c.kind || b.QuotaKind() != c.kind || a.qkind != b.qkind {
+			t.Errorf("%s: kinds %q (%d) and %q (%d), want %q for both", c.name, a.QuotaKind(), a.qkind, b.QuotaKind(), b.qkind, c.kind)
+			continue
+		}
+		l := mustLocal(t, WithClock(newFakeClock().Now))
+		take(t, l, "acme", a, 6)
+		if d := take(t, l, "acme", b, 1); d.QuotaRemaining != 3 {
+			t.Errorf("%s: %+v, want the 6 spent under the other anchor to count", c.name, d)
+		}
+	}
+	if d, w := plan(Daily(10)), plan(Daily(10).AnchoredAt(utc(2026, 1, 1, 0, 0, 1))); d.qkind == w.qkind || d.QuotaKind() == w.QuotaKind() {
+		t.Errorf("daily plans a second apart share kind %q", d.QuotaKind())
+	}
+	if d, w := plan(Daily(10)), plan(Weekly(10)); d.qkind == w.qkind || d.QuotaKind() == w.QuotaKind() {
+		t.Errorf("a daily and a weekly plan share kind %q", d.QuotaKind())
+	}
+}

@@ -469,14 +469,7 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 			}
 		}
 	}
-	switch kind {
-	case 1:
-		pa.kind = "d" + strconv.FormatInt(mod(a1, 86400), 10)
-	case 2:
-		pa.kind = "w" + strconv.FormatInt(mod(a1-mondayEpoch, 604800), 10)
-	default:
-		pa.kind = "m" + strconv.FormatInt(a1, 10) + ":" + strconv.FormatInt(a2, 10)
-	}
+	pa.kind = p.QuotaKind()
 	pa.kindHash = maphash.String(kindSeed, pa.kind)
 	pa.remember = p.OnBackendFailure.Mode == ratelimit.FailureLocal
 	pa.args = append(pa.args,
@@ -489,14 +482,6 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 		"e"+pa.kind, "c"+pa.kind, // the kind's fields in the tenant's hash
 	)
 	return pa
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
 }
 
 // kindSeed hashes quota kinds for the quota memory; any seed will do.
