@@ -1,5 +1,7 @@
 package tenant
 
+import "net/url"
+
 // CacheLen exposes the verified-token cache size to the external tests.
 func (v *Verifier) CacheLen() int {
 	if v.cache == nil {
@@ -8,8 +10,14 @@ func (v *Verifier) CacheLen() int {
 	return v.cache.len()
 }
 
-// IsLoopbackURL exposes the plain-http exception of the fetch rule.
-var IsLoopbackURL = isLoopbackURL
+// IsLoopbackURL reports whether raw is a plain http URL that the fetch rule
+// admits: the plain-http exception, whose host is parsed, not matched as a
+// prefix, so that "http://127.evil.com" or "http://127.0.0.1@evil.com" do
+// not qualify.
+func IsLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "http" && checkFetchURL(u) == nil
+}
 
 // ScanJSON exposes the scan that bounds a payload before its signature is
 // checked, for a differential fuzz test against encoding/json.

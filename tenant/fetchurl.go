@@ -43,7 +43,7 @@ func checkFetchURL(u *url.URL) error {
 	}
 	switch u.Scheme {
 	case "https":
-		if u.Host == "" || u.Hostname() == "" {
+		if u.Hostname() == "" {
 			return refused("https URL without a host")
 		}
 		return nil
@@ -65,14 +65,6 @@ func checkFetchString(raw string) error {
 		return refused("not a valid URL")
 	}
 	return checkFetchURL(u)
-}
-
-// isLoopbackURL reports whether raw is a plain http URL whose host is the
-// local machine. The host is parsed, not matched as a prefix, so that
-// "http://127.evil.com" or "http://127.0.0.1@evil.com" do not qualify.
-func isLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Scheme == "http" && checkFetchURL(u) == nil
 }
 
 // isLoopbackHost reports whether host (without port or brackets) is an IP

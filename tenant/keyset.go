@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,7 +273,7 @@ func samePublicKey(a, b any) bool {
 // Discovery 1.0, section 4.3), or a misconfigured proxy could hand us another
 // issuer's keys.
 func (ks *keySet) discover(ctx context.Context) (string, error) {
-	url := trimSlash(ks.issuer) + "/.well-known/openid-configuration"
+	url := strings.TrimRight(ks.issuer, "/") + "/.well-known/openid-configuration"
 	body, err := get(ctx, ks.client, url)
 	if err != nil {
 		return "", fmt.Errorf("discovery: %w", err)
@@ -324,11 +325,4 @@ func get(ctx context.Context, client *http.Client, url string) ([]byte, error) {
 		return nil, errors.New("document larger than 1 MiB")
 	}
 	return body, nil
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
 }
