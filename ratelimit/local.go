@@ -236,7 +236,8 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	var c quota
 	if p.Quota.Limit > 0 {
 		if c = s.counter(b, p, ns); c.used == nil {
-			wait := s.firstEnd(b, ns) - ns
+			first, _ := s.liveEnds(b, ns)
+			wait := first - ns
 			s.mu.Unlock()
 			return capacityDecision(p, wait), errPeriods
 		}
@@ -387,41 +388,26 @@ func (s *shard) holdsQuota(b *bucket, ns int64) bool {
 	return false
 }
 
-// firstEnd returns the earliest end (unix ns) of b's live counters, or ns
-// if none.
-func (s *shard) firstEnd(b *bucket, ns int64) int64 {
-	end := int64(math.MaxInt64)
+// liveEnds returns the earliest and the latest end (unix ns) of b's
+// counters that hold quota spent in a period that has not ended at ns: when
+// b may first take another period kind, and when it stops holding quota.
+// Both are ns if no counter does.
+func (s *shard) liveEnds(b *bucket, ns int64) (first, last int64) {
+	first, last = math.MaxInt64, ns
 	if live(b.qused, b.qend, ns) {
-		end = int64(b.qend) * 1e9
+		first, last = int64(b.qend)*1e9, int64(b.qend)*1e9
 	}
 	if more := s.more(b); more != nil {
 		for i := range more {
 			if c := &more[i]; c.live(ns) {
-				end = min(end, int64(c.end)*1e9)
+				first, last = min(first, int64(c.end)*1e9), max(last, int64(c.end)*1e9)
 			}
 		}
 	}
-	if end == math.MaxInt64 {
-		return ns
+	if first == math.MaxInt64 {
+		first = ns
 	}
-	return end
-}
-
-// lastEnd returns the latest end (unix ns) of b's live counters: when b
-// stops holding quota.
-func (s *shard) lastEnd(b *bucket, ns int64) int64 {
-	end := ns
-	if live(b.qused, b.qend, ns) {
-		end = int64(b.qend) * 1e9
-	}
-	if more := s.more(b); more != nil {
-		for i := range more {
-			if c := &more[i]; c.live(ns) {
-				end = max(end, int64(c.end)*1e9)
-			}
-		}
-	}
-	return end
+	return first, last
 }
 
 // decide fills d, which is zero, for a request of cost under p at now (ns
@@ -641,7 +627,8 @@ func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 			inflight = true
 			continue
 		}
-		until = min(until, s.lastEnd(b, ns))
+		_, last := s.liveEnds(b, ns)
+		until = min(until, last)
 	}
 	return false, inflight, until
 }
