@@ -57,3 +57,23 @@ func TestCheckRunsOnCachedTokens(t *testing.T) {
 		})
 	}
 }
+
+// A cached Verify is a map lookup and the check hook: it allocates nothing,
+// with or without a hook.
+func TestCachedVerifyDoesNotAllocate(t *testing.T) {
+	a := startIssuer(t)
+	token := tok(a, a.SigningKey(), "acme")
+	ctx := context.Background()
+	for name, opts := range map[string][]tenant.Option{
+		"no check":   nil,
+		"with check": {tenant.WithCheck(func(context.Context, tenant.Tenant) error { return nil })},
+	} {
+		v := newVerifier(t, issuerCfg(a), opts...)
+		if _, err := v.Verify(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = v.Verify(ctx, token) }); n != 0 {
+			t.Errorf("%s: cached Verify allocates %v times", name, n)
+		}
+	}
+}
