@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -29,7 +30,7 @@ func DefaultSpoofableKeys() []string { return lowerKeys(tenant.SpoofableNames())
 type authConfig struct {
 	spoofable []string
 	extra     []string
-	assertion *tenant.Assertion
+	assertion *authn.Assertion
 	public    []func(ctx context.Context, fullMethod string) bool
 	methods   map[string]bool // of WithPublicMethods
 	invalid   string          // the first invalid option
@@ -128,7 +129,7 @@ func WithSpoofableKeysOnly(keys ...string) AuthOption {
 // call may carry a bearer token, an assertion, or both; when both, they must
 // name the same tenant and tier. To accept assertions only, pass a nil
 // verifier.
-func WithAssertion(a *tenant.Assertion) AuthOption {
+func WithAssertion(a *authn.Assertion) AuthOption {
 	return func(c *authConfig) { c.assertion = a }
 }
 
@@ -234,11 +235,11 @@ func (a *authenticator) scrub(ctx context.Context) (context.Context, metadata.MD
 // HTTP statuses of package httpmw. The message names the reason only.
 func statusFor(err error) error {
 	switch {
-	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, tenant.ErrMissingAssertion):
+	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, authn.ErrMissingAssertion):
 		return status.Error(codes.Unauthenticated, "a bearer token is required")
 	case errors.Is(err, tenant.ErrForbidden):
 		return status.Error(codes.PermissionDenied, "the tenant is not allowed")
-	case errors.Is(err, tenant.ErrKeysUnavailable):
+	case errors.Is(err, authn.ErrKeysUnavailable):
 		return status.Error(codes.Unavailable, "the token issuer cannot be reached")
 	}
 	var te *tenant.TokenError

@@ -143,7 +143,7 @@ func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []gr
 }
 
 // UnaryClientInterceptor sends the tenant of each call's context to the
-// server with p (tenant.Relay or a *tenant.Assertion), and refuses calls
+// server with p (tenant.Relay or a *authn.Assertion), and refuses calls
 // made without a tenant (tenant.ErrNoTenant), and calls whose outgoing
 // metadata already holds a tenant credential, of either format, in any key
 // case, that does not verify with p as the context's tenant, or that p

@@ -11,12 +11,13 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-func ringAssertion(t testing.TB, aud string) *tenant.Assertion { return tenanttest.Assertion(t, aud) }
+func ringAssertion(t testing.TB, aud string) *authn.Assertion { return tenanttest.Assertion(t, aud) }
 
 // counting counts calls that reached the server at all, before
 // authentication.

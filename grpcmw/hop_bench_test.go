@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -36,13 +37,13 @@ func BenchmarkHop(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer idp.Close()
-	issuers := []tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}
-	v, err := tenant.NewVerifier(issuers)
+	issuers := []authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}
+	v, err := authn.NewVerifier(issuers)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer v.Close()
-	uncached, err := tenant.NewVerifier(issuers, tenant.WithCacheSize(0))
+	uncached, err := authn.NewVerifier(issuers, authn.WithCacheSize(0))
 	if err != nil {
 		b.Fatal(err)
 	}

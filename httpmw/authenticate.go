@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -27,7 +28,7 @@ type authConfig struct {
 	extra     []string
 	realm     string
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
-	assertion *tenant.Assertion
+	assertion *authn.Assertion
 	public    []func(*http.Request) bool
 	invalid   string // the first invalid option
 }
@@ -100,7 +101,7 @@ func WithSpoofableHeadersOnly(names ...string) AuthOption {
 // request may carry a bearer token, an assertion, or both; when both, they
 // must name the same tenant and tier. To accept assertions only, pass a nil
 // verifier to Authenticate.
-func WithAssertion(a *tenant.Assertion) AuthOption {
+func WithAssertion(a *authn.Assertion) AuthOption {
 	return func(c *authConfig) { c.assertion = a }
 }
 
@@ -111,7 +112,7 @@ func WithRealm(realm string) AuthOption {
 
 // WithAuthErrorHandler replaces the response written when authentication
 // fails. err wraps tenant.ErrInvalidToken (401), tenant.ErrForbidden (403),
-// tenant.ErrKeysUnavailable (503) or a bearer extraction error. The handler
+// authn.ErrKeysUnavailable (503) or a bearer extraction error. The handler
 // must not echo the request's credentials.
 func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) AuthOption {
 	return func(c *authConfig) { c.onError = h }
@@ -252,10 +253,10 @@ func (c *authConfig) writeAuthError(w http.ResponseWriter, r *http.Request, err 
 	switch {
 	case errors.Is(err, tenant.ErrForbidden):
 		writeProblem(w, Problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: "the tenant is not allowed"})
-	case errors.Is(err, tenant.ErrKeysUnavailable):
+	case errors.Is(err, authn.ErrKeysUnavailable):
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, Problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "the token issuer cannot be reached"})
-	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, tenant.ErrMissingAssertion):
+	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, authn.ErrMissingAssertion):
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
 		w.Header().Set("WWW-Authenticate", c.challenge("", ""))
 		writeProblem(w, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "a bearer token is required"})

@@ -6,16 +6,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 func ExampleWithPublic() {
-	issuer, err := tenant.Cognito("eu-west-1", "eu-west-1_AbCdEf123", tenant.TokenUseAccess, "3n4b5urk1ft4fl3mg5e62d9ado")
+	issuer, err := authn.Cognito("eu-west-1", "eu-west-1_AbCdEf123", authn.TokenUseAccess, "3n4b5urk1ft4fl3mg5e62d9ado")
 	if err != nil {
 		log.Fatal(err)
 	}
-	verifier, err := tenant.NewVerifier([]tenant.Issuer{issuer})
+	verifier, err := authn.NewVerifier([]authn.Issuer{issuer})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
@@ -23,7 +24,7 @@ import (
 
 type fixture struct {
 	idp *oidctest.Issuer
-	v   *tenant.Verifier
+	v   *authn.Verifier
 	*tenanttest.Fixture
 }
 
@@ -137,7 +138,7 @@ func TestAuthenticateIssuerUnavailable(t *testing.T) {
 	}
 	token := idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
 	idp.Close()
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}, tenant.WithFetchTimeout(200*time.Millisecond))
+	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}, authn.WithFetchTimeout(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -18,7 +19,7 @@ func ExampleAuthenticate() {
 		log.Fatal(err)
 	}
 	defer idp.Close()
-	verifier, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), Audiences: []string{"orders-api"}}})
+	verifier, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), Audiences: []string{"orders-api"}}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -37,7 +38,7 @@ func BenchmarkHop(b *testing.B) {
 		b.Fatal(err)
 	}
 	a := newRingAssertion(b, "orders")
-	uncached, err := tenant.NewVerifier([]tenant.Issuer{{URL: f.idp.URL(), JWKSURL: f.idp.JWKSURL(), Audiences: []string{"api"}}}, tenant.WithCacheSize(0))
+	uncached, err := authn.NewVerifier([]authn.Issuer{{URL: f.idp.URL(), JWKSURL: f.idp.JWKSURL(), Audiences: []string{"api"}}}, authn.WithCacheSize(0))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -233,7 +234,7 @@ func TestTransportDestinations(t *testing.T) {
 func TestTransportConstruction(t *testing.T) {
 	for name, build := range map[string]func(){
 		"nil propagator":          func() { httpmw.Transport(nil, nil) },
-		"nil *tenant.Assertion":   func() { httpmw.Transport(nil, (*tenant.Assertion)(nil)) },
+		"nil *authn.Assertion":    func() { httpmw.Transport(nil, (*authn.Assertion)(nil)) },
 		"allowed host with a URL": func() { httpmw.Transport(nil, tenant.Relay{}, httpmw.WithAllowedHosts("https://orders.internal")) },
 		"empty allowed host":      func() { httpmw.Transport(nil, tenant.Relay{}, httpmw.WithAllowedHosts("")) },
 		"nil destination check":   func() { httpmw.Transport(nil, tenant.Relay{}, httpmw.WithDestinationCheck(nil)) },

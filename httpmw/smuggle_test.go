@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -146,7 +147,7 @@ func (r *record) get() (hits, auth, assertion int) {
 
 // recordingDownstream is downstream that also records how many values of
 // each credential header arrived.
-func recordingDownstream(t *testing.T, v tenant.TokenVerifier, a *tenant.Assertion) (*httptest.Server, *record) {
+func recordingDownstream(t *testing.T, v tenant.TokenVerifier, a *authn.Assertion) (*httptest.Server, *record) {
 	t.Helper()
 	rec := &record{}
 	var opts []httpmw.AuthOption

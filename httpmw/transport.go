@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -73,7 +74,7 @@ func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h),
 
 // Transport returns an http.RoundTripper that sends the tenant of each
 // request's context to the next service with p (tenant.Relay or a
-// *tenant.Assertion), on top of base (http.DefaultTransport when nil).
+// *authn.Assertion), on top of base (http.DefaultTransport when nil).
 // Transport panics when p is nil: a client that cannot propagate is a
 // programming error, and it is reported when the client is built rather
 // than on its first request.
@@ -98,10 +99,10 @@ func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h),
 // cannot receive a relayed token.
 func Transport(base http.RoundTripper, p tenant.Propagator, opts ...TransportOption) http.RoundTripper {
 	if p == nil {
-		panic("httpmw: Transport needs a propagator (tenant.Relay or a *tenant.Assertion)")
+		panic("httpmw: Transport needs a propagator (tenant.Relay or a *authn.Assertion)")
 	}
-	if a, ok := p.(*tenant.Assertion); ok && a == nil {
-		panic("httpmw: Transport needs a propagator, not a nil *tenant.Assertion")
+	if a, ok := p.(*authn.Assertion); ok && a == nil {
+		panic("httpmw: Transport needs a propagator, not a nil *authn.Assertion")
 	}
 	if base == nil {
 		base = http.DefaultTransport

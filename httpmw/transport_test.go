@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -22,13 +23,13 @@ type closeTracker struct {
 
 func (c *closeTracker) Close() error { c.closed.Store(true); return nil }
 
-func newRingAssertion(t testing.TB, aud string) *tenant.Assertion {
+func newRingAssertion(t testing.TB, aud string) *authn.Assertion {
 	return tenanttest.Assertion(t, aud)
 }
 
 // downstream is a real HTTP service behind Authenticate that reports the
 // tenant it sees; hits counts requests that reached it at all.
-func downstream(t *testing.T, v tenant.TokenVerifier, a *tenant.Assertion) (*httptest.Server, *atomic.Int64) {
+func downstream(t *testing.T, v tenant.TokenVerifier, a *authn.Assertion) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var hits atomic.Int64
 	var opts []httpmw.AuthOption

@@ -169,21 +169,24 @@ func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenan
 // defines; CheckOutgoing checks them whichever propagators it is given.
 var credentialFields = [...]string{AuthorizationKey, AssertionKey}
 
-// Field lists of the built-in propagators, so that the hot path does not
-// allocate the slice their Fields methods return.
-var (
-	relayFields     = []string{AuthorizationKey}
-	assertionFields = []string{AssertionKey}
-)
+// relayFields is Relay's field list, so that the hot path does not
+// allocate the slice Relay.Fields returns.
+var relayFields = []string{AuthorizationKey}
 
 func fieldsOf(p Propagator) []string {
 	switch p.(type) {
 	case Relay, *Relay:
 		return relayFields
-	case *Assertion:
-		return assertionFields
 	}
 	return p.Fields()
+}
+
+// TokenVerifier is what propagators and transports need from a verifier: a
+// credential in, a tenant or a typed error out. authn.Verifier and
+// authn.Assertion implement it; tests and custom schemes can supply their
+// own.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (Tenant, error)
 }
 
 // fieldSeen reports whether f is a built-in credential field or a field of

@@ -96,6 +96,29 @@ func New(id, tier string) (Tenant, error) {
 	return Tenant{id: id, tier: tier, credential: noCredential}, nil
 }
 
+// Proof is what a verifier learned from the credential that proved a
+// tenant. The Tenant keeps it and never prints it.
+type Proof struct {
+	Issuer  string         // the credential's issuer ("iss")
+	Subject string         // its subject ("sub")
+	Token   string         // the credential itself, which Relay sends on
+	Claims  map[string]any // its verified claims; the Tenant keeps the map
+}
+
+// Verified returns the Tenant that credential p proved, after checking id
+// and tier as New does. It is for implementations of [TokenVerifier]: a
+// Tenant it returns is trusted as far as that verifier is, so only code
+// that checked the credential calls it.
+func Verified(id, tier string, p Proof) (Tenant, error) {
+	t, err := New(id, tier)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t.issuer = p.Issuer
+	t.credential = newCredential(secrets{token: p.Token, subject: p.Subject, claims: p.Claims})
+	return t, nil
+}
+
 // ID returns the tenant ID; it is empty only for the zero Tenant.
 func (t Tenant) ID() string { return t.id }
 
@@ -169,6 +192,16 @@ func ValidateID(id string) error {
 	return nil
 }
 
+// ValidateTier reports whether tier is a valid tier name: the rules of
+// [ValidateID]. The error wraps [ErrInvalidTier] and [ErrInvalidID] and
+// never echoes the input.
+func ValidateTier(tier string) error {
+	if why := idProblem(tier); why != "" {
+		return &nameError{kind: ErrInvalidTier, why: why}
+	}
+	return nil
+}
+
 // idProblem says why id breaks the ID rules, or returns "" if it does not.
 // The answer never contains id.
 func idProblem(id string) string {
@@ -194,12 +227,16 @@ func idProblem(id string) string {
 // WithDefaultTier): unlike ValidateID's error it quotes the value, which
 // is not a secret and tells the caller what to fix.
 type nameError struct {
-	kind  error // ErrInvalidID or ErrInvalidTier
-	value string
-	why   string
+	kind   error // ErrInvalidID or ErrInvalidTier
+	value  string
+	quoted bool // value is trusted input, so the message may quote it
+	why    string
 }
 
 func (e *nameError) Error() string {
+	if !e.quoted {
+		return e.kind.Error() + ": " + e.why
+	}
 	return e.kind.Error() + " " + quoteBounded(e.value) + ": " + e.why
 }
 
@@ -215,7 +252,7 @@ func (e *nameError) Unwrap() []error {
 // of name and quoting the value.
 func checkName(kind error, s string) error {
 	if why := idProblem(s); why != "" {
-		return &nameError{kind: kind, value: s, why: why}
+		return &nameError{kind: kind, value: s, quoted: true, why: why}
 	}
 	return nil
 }

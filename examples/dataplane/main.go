@@ -35,6 +35,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
@@ -81,7 +82,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	defer idp.Close()
-	verifier, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), Audiences: []string{audience}}})
+	verifier, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), Audiences: []string{audience}}})
 	if err != nil {
 		return err
 	}
@@ -96,15 +97,15 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	// The edge calls the backend with a signed internal assertion: a
 	// short-lived token minted per tenant, verified by the backend with the
 	// same key ring.
-	signing, err := tenant.GenerateRingKey("2026-11")
+	signing, err := authn.GenerateRingKey("2026-11")
 	if err != nil {
 		return err
 	}
-	ring, err := tenant.NewKeyRing(signing)
+	ring, err := authn.NewKeyRing(signing)
 	if err != nil {
 		return err
 	}
-	toBackend, err := tenant.NewAssertion(ring, "orders-backend")
+	toBackend, err := authn.NewAssertion(ring, "orders-backend")
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func (d *demo) identity() error {
 // leak shows the classic tenant leak: work handed to a goroutine with
 // context.Background() has no tenant, so its backend call is refused before
 // it leaves the process; context.WithoutCancel keeps the tenant.
-func (d *demo) leak(v *tenant.Verifier, conn *grpc.ClientConn) error {
+func (d *demo) leak(v *authn.Verifier, conn *grpc.ClientConn) error {
 	acme, err := v.Verify(d.ctx, d.idp.Token(d.claims("acme", "enterprise")))
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
@@ -153,7 +154,7 @@ func runLeakTest(t *testing.T, format string) {
 		t.Fatal(err)
 	}
 	defer idp.Close()
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"dataplane"}}})
+	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"dataplane"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,16 +168,16 @@ func runLeakTest(t *testing.T, format string) {
 	var grpcOpts []grpcmw.AuthOption
 	var backendOpts []httpmw.AuthOption
 	if format == "assertion" {
-		k, _ := tenant.GenerateRingKey("k1")
-		ring, err := tenant.NewKeyRing(k)
+		k, _ := authn.GenerateRingKey("k1")
+		ring, err := authn.NewKeyRing(k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Requests queue for tens of seconds behind the barrier, far
 		// longer than any real hop; the assertions must outlive that.
-		ttl := tenant.WithAssertionTTL(5 * time.Minute)
-		aGRPC, _ := tenant.NewAssertion(ring, "orders-grpc", ttl)
-		aBackend, _ := tenant.NewAssertion(ring, "ledger-http", ttl)
+		ttl := authn.WithAssertionTTL(5 * time.Minute)
+		aGRPC, _ := authn.NewAssertion(ring, "orders-grpc", ttl)
+		aBackend, _ := authn.NewAssertion(ring, "ledger-http", ttl)
 		toGRPC, toBackend = aGRPC, aBackend
 		grpcVerifier, backendVerifier = nil, nil
 		grpcOpts = append(grpcOpts, grpcmw.WithAssertion(aGRPC))

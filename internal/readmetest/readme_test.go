@@ -75,12 +75,12 @@ import (
 
 var (
 	ctx        context.Context
-	verifier   *tenant.Verifier                 // from the quickstart
+	verifier   *authn.Verifier                 // from the quickstart
 	mux        *http.ServeMux                   // the service's handlers
 	addr       string                           // a gRPC server's address
 	tlsCreds   credentials.TransportCredentials // credentials.NewTLS(...)
-	signingKey tenant.RingKey                   // tenant.GenerateRingKey
-	callerKey  tenant.RingKey                   // a caller's key, Public only
+	signingKey authn.RingKey                   // authn.GenerateRingKey
+	callerKey  authn.RingKey                   // a caller's key, Public only
 	exporter   sdktrace.SpanExporter            // any span exporter
 	awsCfg     aws.Config                       // config.LoadDefaultConfig
 )

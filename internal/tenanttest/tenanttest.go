@@ -7,6 +7,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -21,24 +22,24 @@ const Suspended = "suspended"
 // Fixture is an issuer and a verifier that trusts it.
 type Fixture struct {
 	IDP      *oidctest.Issuer
-	Verifier *tenant.Verifier
+	Verifier *authn.Verifier
 }
 
 // New starts an issuer and a verifier; both stop when the test ends.
-func New(tb testing.TB, opts ...tenant.Option) *Fixture {
+func New(tb testing.TB, opts ...authn.Option) *Fixture {
 	tb.Helper()
 	idp, err := oidctest.Start()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(idp.Close)
-	opts = append([]tenant.Option{tenant.WithCheck(func(_ context.Context, t tenant.Tenant) error {
+	opts = append([]authn.Option{authn.WithCheck(func(_ context.Context, t tenant.Tenant) error {
 		if t.ID() == Suspended {
 			return tenant.ErrForbidden
 		}
 		return nil
 	})}, opts...)
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{Audience}}}, opts...)
+	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{Audience}}}, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -67,17 +68,17 @@ func (f *Fixture) Tenant(tb testing.TB, id, tier string) tenant.Tenant {
 }
 
 // Assertion returns an assertion propagator for aud on a new Ed25519 ring.
-func Assertion(tb testing.TB, aud string, opts ...tenant.AssertionOption) *tenant.Assertion {
+func Assertion(tb testing.TB, aud string, opts ...authn.AssertionOption) *authn.Assertion {
 	tb.Helper()
-	k, err := tenant.GenerateRingKey("k1")
+	k, err := authn.GenerateRingKey("k1")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ring, err := tenant.NewKeyRing(k)
+	ring, err := authn.NewKeyRing(k)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := tenant.NewAssertion(ring, aud, opts...)
+	a, err := authn.NewAssertion(ring, aud, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
