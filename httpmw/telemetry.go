@@ -2,12 +2,13 @@ package httpmw
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -21,10 +22,9 @@ import (
 // server_error; a handler that panics counts as server_error). With
 // telemetry.WithUsage the same call meters the request in the usage table.
 //
-// It also adds the tenant attributes (as the cardinality guard admits them)
-// to otelhttp's Labeler, so that the metrics otelhttp records for the
-// request (http.server.request.duration and the body sizes) carry tenant.id
-// and tenant.tier too.
+// [WithLabeler] hands the tenant attributes (as the cardinality guard admits
+// them) to another instrumentation's per-request labels, such as otelhttp's
+// Labeler, so that its metrics carry tenant.id and tenant.tier too.
 //
 // Place it after Authenticate, which puts the tenant in the context, and
 // before RateLimit, so that rejected requests are counted as rate_limited:
@@ -34,17 +34,21 @@ import (
 // A request without a tenant is recorded without tenant attributes. The
 // ResponseWriter handed on keeps http.Flusher and http.Hijacker when the
 // server's writer has them, and unwraps for http.ResponseController.
-func Telemetry(m *telemetry.Metrics) func(http.Handler) http.Handler {
+func Telemetry(m *telemetry.Metrics, opts ...TelemetryOption) func(http.Handler) http.Handler {
 	if m == nil {
 		panic("httpmw: Telemetry with a nil *telemetry.Metrics")
+	}
+	var cfg telemetryConfig
+	for _, o := range opts {
+		o(&cfg)
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			t, _ := tenant.FromContext(ctx)
-			if l, ok := otelhttp.LabelerFromContext(ctx); ok {
+			if cfg.labeler != nil {
 				if attrs := m.TenantAttributes(ctx); attrs != nil {
-					l.Add(attrs...)
+					cfg.labeler(ctx, attrs)
 				}
 			}
 
@@ -74,6 +78,28 @@ func Telemetry(m *telemetry.Metrics) func(http.Handler) http.Handler {
 				ResponseBytes: st.w.bytes, Outcome: httpOutcome(st.w.status), End: end})
 		})
 	}
+}
+
+// TelemetryOption configures [Telemetry].
+type TelemetryOption func(*telemetryConfig)
+
+type telemetryConfig struct {
+	labeler func(ctx context.Context, attrs []attribute.KeyValue)
+}
+
+// WithLabeler makes Telemetry call fn with the tenant attributes of each
+// request that has a tenant the cardinality guard admits. With otelhttp
+// outside Telemetry, this puts them on otelhttp's metrics too:
+//
+//	httpmw.WithLabeler(func(ctx context.Context, attrs []attribute.KeyValue) {
+//		if l, ok := otelhttp.LabelerFromContext(ctx); ok {
+//			l.Add(attrs...)
+//		}
+//	})
+//
+// fn must not keep attrs.
+func WithLabeler(fn func(ctx context.Context, attrs []attribute.KeyValue)) TelemetryOption {
+	return func(c *telemetryConfig) { c.labeler = fn }
 }
 
 // httpOutcome maps a response status to an outcome; 0 means the handler

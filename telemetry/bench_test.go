@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/telemetry/spanproc"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -58,11 +59,11 @@ func BenchmarkSpanProcessor(b *testing.B) {
 		opts []trace.SpanStartOption
 	}{
 		{"without", []sdktrace.SpanProcessor{discardProcessor{}}, nil},
-		{"with", []sdktrace.SpanProcessor{telemetry.NewSpanProcessor(), discardProcessor{}}, nil},
+		{"with", []sdktrace.SpanProcessor{spanproc.New(), discardProcessor{}}, nil},
 		{"floor", []sdktrace.SpanProcessor{floor, discardProcessor{}}, nil},
-		{"zero-value", []sdktrace.SpanProcessor{&telemetry.SpanProcessor{}, discardProcessor{}}, nil},
+		{"zero-value", []sdktrace.SpanProcessor{&spanproc.Processor{}, discardProcessor{}}, nil},
 		{"attrs-without", []sdktrace.SpanProcessor{discardProcessor{}}, []trace.SpanStartOption{start}},
-		{"attrs-with", []sdktrace.SpanProcessor{telemetry.NewSpanProcessor(), discardProcessor{}}, []trace.SpanStartOption{start}},
+		{"attrs-with", []sdktrace.SpanProcessor{spanproc.New(), discardProcessor{}}, []trace.SpanStartOption{start}},
 		{"attrs-floor", []sdktrace.SpanProcessor{floor, discardProcessor{}}, []trace.SpanStartOption{start}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -87,7 +88,7 @@ func BenchmarkSpanProcessor(b *testing.B) {
 		name string
 		sp   sdktrace.SpanProcessor
 	}{
-		{"onstart-with", telemetry.NewSpanProcessor()},
+		{"onstart-with", spanproc.New()},
 		{"onstart-floor", floor},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -9,35 +9,10 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
-
-// Register the span processor in front of the exporting one; every span
-// started under a tenant context then carries the tenant.
-func ExampleNewSpanProcessor() {
-	recorder := tracetest.NewSpanRecorder() // stands in for the exporter
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()),
-		sdktrace.WithSpanProcessor(recorder),
-	)
-	defer tp.Shutdown(context.Background())
-
-	acme, _ := tenant.New("acme", "pro")
-	ctx := tenant.NewContext(context.Background(), acme)
-	_, span := tp.Tracer("example").Start(ctx, "SELECT orders")
-	span.End()
-
-	for _, kv := range recorder.Ended()[0].Attributes() {
-		fmt.Println(kv.Key, "=", kv.Value.AsString())
-	}
-	// Output:
-	// tenant.id = acme
-	// tenant.tier = pro
-}
 
 // Wrap the handler of the process's logger; log with the request context.
 // The tenant stays at the top level even inside a group.

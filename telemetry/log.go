@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/tenantkit/tenantkit/internal/tenantcache"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -50,7 +51,7 @@ type LogHandler struct {
 	// records counts the tenant records handled until derived is set,
 	// which happens when the count reaches logWarmup.
 	records atomic.Int32
-	derived atomic.Pointer[tenantCache[slog.Handler]]
+	derived atomic.Pointer[tenantcache.Cache[slog.Handler]]
 }
 
 // logWarmup is the number of tenant records a LogHandler handles by adding
@@ -91,13 +92,13 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 		return h.inner.Handle(ctx, r)
 	}
 	if c := h.derived.Load(); c != nil {
-		if d, ok := c.get(&t, h.derive); ok {
+		if d, ok := c.Get(&t, h.derive); ok {
 			return d.Handle(ctx, r)
 		}
 	} else if h.records.Add(1) == logWarmup {
 		// Exactly one call sees the count reach logWarmup; records
 		// handled meanwhile by others just take the path below.
-		h.derived.Store(&tenantCache[slog.Handler]{max: DefaultMaxTenants})
+		h.derived.Store(tenantcache.New[slog.Handler](DefaultMaxTenants))
 	}
 	if h.group == nil {
 		// The Logger made r for this call only, so adding to it is safe.

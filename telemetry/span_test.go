@@ -26,6 +26,7 @@ import (
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/telemetry/spanproc"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -67,7 +68,7 @@ func TestSpansCarryTenant(t *testing.T) {
 	relay := tenant.Relay{Verifier: fx.Verifier}
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()),
+		sdktrace.WithSpanProcessor(spanproc.New()),
 		sdktrace.WithSpanProcessor(rec),
 	)
 	defer tp.Shutdown(context.Background())
@@ -189,7 +190,7 @@ func TestSpansCarryTenant(t *testing.T) {
 
 func TestSpanProcessorDirect(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithSpanProcessor(rec))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spanproc.New()), sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 	ctx := tenant.NewContext(context.Background(), mustTenant(t, "solo", ""))
 	_, s := tp.Tracer("t").Start(ctx, "db.query", trace.WithSpanKind(trace.SpanKindClient))
@@ -208,7 +209,7 @@ func TestSpanProcessorDirect(t *testing.T) {
 		t.Errorf("attributes = %v", a)
 	}
 	// A tier change shows on the next span; the zero processor works too.
-	for _, sp := range []sdktrace.SpanProcessor{telemetry.NewSpanProcessor(), &telemetry.SpanProcessor{}} {
+	for _, sp := range []sdktrace.SpanProcessor{spanproc.New(), &spanproc.Processor{}} {
 		rec := tracetest.NewSpanRecorder()
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp), sdktrace.WithSpanProcessor(rec))
 		for _, tier := range []string{"free", "pro"} {
@@ -224,7 +225,7 @@ func TestSpanProcessorDirect(t *testing.T) {
 		}
 		_ = tp.Shutdown(context.Background())
 	}
-	p := telemetry.NewSpanProcessor()
+	p := spanproc.New()
 	if p.ForceFlush(context.Background()) != nil || p.Shutdown(context.Background()) != nil {
 		t.Error("no-op methods returned errors")
 	}
@@ -262,7 +263,7 @@ func spanTenant(s sdktrace.ReadOnlySpan) (id, tier string, n int) {
 // the tenant of its own context and nothing else. The span name says which.
 func TestSpanProcessorTenants(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithSpanProcessor(rec))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spanproc.New()), sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 	tracer := tp.Tracer("t")
 	const workers, perWorker = 4, 700
