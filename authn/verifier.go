@@ -225,6 +225,11 @@ func (v *Verifier) admit(ctx context.Context, t tenant.Tenant, kid string) (tena
 		if errors.Is(err, tenant.ErrForbidden) {
 			return tenant.Tenant{}, err
 		}
+		if cerr := ctx.Err(); cerr != nil {
+			// The hook gave up because the request did: its error says
+			// nothing about the token, so it must not read as a 401.
+			return tenant.Tenant{}, fmt.Errorf("tenant: verify: %w", cerr)
+		}
 		return tenant.Tenant{}, &tenant.TokenError{Reason: ErrRejected, Issuer: t.Issuer(), KeyID: kid}
 	}
 	return t, nil

@@ -7,12 +7,15 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -192,7 +195,7 @@ func (a *authenticator) authenticate(ctx context.Context, fullMethod string, ok 
 		if ok && errors.Is(err, tenant.ErrAbsent) && a.isPublic(ctx, fullMethod) {
 			return ctx, nil
 		}
-		return nil, statusFor(err)
+		return nil, statusFor(outcome.Auth(ctx, err), "")
 	}
 	telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
 	return tenant.NewContext(ctx, t), nil
@@ -231,28 +234,47 @@ func (a *authenticator) scrub(ctx context.Context) (context.Context, metadata.MD
 	return metadata.NewIncomingContext(ctx, md), md
 }
 
-// statusFor maps a verification error to its gRPC status, mirroring the
-// HTTP statuses of package httpmw. The message names the reason only.
-func statusFor(err error) error {
-	switch {
-	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, authn.ErrMissingAssertion):
-		return status.Error(codes.Unauthenticated, "a bearer token is required")
-	case errors.Is(err, tenant.ErrForbidden):
-		return status.Error(codes.PermissionDenied, "the tenant is not allowed")
-	case errors.Is(err, authn.ErrKeysUnavailable):
-		return status.Error(codes.Unavailable, "the token issuer cannot be reached")
+// grpcCode is the gRPC code of each outcome kind; see httpmw for the HTTP
+// statuses of the same kinds.
+func grpcCode(k outcome.Kind) codes.Code {
+	switch k {
+	case outcome.OK:
+		return codes.OK
+	case outcome.Unauthenticated:
+		return codes.Unauthenticated
+	case outcome.Forbidden:
+		return codes.PermissionDenied
+	case outcome.Unavailable:
+		return codes.Unavailable
+	case outcome.Canceled:
+		return codes.Canceled
+	case outcome.Deadline:
+		return codes.DeadlineExceeded
+	case outcome.Rate, outcome.Quota, outcome.InFlight:
+		return codes.ResourceExhausted
 	}
-	var te *tenant.TokenError
-	if errors.As(err, &te) {
-		return status.Error(codes.Unauthenticated, te.Reason.Error())
+	return codes.Internal
+}
+
+// statusFor returns the status error of o, a refusal: Unavailable carries a
+// RetryInfo, a denial by a limit a RetryInfo and a QuotaFailure naming
+// subject and the violated policy.
+func statusFor(o outcome.Outcome, subject string) error {
+	s := status.New(grpcCode(o.Kind), o.Message)
+	switch o.Kind {
+	case outcome.Unavailable:
+		return withDetails(s, &errdetails.RetryInfo{RetryDelay: durationpb.New(o.RetryAfter)})
+	case outcome.Rate, outcome.Quota, outcome.InFlight:
+		return withDetails(s,
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(o.RetryAfter)},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject:     subject,
+				Description: o.Message,
+				QuotaId:     o.Policy,
+				QuotaValue:  o.Limit,
+			}}})
 	}
-	if errors.Is(err, context.Canceled) {
-		return status.Error(codes.Canceled, "canceled")
-	}
-	if errors.Is(err, tenant.ErrInvalidBearer) {
-		return status.Error(codes.Unauthenticated, err.Error())
-	}
-	return status.Error(codes.Unauthenticated, "the bearer token is not valid")
+	return s.Err()
 }
 
 // UnaryServerInterceptor verifies the bearer token of every unary call with

@@ -2,17 +2,12 @@ package grpcmw
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
-	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -122,7 +117,8 @@ func RateLimitOnDecision(f func(ctx context.Context, fullMethod string, d rateli
 // or "<plan>-inflight", as in package httpmw). When the limiter's backend is
 // down and the plan fails closed, or an in-process limiter is full
 // ([ratelimit.ErrCapacity]), the call fails with codes.Unavailable and a
-// RetryInfo. The in-flight slot of an allowed call is released when the
+// RetryInfo; a call whose client gave up fails with codes.Canceled, one
+// whose deadline passed with codes.DeadlineExceeded. The in-flight slot of an allowed call is released when the
 // handler returns, panics included.
 //
 // It panics for a nil limiter or plans, and for an invalid option.
@@ -183,15 +179,15 @@ func (c *rateLimitConfig) take(ctx context.Context, l ratelimit.Limiter, plans *
 	var key, subject string
 	var plan *ratelimit.Plan
 	if t, ok := tenant.FromContext(ctx); ok {
-		key, subject, plan = t.ID(), "tenant:"+t.ID(), plans.For(t.Tier())
+		key, subject, plan = t.ID(), outcome.Subject(t), plans.For(t.Tier())
 	} else if c.untenanted != nil {
 		if k := c.untenanted(ctx); k != "" {
-			key = "anon:" + k
+			key = outcome.AnonymousKey(k)
 			subject, plan, l = key, plans.Default(), c.anonymous
 		}
 	}
 	if plan == nil {
-		return ratelimit.Decision{}, status.Error(codes.Unauthenticated, "no tenant: the call carries no verified credential, so no rate limit plan applies")
+		return ratelimit.Decision{}, statusFor(outcome.NoTenant(), "")
 	}
 	cost := 1
 	if c.cost != nil {
@@ -201,38 +197,10 @@ func (c *rateLimitConfig) take(ctx context.Context, l ratelimit.Limiter, plans *
 	if c.onDecision != nil {
 		c.onDecision(ctx, method, d, err)
 	}
-	if err != nil {
-		if errors.Is(err, ratelimit.ErrUnavailable) {
-			return d, withDetails(status.New(codes.Unavailable, "rate limiter unavailable; retry later"),
-				&errdetails.RetryInfo{RetryDelay: durationpb.New(max(time.Second, d.RetryAfter))})
-		}
-		if errors.Is(err, context.Canceled) {
-			return d, status.Error(codes.Canceled, "canceled while rate limiting")
-		}
-		return d, status.Error(codes.Internal, "rate limiter could not decide")
+	if o := outcome.Limit(ctx, d, err); o.Kind != outcome.OK {
+		return d, statusFor(o, subject)
 	}
-	if d.Allowed {
-		return d, nil
-	}
-	policy, limit, desc := plan.Name, int64(plan.Rate.N), "rate limit of plan "+strconv.Quote(plan.Name)+" exceeded: "+
-		strconv.Itoa(plan.Rate.N)+" per "+plan.Rate.Period.String()+", burst "+strconv.Itoa(plan.Burst)
-	switch d.DeniedBy {
-	case ratelimit.ReasonQuota:
-		policy, limit = plan.Name+"-quota", plan.Quota.Limit
-		desc = "quota of plan " + strconv.Quote(plan.Name) + " spent: " + plan.Quota.String() +
-			"; resets at " + d.QuotaReset.UTC().Format(time.RFC3339)
-	case ratelimit.ReasonInFlight:
-		policy, limit = plan.Name+"-inflight", int64(plan.InFlight)
-		desc = "plan " + strconv.Quote(plan.Name) + " allows " + strconv.Itoa(plan.InFlight) + " calls in progress at once"
-	}
-	return d, withDetails(status.New(codes.ResourceExhausted, desc),
-		&errdetails.RetryInfo{RetryDelay: durationpb.New(d.RetryAfter)},
-		&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
-			Subject:     subject,
-			Description: desc,
-			QuotaId:     policy,
-			QuotaValue:  limit,
-		}}})
+	return d, nil
 }
 
 // withDetails returns s with details attached, or s alone if they cannot

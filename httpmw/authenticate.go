@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -129,8 +130,9 @@ func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err err
 //
 // Requests without a valid token get 401 with an RFC 6750 WWW-Authenticate
 // challenge and an RFC 9457 problem body; a tenant refused by a check gets
-// 403; an issuer whose keys cannot be fetched gets 503 with Retry-After.
-// Only routes made public by [WithPublic] are served without a credential.
+// 403; an issuer whose keys cannot be fetched gets 503 with Retry-After. A
+// request whose client gave up during the check gets 499 (a 4xx), one whose
+// deadline passed 504, never 401. Only routes made public by [WithPublic] are served without a credential.
 //
 // Authenticate panics without a verifier or [WithAssertion], and for an
 // invalid option.
@@ -249,51 +251,8 @@ func (b *scrubBody) Close() error {
 	return err
 }
 
+// writeAuthError answers a request whose credential check failed with err,
+// as the core classifies it.
 func (c *authConfig) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, tenant.ErrForbidden):
-		writeProblem(w, Problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: "the tenant is not allowed"})
-	case errors.Is(err, authn.ErrKeysUnavailable):
-		w.Header().Set("Retry-After", "5")
-		writeProblem(w, Problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: "the token issuer cannot be reached"})
-	case errors.Is(err, tenant.ErrMissingBearer), errors.Is(err, authn.ErrMissingAssertion):
-		// RFC 6750 section 3.1: no error code when no credentials were sent.
-		w.Header().Set("WWW-Authenticate", c.challenge("", ""))
-		writeProblem(w, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "a bearer token is required"})
-	default:
-		desc := "the bearer token is not valid"
-		var te *tenant.TokenError
-		if errors.As(err, &te) {
-			desc = te.Reason.Error()
-		} else if errors.Is(err, tenant.ErrInvalidBearer) {
-			desc = tenant.ErrInvalidBearer.Error()
-		}
-		w.Header().Set("WWW-Authenticate", c.challenge("invalid_token", desc))
-		writeProblem(w, Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: desc})
-	}
-}
-
-// challenge builds a Bearer challenge. Values are fixed strings of ours, but
-// quotes and backslashes are escaped anyway so a future reason text cannot
-// break the header's syntax.
-func (c *authConfig) challenge(code, desc string) string {
-	var b strings.Builder
-	b.WriteString("Bearer")
-	sep := " "
-	param := func(name, value string) {
-		b.WriteString(sep)
-		b.WriteString(name)
-		b.WriteString(`="`)
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value))
-		b.WriteString(`"`)
-		sep = ", "
-	}
-	if c.realm != "" {
-		param("realm", c.realm)
-	}
-	if code != "" {
-		param("error", code)
-		param("error_description", desc)
-	}
-	return b.String()
+	writeOutcome(w, outcome.Auth(r.Context(), err), c.realm)
 }

@@ -1,13 +1,13 @@
 package httpmw
 
 import (
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -120,8 +120,9 @@ func RateLimitOnDecision(f func(*http.Request, ratelimit.Decision, error)) RateL
 // "reason" member says "rate", "quota" or "in-flight". When the limiter's
 // backend is down and the plan fails closed, or an in-process limiter is
 // full ([ratelimit.ErrCapacity]), the answer is 503 Service Unavailable with
-// Retry-After. The in-flight slot of an allowed request is
-// released when the handler returns, panics included.
+// Retry-After; a request whose client gave up gets 499, one whose deadline
+// passed 504. The in-flight slot of an allowed request is released when the
+// handler returns, panics included.
 //
 // A request without a tenant is answered 401, unless [RateLimitUntenanted]
 // says how to key it.
@@ -159,16 +160,11 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 				key, plan = t.ID(), plans.For(t.Tier())
 			} else if c.untenanted != nil {
 				if k := c.untenanted(r); k != "" {
-					key, plan, lim = "anon:"+k, plans.Default(), anon
+					key, plan, lim = outcome.AnonymousKey(k), plans.Default(), anon
 				}
 			}
 			if plan == nil {
-				w.Header().Set("WWW-Authenticate", "Bearer")
-				writeProblem(w, Problem{
-					Title:  http.StatusText(http.StatusUnauthorized),
-					Status: http.StatusUnauthorized,
-					Detail: "The request carries no tenant, so no rate limit plan applies.",
-				})
+				writeOutcome(w, outcome.NoTenant(), "")
 				return
 			}
 			cost := 1
@@ -179,21 +175,9 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 			if c.onDecision != nil {
 				c.onDecision(r, d, err)
 			}
+			o := outcome.Limit(r.Context(), d, err)
 			if err != nil {
-				if errors.Is(err, ratelimit.ErrUnavailable) {
-					w.Header().Set("Retry-After", retryAfterSeconds(d.RetryAfter))
-					writeProblem(w, Problem{
-						Title:  http.StatusText(http.StatusServiceUnavailable),
-						Status: http.StatusServiceUnavailable,
-						Detail: "The rate limiter is unavailable; retry later.",
-					})
-					return
-				}
-				writeProblem(w, Problem{
-					Title:  http.StatusText(http.StatusInternalServerError),
-					Status: http.StatusInternalServerError,
-					Detail: "The rate limiter could not decide.",
-				})
+				writeOutcome(w, o, "")
 				return
 			}
 			h := w.Header()
@@ -205,32 +189,14 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 			if v := rateLimitField(d, time.Now()); v != "" {
 				h.Set("RateLimit", v)
 			}
-			if !d.Allowed {
-				h.Set("Retry-After", retryAfterSeconds(d.RetryAfter))
-				writeProblem(w, deniedProblem(d))
+			if o.Kind != outcome.OK {
+				writeOutcome(w, o, "")
 				return
 			}
 			defer d.Release()
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// rateLimitPolicyName returns the name of the policy that denied d in the rate-limit
-// header fields and problem bodies: the plan's name for the rate,
-// "<plan>-quota" for the quota, "<plan>-inflight" for the in-flight cap.
-func rateLimitPolicyName(d ratelimit.Decision) string {
-	name := ""
-	if d.Plan != nil {
-		name = d.Plan.Name
-	}
-	switch d.DeniedBy {
-	case ratelimit.ReasonQuota:
-		return name + "-quota"
-	case ratelimit.ReasonInFlight:
-		return name + "-inflight"
-	}
-	return name
 }
 
 // rateLimitPolicyField returns the RateLimit-Policy field value of p: its rate as q
@@ -246,7 +212,7 @@ func rateLimitPolicyField(p *ratelimit.Plan) string {
 	b = appendItem(b, p.Name, 'q', q, 'w', w)
 	if p.Quota.Limit > 0 {
 		b = append(b, ", "...)
-		b = appendItem(b, p.Name+"-quota", 'q', p.Quota.Limit, 'w', p.Quota.Period.NominalSeconds())
+		b = appendItem(b, p.Name+outcome.QuotaSuffix, 'q', p.Quota.Limit, 'w', p.Quota.Period.NominalSeconds())
 	}
 	return string(b)
 }
@@ -265,7 +231,7 @@ func rateLimitField(d ratelimit.Decision, now time.Time) string {
 	b = appendItem(b, d.Plan.Name, 'r', int64(d.Remaining), 't', ceilSeconds(d.ResetAfter))
 	if d.QuotaLimit > 0 {
 		b = append(b, ", "...)
-		b = appendItem(b, d.Plan.Name+"-quota", 'r', d.QuotaRemaining, 't', ceilSeconds(d.QuotaReset.Sub(now)))
+		b = appendItem(b, d.Plan.Name+outcome.QuotaSuffix, 'r', d.QuotaRemaining, 't', ceilSeconds(d.QuotaReset.Sub(now)))
 	}
 	return string(b)
 }
@@ -280,41 +246,4 @@ func appendItem(b []byte, name string, k1 byte, v1 int64, k2 byte, v2 int64) []b
 	b = strconv.AppendInt(b, v1, 10)
 	b = append(b, ';', k2, '=')
 	return strconv.AppendInt(b, v2, 10)
-}
-
-func ceilSeconds(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	return int64((d + time.Second - 1) / time.Second)
-}
-
-// retryAfterSeconds formats d as Retry-After delta seconds, at least 1.
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.FormatInt(max(1, ceilSeconds(d)), 10)
-}
-
-func deniedProblem(d ratelimit.Decision) Problem {
-	p := d.Plan
-	var detail string
-	switch d.DeniedBy {
-	case ratelimit.ReasonQuota:
-		detail = "The quota of plan " + strconv.Quote(p.Name) + " (" + p.Quota.String() + ") is spent; it resets at " +
-			d.QuotaReset.UTC().Format(time.RFC3339) + "."
-	case ratelimit.ReasonInFlight:
-		detail = "Plan " + strconv.Quote(p.Name) + " allows " + strconv.Itoa(p.InFlight) + " requests in progress at once."
-	default:
-		detail = "The rate limit of plan " + strconv.Quote(p.Name) + " (" + strconv.Itoa(p.Rate.N) + " per " +
-			p.Rate.Period.String() + ", burst " + strconv.Itoa(p.Burst) + ") is exceeded."
-	}
-	return Problem{
-		Title:  http.StatusText(http.StatusTooManyRequests),
-		Status: http.StatusTooManyRequests,
-		Detail: detail,
-		Extensions: map[string]any{
-			"policy":      rateLimitPolicyName(d),
-			"reason":      d.DeniedBy.String(),
-			"retry_after": max(1, ceilSeconds(d.RetryAfter)),
-		},
-	}
 }

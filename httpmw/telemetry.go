@@ -108,7 +108,11 @@ func httpOutcome(status int) telemetry.Outcome {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return telemetry.OutcomeRateLimited
+	case status == statusClientClosedRequest:
+		// The client gave up (outcome.Canceled): not the server's failure.
+		return telemetry.OutcomeClientError
 	case status >= 500:
+		// 504 included: a request that ran out of time waiting upstream.
 		return telemetry.OutcomeServerError
 	case status >= 400:
 		return telemetry.OutcomeClientError
