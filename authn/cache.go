@@ -1,53 +1,36 @@
 package authn
 
 import (
-	"hash/maphash"
-	"sync"
 	"time"
 
+	"github.com/tenantkit/tenantkit/internal/shardmap"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 // cacheShards spreads a cache over independent locks so that concurrent
-// requests rarely contend. A power of two keeps the shard pick a mask.
+// requests rarely contend.
 const cacheShards = 32
 
 // expiring is a cache value that knows when it stops being servable.
-type expiring interface{ expiry() time.Time }
-
-// boundedCache is a sharded map with a size bound. When a shard is full, an
-// insert first drops the shard's expired values and, if none, one value at
-// random (Go map order is random), which keeps the bound with O(1)
-// bookkeeping and no LRU list to update on every read.
-type boundedCache[K comparable, V expiring] struct {
-	seed     maphash.Seed
-	perShard int
-	shards   [cacheShards]cacheShard[K, V]
+type expiring interface {
+	comparable
+	expiry() time.Time
 }
 
-type cacheShard[K comparable, V any] struct {
-	mu sync.RWMutex
-	m  map[K]V
+// boundedCache is a size-bounded map whose values are never served at or
+// after their expiry. A full shard makes room by dropping its expired
+// values, else one at random (see shardmap.Evicting).
+type boundedCache[K comparable, V expiring] struct {
+	m *shardmap.Evicting[K, V]
 }
 
 func newBoundedCache[K comparable, V expiring](size int) *boundedCache[K, V] {
-	c := &boundedCache[K, V]{seed: maphash.MakeSeed(), perShard: (size + cacheShards - 1) / cacheShards}
-	for i := range c.shards {
-		c.shards[i].m = make(map[K]V)
-	}
-	return c
-}
-
-func (c *boundedCache[K, V]) shard(k K) *cacheShard[K, V] {
-	return &c.shards[maphash.Comparable(c.seed, k)&(cacheShards-1)]
+	return &boundedCache[K, V]{m: shardmap.NewEvicting[K, V](size, cacheShards)}
 }
 
 // get returns the value for k if it has not expired at now.
 func (c *boundedCache[K, V]) get(k K, now time.Time) (V, bool) {
-	s := c.shard(k)
-	s.mu.RLock()
-	v, ok := s.m[k]
-	s.mu.RUnlock()
+	v, ok := c.m.Load(k)
 	if !ok || !now.Before(v.expiry()) {
 		var zero V
 		return zero, false
@@ -56,61 +39,18 @@ func (c *boundedCache[K, V]) get(k K, now time.Time) (V, bool) {
 }
 
 func (c *boundedCache[K, V]) put(k K, v V, now time.Time) {
-	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[k]; !ok && len(s.m) >= c.perShard {
-		evicted := false
-		for old, ov := range s.m {
-			if !now.Before(ov.expiry()) {
-				delete(s.m, old)
-				evicted = true
-			}
-		}
-		if !evicted {
-			for old := range s.m {
-				delete(s.m, old)
-				break
-			}
-		}
-	}
-	s.m[k] = v
+	c.m.Store(k, v, func(old V) bool { return !now.Before(old.expiry()) })
 }
 
 // remove deletes k if it still maps to v.
-func (c *boundedCache[K, V]) remove(k K, v V) {
-	s := c.shard(k)
-	s.mu.Lock()
-	if cur, ok := s.m[k]; ok && any(cur) == any(v) {
-		delete(s.m, k)
-	}
-	s.mu.Unlock()
-}
+func (c *boundedCache[K, V]) remove(k K, v V) { c.m.CompareAndDelete(k, v) }
 
 // deleteFunc deletes every value for which drop returns true.
 func (c *boundedCache[K, V]) deleteFunc(drop func(V) bool) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		for k, v := range s.m {
-			if drop(v) {
-				delete(s.m, k)
-			}
-		}
-		s.mu.Unlock()
-	}
+	c.m.DeleteFunc(func(_ K, v V) bool { return drop(v) })
 }
 
-func (c *boundedCache[K, V]) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.m)
-		s.mu.RUnlock()
-	}
-	return n
-}
+func (c *boundedCache[K, V]) len() int { return c.m.Len() }
 
 // tokenCache maps a whole token string to the Tenant it proved, before the
 // WithCheck hook (whose verdict may change at any time and is never cached). Keying by

@@ -1,10 +1,6 @@
 package telemetry
 
-import (
-	"hash/maphash"
-	"sync"
-	"sync/atomic"
-)
+import "github.com/tenantkit/tenantkit/internal/shardmap"
 
 // boundedMap maps tenant IDs to per-tenant values and holds at most max of
 // them. It is the cardinality guard of the metrics and the usage table: the
@@ -17,26 +13,13 @@ import (
 // Lookups of admitted tenants take one read lock of one of 16 shards and do
 // not allocate.
 type boundedMap[V any] struct {
-	max    int64
-	n      atomic.Int64 // entries admitted, over all shards
-	seed   maphash.Seed
-	shards [boundedShards]boundedShard[V]
+	m *shardmap.Bounded[string, *V]
 }
 
 const boundedShards = 16
 
-type boundedShard[V any] struct {
-	mu sync.RWMutex
-	m  map[string]*V
-	_  [64 - 24 - 8]byte // RWMutex and map header: 64 bytes, one cache line each
-}
-
 func newBoundedMap[V any](max int) *boundedMap[V] {
-	b := &boundedMap[V]{max: int64(max), seed: maphash.MakeSeed()}
-	for i := range b.shards {
-		b.shards[i].m = make(map[string]*V)
-	}
-	return b
+	return &boundedMap[V]{m: shardmap.NewBounded[string, *V](max, boundedShards)}
 }
 
 // get returns the entry of id, creating it with mk if there is room. It
@@ -44,48 +27,12 @@ func newBoundedMap[V any](max int) *boundedMap[V] {
 // nil and says an admitted entry is stale, get replaces it with a new one
 // from mk in the same slot.
 func (b *boundedMap[V]) get(id string, valid func(*V) bool, mk func() *V) *V {
-	s := &b.shards[maphash.String(b.seed, id)%boundedShards]
-	s.mu.RLock()
-	v := s.m[id]
-	s.mu.RUnlock()
-	if v != nil && (valid == nil || valid(v)) {
-		return v
-	}
-	if v == nil && b.n.Load() >= b.max {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v := s.m[id]; v != nil {
-		if valid == nil || valid(v) {
-			return v
-		}
-		v = mk()
-		s.m[id] = v
-		return v
-	}
-	// Reserve a slot before creating, so that concurrent admissions in
-	// other shards never take the count past max.
-	if b.n.Add(1) > b.max {
-		b.n.Add(-1)
-		return nil
-	}
-	v = mk()
-	s.m[id] = v
+	v, _ := b.m.LoadOrCreate(id, valid, mk)
 	return v
 }
 
 // len returns the number of admitted entries.
-func (b *boundedMap[V]) len() int { return int(b.n.Load()) }
+func (b *boundedMap[V]) len() int { return b.m.Len() }
 
 // each calls f for every admitted entry, in no particular order.
-func (b *boundedMap[V]) each(f func(id string, v *V)) {
-	for i := range b.shards {
-		s := &b.shards[i]
-		s.mu.RLock()
-		for id, v := range s.m {
-			f(id, v)
-		}
-		s.mu.RUnlock()
-	}
-}
+func (b *boundedMap[V]) each(f func(id string, v *V)) { b.m.Range(f) }

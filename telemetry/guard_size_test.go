@@ -2,13 +2,19 @@ package telemetry
 
 import (
 	"testing"
-	"unsafe"
+
+	"github.com/tenantkit/tenantkit/internal/shardmap"
 )
 
-// TestBoundedShardFillsACacheLine: neighbouring shards' locks must not
-// share a cache line, which the padding promises.
-func TestBoundedShardFillsACacheLine(t *testing.T) {
-	if got := unsafe.Sizeof(boundedShard[int]{}); got != 64 {
-		t.Fatalf("boundedShard is %d bytes, want 64", got)
+// TestBoundedShardsAreCacheLines: the guards' shards are a multiple of a
+// cache line, so that neighbouring locks never share one.
+func TestBoundedShardsAreCacheLines(t *testing.T) {
+	for name, got := range map[string]uintptr{
+		"series": shardmap.SizeofShard[string, *series](),
+		"usage":  shardmap.SizeofShard[string, *usageRow](),
+	} {
+		if got%shardmap.LineSize != 0 {
+			t.Errorf("%s guard shard is %d bytes, not a multiple of %d", name, got, shardmap.LineSize)
+		}
 	}
 }

@@ -1,0 +1,218 @@
+// Package shardmap holds the sharded maps of the library: a map split over
+// a power-of-two number of independently locked shards picked by a seeded
+// hash of the key. [Evicting] is bounded per shard and evicts; [Bounded]
+// admits keys up to a bound and never evicts.
+//
+//	m := shardmap.NewEvicting[string, *entry](1000, 32)
+//	m.Store(k, e, func(e *entry) bool { return !now.Before(e.exp) })
+//	e, ok := m.Load(k)
+package shardmap
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// LineSize is the cache line the shards are padded to a multiple of.
+const LineSize = 64
+
+// shard is one lock and the keys it guards. An RWMutex (24 bytes) and a map
+// (one pointer, whatever K and V are) take 32 bytes; the padding makes the
+// shard 64 (SizeofShard, checked by the tests of every instantiation), so
+// that the locks of two shards are never on one cache line. The shards are
+// not line-aligned: a shard's lock may share a line with its neighbour's
+// padding, never with its neighbour's lock or map.
+type shard[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+	_  [LineSize - 32]byte
+}
+
+// SizeofShard returns the size in bytes of one shard of a map of K to V,
+// for tests that check the padding.
+func SizeofShard[K comparable, V any]() uintptr { return unsafe.Sizeof(shard[K, V]{}) }
+
+// shards is the machinery both maps share: the seed, the mask and the
+// shards themselves.
+type shards[K comparable, V any] struct {
+	seed maphash.Seed
+	mask uint64
+	s    []shard[K, V]
+}
+
+// makeShards returns n shards, n rounded down to a power of two (at least 1).
+func makeShards[K comparable, V any](n int) shards[K, V] {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	s := shards[K, V]{seed: maphash.MakeSeed(), mask: uint64(p - 1), s: make([]shard[K, V], p)}
+	for i := range s.s {
+		s.s[i].m = make(map[K]V)
+	}
+	return s
+}
+
+func (s *shards[K, V]) of(k K) *shard[K, V] {
+	return &s.s[maphash.Comparable(s.seed, k)&s.mask]
+}
+
+// load returns the value of k.
+func (s *shards[K, V]) load(k K) (V, bool) {
+	sh := s.of(k)
+	sh.mu.RLock()
+	v, ok := sh.m[k]
+	sh.mu.RUnlock()
+	return v, ok
+}
+
+// Evicting is a sharded map that holds at most about size entries: each
+// shard holds at most size/shards (rounded up). It is safe for concurrent use.
+type Evicting[K comparable, V comparable] struct {
+	shards[K, V]
+	perShard int
+}
+
+// NewEvicting returns an empty map bounded at size entries over shards
+// shards (rounded down to a power of two).
+func NewEvicting[K comparable, V comparable](size, shards int) *Evicting[K, V] {
+	m := &Evicting[K, V]{shards: makeShards[K, V](shards)}
+	n := len(m.s)
+	m.perShard = max(1, (size+n-1)/n)
+	return m
+}
+
+// Load returns the value of k, if any.
+func (m *Evicting[K, V]) Load(k K) (V, bool) { return m.load(k) }
+
+// Store sets the value of k. When k is new and its shard is full, Store
+// first deletes the shard's values for which stale reports true and, if
+// there were none, one value chosen at random.
+func (m *Evicting[K, V]) Store(k K, v V, stale func(V) bool) {
+	sh := m.of(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[k]; !ok && len(sh.m) >= m.perShard {
+		// Go map order is random: the bound costs O(1) bookkeeping and
+		// no LRU list to update on every read.
+		n := len(sh.m)
+		for old, ov := range sh.m {
+			if stale(ov) {
+				delete(sh.m, old)
+			}
+		}
+		if len(sh.m) == n {
+			for old := range sh.m {
+				delete(sh.m, old)
+				break
+			}
+		}
+	}
+	sh.m[k] = v
+}
+
+// CompareAndDelete deletes k if its value is old.
+func (m *Evicting[K, V]) CompareAndDelete(k K, old V) {
+	sh := m.of(k)
+	sh.mu.Lock()
+	if cur, ok := sh.m[k]; ok && cur == old {
+		delete(sh.m, k)
+	}
+	sh.mu.Unlock()
+}
+
+// DeleteFunc deletes every entry for which del returns true.
+func (m *Evicting[K, V]) DeleteFunc(del func(K, V) bool) {
+	for i := range m.s {
+		sh := &m.s[i]
+		sh.mu.Lock()
+		for k, v := range sh.m {
+			if del(k, v) {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Len returns the number of entries.
+func (m *Evicting[K, V]) Len() int {
+	n := 0
+	for i := range m.s {
+		sh := &m.s[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// Bounded is a sharded map that admits at most max keys, the first ones
+// stored, and never evicts. It is safe for concurrent use.
+type Bounded[K comparable, V any] struct {
+	shards[K, V]
+	max int64
+	n   atomic.Int64 // keys admitted, over all shards
+}
+
+// NewBounded returns an empty map that admits max keys over shards shards
+// (rounded down to a power of two).
+func NewBounded[K comparable, V any](max, shards int) *Bounded[K, V] {
+	return &Bounded[K, V]{shards: makeShards[K, V](shards), max: int64(max)}
+}
+
+// Load returns the value of k, if k was admitted.
+func (m *Bounded[K, V]) Load(k K) (V, bool) { return m.load(k) }
+
+// LoadOrCreate returns the value of k, admitting k with the value mk
+// returns if there is room; ok is false when k is not admitted and the map
+// is full. When valid is not nil and reports false for the value of k,
+// LoadOrCreate replaces it with one from mk.
+func (m *Bounded[K, V]) LoadOrCreate(k K, valid func(V) bool, mk func() V) (v V, ok bool) {
+	sh := m.of(k)
+	sh.mu.RLock()
+	v, ok = sh.m[k]
+	sh.mu.RUnlock()
+	if ok && (valid == nil || valid(v)) {
+		return v, true
+	}
+	if !ok && m.n.Load() >= m.max {
+		return v, false
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if v, ok = sh.m[k]; ok {
+		if valid == nil || valid(v) {
+			return v, true
+		}
+		v = mk()
+		sh.m[k] = v
+		return v, true
+	}
+	// Reserve a slot before creating, so that concurrent admissions in
+	// other shards never take the count past max.
+	if m.n.Add(1) > m.max {
+		m.n.Add(-1)
+		return v, false
+	}
+	v = mk()
+	sh.m[k] = v
+	return v, true
+}
+
+// Len returns the number of keys admitted.
+func (m *Bounded[K, V]) Len() int { return int(m.n.Load()) }
+
+// Range calls f for every entry, in no particular order. f must not use m.
+func (m *Bounded[K, V]) Range(f func(K, V)) {
+	for i := range m.s {
+		sh := &m.s[i]
+		sh.mu.RLock()
+		for k, v := range sh.m {
+			f(k, v)
+		}
+		sh.mu.RUnlock()
+	}
+}
