@@ -1,5 +1,12 @@
 # make test runs every check CI runs. It needs Go; it installs and starts a
 # throwaway redis-server itself (scripts/with-redis.sh).
+#
+# The repository holds several modules (see go.work): the library at the
+# root, and beside it modules whose dependencies must never enter a library
+# user's module graph: examples, the ecosystem tests (chi,
+# go-grpc-middleware, otelhttp, otelgrpc, the OpenTelemetry SDKs),
+# benchmarks, and each integration with heavy dependencies of its own.
+# Adding a module is adding its directory to go.work and to MODULES.
 
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -14,16 +21,30 @@ BENCHTIME   ?= 1s
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | grep -v '^./benchmarks/' | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
-.PHONY: test check unit faults fuzz bench-module bench
+# Every module of the repository, the library first.
+MODULES := . ecosystem examples benchmarks
+# The modules whose tests make unit runs besides the library's own.
+TEST_MODULES := ecosystem examples
+
+.PHONY: test check modules unit faults fuzz bench-module bench
 
 test: check
 	scripts/with-redis.sh $(MAKE) --no-print-directory unit fuzz bench-module
 
 check:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
-	cd benchmarks && $(GO) vet ./... && $(STATICCHECK) ./...
+	@set -e; for m in $(MODULES); do \
+		echo "vet and staticcheck: module $$m"; \
+		(cd $$m && $(GO) vet ./... && $(STATICCHECK) ./...); \
+	done
+
+# make modules vets and tests every module (without the heavy end-to-end
+# run, the fault suite and the fuzzers, which make unit and make fuzz add).
+modules:
+	@set -e; for m in $(MODULES); do \
+		echo "vet and test: module $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -skip '^TestFault' ./...); \
+	done
 
 # The end-to-end leak test holds 2,000 requests in flight across three hops
 # under the race detector, and 20,000 in a plain build asked for with
@@ -39,6 +60,7 @@ unit:
 	$(GO) test -race -count=1 -skip '^TestFault' $$($(GO) list ./... | grep -v /internal/e2etest)
 	$(GO) test -race -count=1 -timeout 10m ./internal/e2etest
 	TENANTKIT_E2E_HEAVY=1 $(GO) test -count=1 -timeout 10m ./internal/e2etest
+	@set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
 	$(MAKE) --no-print-directory faults
 
 FAULT_PKGS := ./ratelimit/redislimit

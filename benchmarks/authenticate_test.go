@@ -15,9 +15,9 @@ import (
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/oidctest"
-	"github.com/tenantkit/tenantkit/tenant"
 )
 
 const audience = "orders-api"
@@ -49,7 +49,7 @@ func newAuthSetup(tb testing.TB) *authSetup {
 	}
 
 	// tenantkit: Authenticate with its default verified-token cache.
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{audience}}})
+	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{audience}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -161,8 +161,8 @@ func BenchmarkVerifyFloor(b *testing.B) {
 		}
 	})
 	b.Run("tenantkit-cold", func(b *testing.B) {
-		v, err := tenant.NewVerifier([]tenant.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}},
-			tenant.WithCacheSize(0))
+		v, err := authn.NewVerifier([]authn.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}},
+			authn.WithCacheSize(0))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,10 +10,11 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/telemetry"
-	"github.com/tenantkit/tenantkit/tenant"
+	"github.com/tenantkit/tenantkit/telemetry/spanproc"
 )
 
 // discardSpans is a span exporter that drops everything.
@@ -29,13 +30,13 @@ func (discardSpans) Shutdown(context.Context) error                             
 func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string) {
 	tb.Helper()
 	s := newAuthSetup(tb)
-	v, err := tenant.NewVerifier([]tenant.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}})
+	v, err := authn.NewVerifier([]authn.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { v.Close() })
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor()), sdktrace.WithBatcher(discardSpans{}))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spanproc.New()), sdktrace.WithBatcher(discardSpans{}))
 	tb.Cleanup(func() {
 		_ = mp.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())

@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	mw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -108,22 +105,12 @@ func healthPublic(v tenant.TokenVerifier) []grpc.ServerOption {
 	}
 }
 
-func healthPublicAuthFunc(v tenant.TokenVerifier) []grpc.ServerOption {
-	af := grpcmw.AuthFunc(v, grpcmw.WithPublic(func(_ context.Context, m string) bool {
-		return m == grpc_health_v1.Health_Check_FullMethodName || m == grpc_health_v1.Health_Watch_FullMethodName
-	}))
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(auth.UnaryServerInterceptor(af)),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(af)),
-	}
-}
-
 // The cases mirror TestAuthenticatePublicRoutes of package httpmw: Check
-// (unary) and Watch (stream) are public, List is not.
+// (unary) and Watch (stream) are public, List is not. The ecosystem module
+// runs them through go-grpc-middleware's auth interceptors too.
 func TestPublicMethods(t *testing.T) {
 	for name, wiring := range map[string]func(tenant.TokenVerifier) []grpc.ServerOption{
-		"interceptors":       healthPublic,
-		"go-grpc-middleware": healthPublicAuthFunc,
+		"interceptors": healthPublic,
 	} {
 		t.Run(name, func(t *testing.T) {
 			fx := tenanttest.New(t)
@@ -231,46 +218,6 @@ func TestHealthMethodsAreTheGeneratedNames(t *testing.T) {
 	got[0] = "/changed/Method"
 	if grpcmw.HealthMethods()[0] != grpc_health_v1.Health_Check_FullMethodName {
 		t.Fatal("HealthMethods shares its slice")
-	}
-}
-
-// go-grpc-middleware's selector can skip authentication for a method too,
-// but then nothing removes the spoofable keys: the handler reads the
-// client's x-tenant-id. With WithPublicMethods (here under a selector that
-// selects every method, to show they compose) they are removed. Both
-// wirings still refuse the other methods without a credential.
-func TestSelectorSkipKeepsSpoofableKeys(t *testing.T) {
-	fx := tenanttest.New(t)
-	notHealth := selector.MatchFunc(func(_ context.Context, c mw.CallMeta) bool {
-		return c.Service != grpc_health_v1.Health_ServiceDesc.ServiceName || c.Method == "List"
-	})
-	every := selector.MatchFunc(func(context.Context, mw.CallMeta) bool { return true })
-	for name, tc := range map[string]struct {
-		af          auth.AuthFunc
-		match       selector.Matcher
-		wantSpoofed bool
-	}{
-		"selector skip":     {grpcmw.AuthFunc(fx.Verifier), notHealth, true},
-		"WithPublicMethods": {grpcmw.AuthFunc(fx.Verifier, grpcmw.WithPublicMethods(grpcmw.HealthMethods()...)), every, false},
-	} {
-		t.Run(name, func(t *testing.T) {
-			seen := &publicSeen{}
-			client := serve(t, &publicHealth{seen: seen},
-				grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(tc.af), tc.match)))
-			ctx := metadata.AppendToOutgoingContext(t.Context(), "x-tenant-id", "victim")
-			if _, err := client.Check(ctx, &grpc_health_v1.HealthCheckRequest{}); err != nil {
-				t.Fatal(err)
-			}
-			seen.mu.Lock()
-			spoofed := len(seen.spoofed) != 0
-			seen.mu.Unlock()
-			if spoofed != tc.wantSpoofed {
-				t.Fatalf("handler read spoofed metadata: %v, want %v", spoofed, tc.wantSpoofed)
-			}
-			if _, err := client.List(ctx, &grpc_health_v1.HealthListRequest{}); status.Code(err) != codes.Unauthenticated {
-				t.Fatalf("List: %v, want Unauthenticated", err)
-			}
-		})
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -99,17 +98,9 @@ func interceptors(v tenant.TokenVerifier) []grpc.ServerOption {
 	}
 }
 
-func goGRPCMiddleware(v tenant.TokenVerifier) []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(auth.UnaryServerInterceptor(grpcmw.AuthFunc(v))),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(grpcmw.AuthFunc(v))),
-	}
-}
-
 func TestServerAuthentication(t *testing.T) {
 	for name, opts := range map[string]func(tenant.TokenVerifier) []grpc.ServerOption{
-		"interceptors":       interceptors,
-		"go-grpc-middleware": goGRPCMiddleware,
+		"interceptors": interceptors,
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := startGRPC(t, opts)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -166,7 +167,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier(), "backend": owner})
 	})
-	edge := httpmw.Authenticate(verifier)(httpmw.Telemetry(tel.metrics)(httpmw.RateLimit(limiter, tierPlans,
+	edge := httpmw.Authenticate(verifier)(httpmw.Telemetry(tel.metrics, httpmw.WithLabeler(otelhttpLabels))(httpmw.RateLimit(limiter, tierPlans,
 		httpmw.RateLimitOnDecision(tel.recordDecision))(mux)))
 	srv, base, err := serve(otelhttp.NewHandler(edge, "edge", tel.otelhttpOptions()...))
 	if err != nil {
@@ -350,4 +351,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return strings.TrimSpace(s)
+}
+
+// otelhttpLabels puts the tenant attributes on otelhttp's own metrics
+// (http.server.request.duration and the body sizes).
+func otelhttpLabels(ctx context.Context, attrs []attribute.KeyValue) {
+	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
+		l.Add(attrs...)
+	}
 }

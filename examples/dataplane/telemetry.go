@@ -19,6 +19,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/telemetry/spanproc"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -35,7 +36,7 @@ type demoTelemetry struct {
 // newTelemetry sets up the providers; with export, spans and metrics are
 // printed to out.
 func newTelemetry(out io.Writer, export bool) (*demoTelemetry, error) {
-	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(telemetry.NewSpanProcessor())}
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(spanproc.New())}
 	var reader sdkmetric.Reader = sdkmetric.NewManualReader()
 	if export {
 		spans, err := stdouttrace.New(stdouttrace.WithWriter(out))

@@ -14,8 +14,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tenantkit/tenantkit/ecosystem/internal/metrictest"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/metrictest"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -141,6 +141,14 @@ func TestTelemetryRecordsPerTenant(t *testing.T) {
 	}
 }
 
+// otelhttpLabeler is the WithLabeler hook the README shows: it adds the
+// tenant attributes to otelhttp's Labeler.
+func otelhttpLabeler(ctx context.Context, attrs []attribute.KeyValue) {
+	if l, ok := otelhttp.LabelerFromContext(ctx); ok {
+		l.Add(attrs...)
+	}
+}
+
 // TestTelemetryOtelhttpLabeler checks that otelhttp's own metrics carry the
 // tenant through its Labeler, with the cardinality guard applied.
 func TestTelemetryOtelhttpLabeler(t *testing.T) {
@@ -150,7 +158,7 @@ func TestTelemetryOtelhttpLabeler(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
-	h := otelhttp.NewHandler(telStandIn(httpmw.Telemetry(m)(app)), "api", otelhttp.WithMeterProvider(mp))
+	h := otelhttp.NewHandler(telStandIn(httpmw.Telemetry(m, httpmw.WithLabeler(otelhttpLabeler))(app)), "api", otelhttp.WithMeterProvider(mp))
 	telServe(t, h, "GET", "/", "acme:pro", "")
 	telServe(t, h, "GET", "/", "acme:pro", "")
 	telServe(t, h, "GET", "/", "beta:free", "") // past the bound of 1
@@ -270,7 +278,7 @@ func BenchmarkTelemetry(b *testing.B) {
 	}{
 		{"bare", app, false},
 		{"telemetry", httpmw.Telemetry(m)(app), false},
-		{"telemetry-labeler", httpmw.Telemetry(m)(app), true},
+		{"telemetry-labeler", httpmw.Telemetry(m, httpmw.WithLabeler(otelhttpLabeler))(app), true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := tenant.NewContext(context.Background(), acme)

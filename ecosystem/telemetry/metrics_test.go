@@ -11,7 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/tenantkit/tenantkit/internal/metrictest"
+	"github.com/tenantkit/tenantkit/ecosystem/internal/metrictest"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )

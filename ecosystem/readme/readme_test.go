@@ -1,6 +1,4 @@
-// Package readmetest checks that the Go snippets of the repository's
-// README.md compile against the current API.
-package readmetest
+package readme
 
 import (
 	"bufio"
@@ -40,10 +38,13 @@ var qualifiers = map[string]string{
 	"isolation":  module + "/isolation",
 	"ratelimit":  module + "/ratelimit",
 	"redislimit": module + "/ratelimit/redislimit",
+	"authn":      module + "/authn",
 	"telemetry":  module + "/telemetry",
+	"spanproc":   module + "/telemetry/spanproc",
 	"tenant":     module + "/tenant",
 
 	"auth":        "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth",
+	"attribute":   "go.opentelemetry.io/otel/attribute",
 	"aws":         "github.com/aws/aws-sdk-go-v2/aws",
 	"chi":         "github.com/go-chi/chi/v5",
 	"credentials": "google.golang.org/grpc/credentials",
@@ -70,7 +71,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc/credentials"
 
-	"` + module + `/tenant"
+	"` + module + `/authn"
 )
 
 var (
@@ -276,7 +277,7 @@ func TestREADMESnippetsCompile(t *testing.T) {
 	// A directory that does not exist: the overlay supplies its files.
 	pkgDir := filepath.Join(wd, "_snippets")
 	pbDir := filepath.Join(pkgDir, "pb")
-	pbPath := module + "/internal/readmetest/_snippets/pb"
+	pbPath := module + "/ecosystem/readme/_snippets/pb"
 
 	tmp := t.TempDir()
 	replace := map[string]string{}
