@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -231,13 +231,13 @@ func TestKeyRingConfig(t *testing.T) {
 }
 
 func TestRelay(t *testing.T) {
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idp.Close()
 	v := newVerifier(t, []authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}})
-	token := idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
+	token := idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
 	tn, err := v.Verify(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)

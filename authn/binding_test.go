@@ -20,7 +20,7 @@ func TestSeveralIssuersNeedTenantBinding(t *testing.T) {
 	})
 	if err == nil {
 		defer v.Close()
-		tn, err := v.Verify(context.Background(), customer.Token(claims(customer, map[string]any{"custom:tenant_id": "acme"})))
+		tn, err := v.Verify(context.Background(), customer.TokenWithClaims(claims(customer, map[string]any{"custom:tenant_id": "acme"})))
 		t.Fatalf("two issuers without tenant binding accepted; the customer IdP asserts acme: %v, %v", tn, err)
 	}
 	if !errors.Is(err, authn.ErrConfig) {
@@ -40,10 +40,10 @@ func TestIssuerTenantBinding(t *testing.T) {
 		token  string
 		issuer string
 	}{
-		{"platform asserts acme", platform.Token(claims(platform, map[string]any{"custom:tenant_id": "acme"})), platform.URL()},
-		{"platform asserts globex", platform.Token(claims(platform, map[string]any{"custom:tenant_id": "globex"})), platform.URL()},
-		{"customer asserts globex", customer.Token(claims(customer, map[string]any{"custom:tenant_id": "globex"})), customer.URL()},
-		{"customer asserts globex-eu", customer.Token(claims(customer, map[string]any{"custom:tenant_id": "globex-eu"})), customer.URL()},
+		{"platform asserts acme", platform.TokenWithClaims(claims(platform, map[string]any{"custom:tenant_id": "acme"})), platform.URL()},
+		{"platform asserts globex", platform.TokenWithClaims(claims(platform, map[string]any{"custom:tenant_id": "globex"})), platform.URL()},
+		{"customer asserts globex", customer.TokenWithClaims(claims(customer, map[string]any{"custom:tenant_id": "globex"})), customer.URL()},
+		{"customer asserts globex-eu", customer.TokenWithClaims(claims(customer, map[string]any{"custom:tenant_id": "globex-eu"})), customer.URL()},
 	} {
 		for range 2 { // verified, then from the cache
 			tn, err := v.Verify(ctx, tc.token)
@@ -56,7 +56,7 @@ func TestIssuerTenantBinding(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"acme", "GLOBEX", "globex-us", "globex.eu"} {
-		token := customer.Token(claims(customer, map[string]any{"custom:tenant_id": id}))
+		token := customer.TokenWithClaims(claims(customer, map[string]any{"custom:tenant_id": id}))
 		for range 2 {
 			tn, err := v.Verify(ctx, token)
 			if !errors.Is(err, authn.ErrTenantNotAllowed) || !errors.Is(err, tenant.ErrInvalidToken) {

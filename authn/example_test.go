@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -29,7 +29,7 @@ func ExampleCognito() {
 
 func ExampleVerifier_Verify() {
 	// A local OpenID Connect issuer stands in for Cognito here.
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer(authntest.WithAudience("orders-api"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,11 +41,11 @@ func ExampleVerifier_Verify() {
 	}
 	defer v.Close()
 
-	token := idp.Token(map[string]any{"aud": "orders-api", "custom:tenant_id": "acme", "custom:tier": "gold"})
+	token := idp.Token("acme", "gold")
 	t, err := v.Verify(context.Background(), token)
 	fmt.Println(t.ID(), t.Tier(), err)
 
-	forged := idp.Token(map[string]any{"aud": "orders-api", "custom:tenant_id": "*"})
+	forged := idp.TokenWithClaims(map[string]any{"aud": "orders-api", "custom:tenant_id": "*"})
 	_, err = v.Verify(context.Background(), forged)
 	fmt.Println(errors.Is(err, tenant.ErrInvalidToken), errors.Is(err, authn.ErrTenantClaim))
 	// Output:
@@ -81,7 +81,7 @@ func ExampleNewAssertion() {
 }
 
 func ExampleVerifier_Check() {
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 )
 
 func TestLoopbackURL(t *testing.T) {
@@ -87,7 +87,7 @@ func TestFetchURLConfig(t *testing.T) {
 type plaintextNet struct {
 	issuer   *httptest.Server // TLS
 	mux      *http.ServeMux   // the issuer's routes
-	attacker *oidctest.Key
+	attacker *authntest.Key
 	hits     atomic.Int64 // requests the attacker served
 	client   *http.Client
 }
@@ -96,7 +96,7 @@ func newPlaintextNet(t *testing.T) *plaintextNet {
 	t.Helper()
 	n := &plaintextNet{mux: http.NewServeMux()}
 	var err error
-	if n.attacker, err = oidctest.NewKey("key-1", "RS256"); err != nil {
+	if n.attacker, err = authntest.NewKey("key-1", "RS256"); err != nil {
 		t.Fatal(err)
 	}
 	n.issuer = httptest.NewTLSServer(n.mux)
@@ -184,7 +184,7 @@ func TestDiscoveryRedirectToHTTPRefused(t *testing.T) {
 // still runs.
 func TestHTTPSRedirectFollowedAndUserPolicyKept(t *testing.T) {
 	n := newPlaintextNet(t)
-	real, err := oidctest.NewKey("key-1", "RS256")
+	real, err := authntest.NewKey("key-1", "RS256")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestFormatHidesCredentials(t *testing.T) {
 		secretClaim = "s3cret-claim-value"
 		secretSub   = "subject-4711"
 	)
-	token := a.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "custom:tier": "gold", "sub": secretSub, "email": secretClaim})
+	token := a.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "custom:tier": "gold", "sub": secretSub, "email": secretClaim})
 	tn, err := v.Verify(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)

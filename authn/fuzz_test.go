@@ -20,13 +20,13 @@ import (
 func FuzzVerify(f *testing.F) {
 	e := newEnv(f, authn.WithMissCooldown(time.Hour), authn.WithCacheSize(16))
 	// Load the keys once so that fuzzing never waits on the network.
-	good := e.a.Token(claims(e.a, nil))
+	good := e.a.TokenWithClaims(claims(e.a, nil))
 	if _, err := e.v.Verify(context.Background(), good); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)
 	f.Add(e.ec.Sign(nil, claims(e.a, nil)))
-	f.Add(e.a.Token(claims(e.a, map[string]any{"custom:tenant_id": "*"})))
+	f.Add(e.a.TokenWithClaims(claims(e.a, map[string]any{"custom:tenant_id": "*"})))
 	f.Add(b64(`{"alg":"none"}`) + "." + b64(`{"custom:tenant_id":"acme"}`) + ".")
 	f.Add("a.b.c")
 	f.Add("..")

@@ -51,10 +51,10 @@ func TestClaimDepthBound(t *testing.T) {
 		}
 		return x
 	}
-	if _, err := v.Verify(context.Background(), a.Token(claims(a, map[string]any{"deep": nest(16)}))); err != nil {
+	if _, err := v.Verify(context.Background(), a.TokenWithClaims(claims(a, map[string]any{"deep": nest(16)}))); err != nil {
 		t.Fatalf("16 levels: %v", err)
 	}
-	_, err := v.Verify(context.Background(), a.Token(claims(a, map[string]any{"deep": nest(17)})))
+	_, err := v.Verify(context.Background(), a.TokenWithClaims(claims(a, map[string]any{"deep": nest(17)})))
 	if !errors.Is(err, authn.ErrMalformed) {
 		t.Fatalf("17 levels: %v, want ErrMalformed", err)
 	}

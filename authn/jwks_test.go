@@ -10,20 +10,20 @@ import (
 	"time"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-func tok(is *oidctest.Issuer, k *oidctest.Key, tenantID string) string {
+func tok(is *authntest.Issuer, k *authntest.Key, tenantID string) string {
 	return k.Sign(nil, is.Claims(map[string]any{"aud": "api", "custom:tenant_id": tenantID}))
 }
 
-func issuerCfg(is *oidctest.Issuer) []authn.Issuer {
+func issuerCfg(is *authntest.Issuer) []authn.Issuer {
 	return []authn.Issuer{{URL: is.URL(), JWKSURL: is.JWKSURL(), Audiences: []string{"api"}}}
 }
 
 // waitFetches waits until the issuer served at least n key set requests.
-func waitFetches(t *testing.T, is *oidctest.Issuer, n int64) {
+func waitFetches(t *testing.T, is *authntest.Issuer, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for is.JWKSFetches() < n {
@@ -46,7 +46,7 @@ func TestIssuerDownKeepsKnownKeys(t *testing.T) {
 		t.Fatalf("issuer down: %v, %v", tn, err)
 	}
 	// An unknown kid tries one fetch, which fails; the held keys stay.
-	k2, _ := oidctest.NewKey("key-2", "RS256")
+	k2, _ := authntest.NewKey("key-2", "RS256")
 	if _, err := v.Verify(context.Background(), tok(a, k2, "acme")); !errors.Is(err, authn.ErrUnknownKey) {
 		t.Fatalf("unknown kid while down: %v", err)
 	}
@@ -77,7 +77,7 @@ func TestRotationAcceptsNewKidAfterOneFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := a.JWKSFetches()
-	k2, _ := oidctest.NewKey("key-2", "ES256")
+	k2, _ := authntest.NewKey("key-2", "ES256")
 	a.Rotate(k2)
 	if _, err := v.Verify(context.Background(), tok(a, k2, "acme")); err != nil {
 		t.Fatalf("rotated key: %v", err)
@@ -86,7 +86,7 @@ func TestRotationAcceptsNewKidAfterOneFetch(t *testing.T) {
 		t.Fatalf("rotation cost %d fetches, want 1", got)
 	}
 	// The old key is still published and still verifies.
-	if _, err := v.Verify(context.Background(), tok(a, oidctest.Must(a, "key-1"), "acme")); err != nil {
+	if _, err := v.Verify(context.Background(), tok(a, a.Key("key-1"), "acme")); err != nil {
 		t.Fatalf("old key during overlap: %v", err)
 	}
 }
@@ -108,8 +108,8 @@ func TestRemovedKeyStopsVerifying(t *testing.T) {
 			if cached && v.CacheLen() != 1 {
 				t.Fatalf("cache holds %d entries", v.CacheLen())
 			}
-			k2, _ := oidctest.NewKey("key-2", "RS256")
-			a.Publish([]*oidctest.Key{k2})
+			k2, _ := authntest.NewKey("key-2", "RS256")
+			a.Publish([]*authntest.Key{k2})
 			waitFetches(t, a, a.JWKSFetches()+2) // one complete refresh after the change
 			if _, err := v.Verify(context.Background(), token); !errors.Is(err, authn.ErrUnknownKey) {
 				t.Fatalf("token of removed key: %v", err)
@@ -133,7 +133,7 @@ func TestUnknownKidFlood(t *testing.T) {
 	before := a.JWKSFetches()
 	a.SetDelay(300 * time.Millisecond) // a slow issuer: waiters pile up on one fetch
 
-	forged, _ := oidctest.NewKey("x", "RS256")
+	forged, _ := authntest.NewKey("x", "RS256")
 	tokens := make([]string, 1000)
 	for i := range tokens {
 		tokens[i] = forged.Sign(map[string]any{"kid": fmt.Sprintf("forged-%d", i)}, a.Claims(map[string]any{"aud": "api", "custom:tenant_id": "acme"}))
@@ -180,7 +180,7 @@ func TestUnknownKidFlood(t *testing.T) {
 
 func TestBadJWKSEntriesSkipped(t *testing.T) {
 	a := startIssuer(t)
-	a.Publish([]*oidctest.Key{a.SigningKey()},
+	a.Publish([]*authntest.Key{a.SigningKey()},
 		map[string]any{"kty": "oct", "kid": "sym", "k": "c2VjcmV0"},
 		map[string]any{"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},
 		map[string]any{"kty": "EC", "kid": "off-curve", "crv": "P-256", "x": "AQ", "y": "AQ"},
@@ -198,7 +198,7 @@ func TestCacheNeverServesPastExpiry(t *testing.T) {
 	t0 := time.Now()
 	now.Store(&t0)
 	v := newVerifier(t, issuerCfg(a), authn.WithClock(func() time.Time { return *now.Load() }))
-	token := a.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": t0.Add(10 * time.Second).Unix()})
+	token := a.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": t0.Add(10 * time.Second).Unix()})
 	if _, err := v.Verify(context.Background(), token); err != nil {
 		t.Fatal(err)
 	}

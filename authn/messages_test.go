@@ -19,7 +19,7 @@ func TestClaimErrorsNameTheClaim(t *testing.T) {
 		for k, v := range claims {
 			c[k] = v
 		}
-		return a.Token(c)
+		return a.TokenWithClaims(c)
 	}
 	for _, tc := range []struct {
 		name   string

@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -64,7 +64,7 @@ func TestIssuerTypes(t *testing.T) {
 		{URL: b.URL(), JWKSURL: b.JWKSURL(), Audiences: []string{"api"}, AnyTenant: true, Types: []string{"", "JWT"}}, // as Cognito
 	})
 	for _, tc := range []struct {
-		is   *oidctest.Issuer
+		is   *authntest.Issuer
 		typ  any
 		okay bool
 	}{
@@ -92,7 +92,7 @@ func TestIssuerTypes(t *testing.T) {
 func TestAssertionAndBearerDoNotMix(t *testing.T) {
 	idp := startIssuer(t)
 	ring, keys := newRing(t, "ring-1")
-	idp.Publish([]*oidctest.Key{idp.SigningKey(), {ID: "ring-1", Alg: "EdDSA", Private: keys[0].Private}})
+	idp.Publish([]*authntest.Key{idp.SigningKey(), {ID: "ring-1", Alg: "EdDSA", Private: keys[0].Private}})
 	as := newAssertion(t, ring, "orders", authn.WithAssertionIssuer(idp.URL()))
 	bearer := newVerifier(t, []authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"orders"}}},
 		authn.WithTenantClaim("tenant_id"), authn.WithTierClaim("tenant_tier"))

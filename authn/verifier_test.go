@@ -14,7 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -26,15 +26,15 @@ const (
 // env is a verifier trusting two real loopback issuers and a Cognito pool
 // whose keys are served by the first issuer.
 type env struct {
-	a, b *oidctest.Issuer
-	ec   *oidctest.Key
-	weak *oidctest.Key
+	a, b *authntest.Issuer
+	ec   *authntest.Key
+	weak *authntest.Key
 	v    *authn.Verifier
 }
 
-func startIssuer(t testing.TB) *oidctest.Issuer {
+func startIssuer(t testing.TB) *authntest.Issuer {
 	t.Helper()
-	is, err := oidctest.Start()
+	is, err := authntest.StartIssuer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +56,13 @@ func newEnv(t testing.TB, opts ...authn.Option) *env {
 	t.Helper()
 	e := &env{a: startIssuer(t), b: startIssuer(t)}
 	var err error
-	if e.ec, err = oidctest.NewKey("ec-1", "ES256"); err != nil {
+	if e.ec, err = authntest.NewKey("ec-1", "ES256"); err != nil {
 		t.Fatal(err)
 	}
-	if e.weak, err = oidctest.NewRSAKey("weak-1", 1024); err != nil {
+	if e.weak, err = authntest.NewRSAKey("weak-1", 1024); err != nil {
 		t.Fatal(err)
 	}
-	e.a.Publish([]*oidctest.Key{e.a.SigningKey(), e.ec, e.weak})
+	e.a.Publish([]*authntest.Key{e.a.SigningKey(), e.ec, e.weak})
 	cognito, err := authn.Cognito("us-east-1", "us-east-1_Test123", authn.TokenUseAccess, cognitoClient)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func newEnv(t testing.TB, opts ...authn.Option) *env {
 }
 
 // claims returns valid claims for issuer is, with overrides (nil deletes).
-func claims(is *oidctest.Issuer, over map[string]any) map[string]any {
+func claims(is *authntest.Issuer, over map[string]any) map[string]any {
 	base := map[string]any{"aud": "api", "custom:tenant_id": "acme", "custom:tier": "gold"}
 	for k, v := range over {
 		base[k] = v
@@ -111,9 +111,9 @@ func mustJSON(v any) string {
 func TestVerifyValid(t *testing.T) {
 	e := newEnv(t)
 	for name, tok := range map[string]string{
-		"issuer A RS256": e.a.Token(claims(e.a, nil)),
+		"issuer A RS256": e.a.TokenWithClaims(claims(e.a, nil)),
 		"issuer A ES256": e.ec.Sign(nil, claims(e.a, nil)),
-		"issuer B":       e.b.Token(claims(e.b, nil)),
+		"issuer B":       e.b.TokenWithClaims(claims(e.b, nil)),
 		"cognito access": e.a.SigningKey().Sign(nil, e.a.Claims(map[string]any{
 			"iss": cognitoURL, "token_use": "access", "client_id": cognitoClient,
 			"custom:tenant_id": "acme", "custom:tier": "gold",
@@ -150,7 +150,7 @@ func TestVerifyRejects(t *testing.T) {
 	hs.Header["kid"] = key.ID
 	hsToken, _ := hs.SignedString(pemKey)
 
-	attacker, _ := oidctest.NewKey("key-1", "RS256") // same kid as the real key
+	attacker, _ := authntest.NewKey("key-1", "RS256") // same kid as the real key
 	embedded := attacker.Sign(map[string]any{"jwk": attacker.JWK()}, claims(a, nil))
 
 	zeroSig := strings.Join(strings.Split(e.ec.Sign(nil, claims(a, nil)), ".")[:2], ".") + "." +
@@ -282,7 +282,7 @@ func assertNoTokenBytes(t *testing.T, err error, token string) {
 
 func TestForbiddenIsNotInvalidToken(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.v.Verify(context.Background(), e.a.Token(claims(e.a, map[string]any{"custom:tenant_id": "banned"})))
+	_, err := e.v.Verify(context.Background(), e.a.TokenWithClaims(claims(e.a, map[string]any{"custom:tenant_id": "banned"})))
 	if !errors.Is(err, tenant.ErrForbidden) || errors.Is(err, tenant.ErrInvalidToken) {
 		t.Fatalf("err = %v, want ErrForbidden only", err)
 	}
@@ -304,7 +304,7 @@ func TestCognitoIDToken(t *testing.T) {
 		for k, v := range over {
 			base[k] = v
 		}
-		return a.Token(base)
+		return a.TokenWithClaims(base)
 	}
 	if tn, err := v.Verify(context.Background(), c(nil)); err != nil || tn.ID() != "acme" || tn.Tier() != "free" {
 		t.Fatalf("ID token: %v, %v", tn, err)
@@ -365,7 +365,7 @@ func TestLeewayAndDefaultTier(t *testing.T) {
 	a := startIssuer(t)
 	v := newVerifier(t, []authn.Issuer{{URL: a.URL(), AnyAudience: true}},
 		authn.WithLeeway(30*time.Second), authn.WithDefaultTier("free"))
-	tok := a.Token(map[string]any{"custom:tenant_id": "acme", "exp": time.Now().Add(-10 * time.Second).Unix()})
+	tok := a.TokenWithClaims(map[string]any{"custom:tenant_id": "acme", "exp": time.Now().Add(-10 * time.Second).Unix()})
 	tn, err := v.Verify(context.Background(), tok)
 	if err != nil || tn.Tier() != "free" {
 		t.Fatalf("within leeway: %v, %v", tn, err)
@@ -375,7 +375,7 @@ func TestLeewayAndDefaultTier(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	a := startIssuer(t)
 	v := newVerifier(t, []authn.Issuer{{URL: a.URL(), Audiences: []string{"api"}}}) // no JWKSURL
-	if _, err := v.Verify(context.Background(), a.Token(claims(a, nil))); err != nil {
+	if _, err := v.Verify(context.Background(), a.TokenWithClaims(claims(a, nil))); err != nil {
 		t.Fatal(err)
 	}
 }

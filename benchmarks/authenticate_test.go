@@ -16,8 +16,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 )
 
 const audience = "orders-api"
@@ -25,7 +25,7 @@ const audience = "orders-api"
 // authSetup is one issuer on loopback, one RS256 token and the three
 // middleware stacks under comparison, each wrapping the same handler.
 type authSetup struct {
-	idp      *oidctest.Issuer
+	idp      *authntest.Issuer
 	token    string
 	handlers map[string]http.Handler
 	order    []string
@@ -36,14 +36,14 @@ var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write
 
 func newAuthSetup(tb testing.TB) *authSetup {
 	tb.Helper()
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(idp.Close)
 	s := &authSetup{
 		idp:      idp,
-		token:    idp.Token(map[string]any{"aud": audience, "custom:tenant_id": "acme", "custom:tier": "gold"}),
+		token:    idp.TokenWithClaims(map[string]any{"aud": audience, "custom:tenant_id": "acme", "custom:tier": "gold"}),
 		handlers: map[string]http.Handler{},
 		order:    []string{"tenantkit", "auth0", "keyfunc"},
 	}
@@ -109,7 +109,7 @@ func (s *authSetup) serve(h http.Handler, token string) int {
 // rejects a tampered one, so the benchmark compares equal work.
 func TestAuthenticateSetups(t *testing.T) {
 	s := newAuthSetup(t)
-	forger, err := oidctest.NewKey(s.idp.SigningKey().ID, "RS256")
+	forger, err := authntest.NewKey(s.idp.SigningKey().ID, "RS256")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func TestPublicMethods(t *testing.T) {
 			seen := &publicSeen{}
 			client := serve(t, &publicHealth{seen: seen}, wiring(fx.Verifier)...)
 			token := func(id string) string { return "Bearer " + fx.Token(id, "") }
-			expired := "Bearer " + fx.IDP.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
+			expired := "Bearer " + fx.IDP.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
 			check := func(ctx context.Context) error {
 				_, err := client.Check(ctx, &grpc_health_v1.HealthCheckRequest{})
 				return err

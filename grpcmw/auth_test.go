@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -56,7 +56,7 @@ func (h *healthServer) Watch(_ *grpc_health_v1.HealthCheckRequest, stream grpc_h
 
 type grpcFixture struct {
 	addr   string
-	idp    *oidctest.Issuer
+	idp    *authntest.Issuer
 	client grpc_health_v1.HealthClient
 	seen   *seen
 }
@@ -84,7 +84,7 @@ func startGRPC(t *testing.T, serverOpts func(v tenant.TokenVerifier) []grpc.Serv
 }
 
 func (f *grpcFixture) token(id string) string {
-	return f.idp.Token(map[string]any{"aud": "api", "custom:tenant_id": id})
+	return f.idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": id})
 }
 
 func withMD(t *testing.T, kv ...string) context.Context {
@@ -135,7 +135,7 @@ func (f *grpcFixture) check(t *testing.T, what string) {
 
 func TestServerAuthenticationErrors(t *testing.T) {
 	f := startGRPC(t, interceptors)
-	expired := f.idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
+	expired := f.idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
 	for _, tc := range []struct {
 		name string
 		md   []string

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -32,7 +32,7 @@ func (servingHealth) Check(context.Context, *grpc_health_v1.HealthCheckRequest) 
 // first call of a tenant (uncached RS256 token; fresh assertion signature
 // and verification).
 func BenchmarkHop(b *testing.B) {
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func BenchmarkHop(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer uncached.Close()
-	tn, err := v.Verify(context.Background(), idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "custom:tier": "gold"}))
+	tn, err := v.Verify(context.Background(), idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "custom:tier": "gold"}))
 	if err != nil {
 		b.Fatal(err)
 	}

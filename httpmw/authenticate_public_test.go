@@ -51,7 +51,7 @@ func publicPath(r *http.Request) bool {
 func TestAuthenticatePublicRoutes(t *testing.T) {
 	f := newFixture(t)
 	h := httpmw.Authenticate(f.v, httpmw.WithPublic(publicPath))(http.HandlerFunc(publicHandler))
-	expired := f.idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
+	expired := f.idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
 	for _, tc := range []struct {
 		name   string
 		path   string

@@ -15,14 +15,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 type fixture struct {
-	idp *oidctest.Issuer
+	idp *authntest.Issuer
 	v   *authn.Verifier
 	*tenanttest.Fixture
 }
@@ -64,7 +64,7 @@ func do(t *testing.T, h http.Handler, header http.Header) *httptest.ResponseReco
 func TestAuthenticateErrors(t *testing.T) {
 	f := newFixture(t)
 	h := httpmw.Authenticate(f.v, httpmw.WithRealm("orders"))(http.HandlerFunc(whoami))
-	expired := f.idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
+	expired := f.idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme", "exp": time.Now().Add(-time.Minute).Unix()})
 	cases := []struct {
 		name       string
 		auth       []string
@@ -105,11 +105,11 @@ func TestAuthenticateErrors(t *testing.T) {
 }
 
 func TestAuthenticateIssuerUnavailable(t *testing.T) {
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := idp.Token(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
+	token := idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": "acme"})
 	idp.Close()
 	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{"api"}}}, authn.WithFetchTimeout(200*time.Millisecond))
 	if err != nil {

@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 func ExampleAuthenticate() {
-	idp, err := oidctest.Start() // stands in for a Cognito user pool
+	idp, err := authntest.StartIssuer(authntest.WithAudience("orders-api")) // stands in for a Cognito user pool
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func ExampleAuthenticate() {
 	defer srv.Close()
 
 	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-	req.Header.Set("Authorization", "Bearer "+idp.Token(map[string]any{"aud": "orders-api", "custom:tenant_id": "acme"}))
+	req.Header.Set("Authorization", "Bearer "+idp.Token("acme", ""))
 	req.Header.Set("X-Tenant-ID", "someone-else") // removed before the handler runs
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

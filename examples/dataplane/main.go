@@ -37,9 +37,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -78,7 +78,7 @@ func plans() (*ratelimit.Plans, error) {
 func run(ctx context.Context, out io.Writer, o options) error {
 	// The identity provider: in production a Cognito user pool, here a
 	// real OIDC issuer on loopback with its own signing key.
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ type demo struct {
 	ctx    context.Context
 	out    io.Writer
 	base   string
-	idp    *oidctest.Issuer
+	idp    *authntest.Issuer
 	client *http.Client
 }
 
@@ -229,12 +229,12 @@ func (d *demo) get(token string, header map[string]string) (result, error) {
 
 // identity sends good and bad credentials and shows what each hop saw.
 func (d *demo) identity() error {
-	rogue, err := oidctest.Start() // a real issuer we do not trust
+	rogue, err := authntest.StartIssuer() // a real issuer we do not trust
 	if err != nil {
 		return err
 	}
 	defer rogue.Close()
-	forger, err := oidctest.NewKey(d.idp.SigningKey().ID, "RS256") // same kid, wrong key
+	forger, err := authntest.NewKey(d.idp.SigningKey().ID, "RS256") // same kid, wrong key
 	if err != nil {
 		return err
 	}
@@ -246,14 +246,14 @@ func (d *demo) identity() error {
 		token  string
 		header map[string]string
 	}{
-		{"acme (enterprise)", d.idp.Token(d.claims("acme", "enterprise")), nil},
-		{"globex (pro)", d.idp.Token(d.claims("globex", "pro")), nil},
-		{"initech (free)", d.idp.Token(d.claims("initech", "free")), nil},
-		{"initech + X-Tenant-ID: acme", d.idp.Token(d.claims("initech", "free")), map[string]string{"X-Tenant-ID": "acme"}},
+		{"acme (enterprise)", d.idp.TokenWithClaims(d.claims("acme", "enterprise")), nil},
+		{"globex (pro)", d.idp.TokenWithClaims(d.claims("globex", "pro")), nil},
+		{"initech (free)", d.idp.TokenWithClaims(d.claims("initech", "free")), nil},
+		{"initech + X-Tenant-ID: acme", d.idp.TokenWithClaims(d.claims("initech", "free")), map[string]string{"X-Tenant-ID": "acme"}},
 		{"forged signature", forger.Sign(nil, d.idp.Claims(d.claims("acme", "enterprise"))), nil},
-		{"expired token", d.idp.Token(expired), nil},
-		{"wrong issuer", rogue.Token(d.claims("acme", "enterprise")), nil},
-		{"wildcard tenant ID", d.idp.Token(d.claims("*", "enterprise")), nil},
+		{"expired token", d.idp.TokenWithClaims(expired), nil},
+		{"wrong issuer", rogue.TokenWithClaims(d.claims("acme", "enterprise")), nil},
+		{"wildcard tenant ID", d.idp.TokenWithClaims(d.claims("*", "enterprise")), nil},
 		{"no token", "", nil},
 	}
 	fmt.Fprintln(d.out, "1. Identity: who is calling, as each hop sees it")
@@ -273,7 +273,7 @@ func (d *demo) identity() error {
 // context.Background() has no tenant, so its backend call is refused before
 // it leaves the process; context.WithoutCancel keeps the tenant.
 func (d *demo) leak(v *authn.Verifier, conn *grpc.ClientConn) error {
-	acme, err := v.Verify(d.ctx, d.idp.Token(d.claims("acme", "enterprise")))
+	acme, err := v.Verify(d.ctx, d.idp.TokenWithClaims(d.claims("acme", "enterprise")))
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (d *demo) rateLimits(where string) error {
 		{"initech", "free", "20/s, burst 5, 12/day", 10, 100 * time.Millisecond},
 	}
 	for _, run := range runs {
-		token := d.idp.Token(d.claims(run.id, run.tier))
+		token := d.idp.TokenWithClaims(d.claims(run.id, run.tier))
 		counts := map[string]int{}
 		for range run.n {
 			time.Sleep(run.gap) // a refill of 2 tokens at 20/s: the rate never denies

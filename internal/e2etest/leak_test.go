@@ -19,9 +19,9 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -149,7 +149,7 @@ func TestNoLeakAcrossHops(t *testing.T) {
 }
 
 func runLeakTest(t *testing.T, format string) {
-	idp, err := oidctest.Start()
+	idp, err := authntest.StartIssuer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func runLeakTest(t *testing.T, format string) {
 
 	tokens := make([]string, tenants)
 	for i := range tokens {
-		tokens[i] = idp.Token(map[string]any{"aud": "dataplane", "custom:tenant_id": fmt.Sprintf("tenant-%03d", i), "custom:tier": []string{"free", "pro", "enterprise"}[i%3]})
+		tokens[i] = idp.TokenWithClaims(map[string]any{"aud": "dataplane", "custom:tenant_id": fmt.Sprintf("tenant-%03d", i), "custom:tier": []string{"free", "pro", "enterprise"}[i%3]})
 	}
 	client := h2cClient(func(base http.RoundTripper) http.RoundTripper { return base })
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tenantkit/tenantkit/authn"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -21,30 +21,21 @@ const Suspended = "suspended"
 
 // Fixture is an issuer and a verifier that trusts it.
 type Fixture struct {
-	IDP      *oidctest.Issuer
+	IDP      *authntest.Issuer
 	Verifier *authn.Verifier
 }
 
 // New starts an issuer and a verifier; both stop when the test ends.
 func New(tb testing.TB, opts ...authn.Option) *Fixture {
 	tb.Helper()
-	idp, err := oidctest.Start()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(idp.Close)
+	idp := authntest.NewIssuer(tb, authntest.WithAudience(Audience))
 	opts = append([]authn.Option{authn.WithCheck(func(_ context.Context, t tenant.Tenant) error {
 		if t.ID() == Suspended {
 			return tenant.ErrForbidden
 		}
 		return nil
 	})}, opts...)
-	v, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), JWKSURL: idp.JWKSURL(), Audiences: []string{Audience}}}, opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { v.Close() })
-	return &Fixture{IDP: idp, Verifier: v}
+	return &Fixture{IDP: idp, Verifier: authntest.NewVerifier(tb, idp, opts...)}
 }
 
 // Token mints a valid token for tenant id; tier is left out when empty.
@@ -53,7 +44,7 @@ func (f *Fixture) Token(id, tier string) string {
 	if tier != "" {
 		c["custom:tier"] = tier
 	}
-	return f.IDP.Token(c)
+	return f.IDP.TokenWithClaims(c)
 }
 
 // Tenant verifies a fresh token for id and returns the tenant, as a server
@@ -70,15 +61,7 @@ func (f *Fixture) Tenant(tb testing.TB, id, tier string) tenant.Tenant {
 // Assertion returns an assertion propagator for aud on a new Ed25519 ring.
 func Assertion(tb testing.TB, aud string, opts ...authn.AssertionOption) *authn.Assertion {
 	tb.Helper()
-	k, err := authn.GenerateRingKey("k1")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ring, err := authn.NewKeyRing(k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a, err := authn.NewAssertion(ring, aud, opts...)
+	a, err := authn.NewAssertion(authntest.NewRing(tb).Signing, aud, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
