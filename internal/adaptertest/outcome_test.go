@@ -21,9 +21,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
-	"github.com/tenantkit/tenantkit/internal/oidctest"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/ratelimit/redislimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -164,7 +164,7 @@ func outcomeCases() []outcomeCase {
 			name: "expired",
 			setup: func(t *testing.T, f *fixture) stack {
 				past := time.Now().Add(-time.Hour)
-				return f.stack(t, "Bearer "+f.iss.Token(claims("acme", "free", map[string]any{
+				return f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "free", map[string]any{
 					"iat": past.Add(-time.Hour).Unix(), "exp": past.Unix()})))
 			},
 			wantHTTP: http.StatusUnauthorized, wantGRPC: codes.Unauthenticated,
@@ -196,7 +196,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "tenant not allowed by a check hook",
 			setup: func(t *testing.T, f *fixture) stack {
-				return f.stack(t, "Bearer "+f.iss.Token(claims("blocked", "free", nil)))
+				return f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("blocked", "free", nil)))
 			},
 			wantHTTP: http.StatusForbidden, wantGRPC: codes.PermissionDenied,
 			checkGRPC: wantMessage("the tenant is not allowed"),
@@ -223,7 +223,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "rate denied",
 			setup: func(t *testing.T, f *fixture) stack {
-				st := f.stack(t, "Bearer "+f.iss.Token(claims("acme", "tight", nil)))
+				st := f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "tight", nil)))
 				spend(t, st, "tight")
 				return st
 			},
@@ -234,7 +234,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "quota denied",
 			setup: func(t *testing.T, f *fixture) stack {
-				st := f.stack(t, "Bearer "+f.iss.Token(claims("acme", "metered", nil)))
+				st := f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "metered", nil)))
 				spend(t, st, "metered")
 				return st
 			},
@@ -245,7 +245,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "in-flight denied",
 			setup: func(t *testing.T, f *fixture) stack {
-				st := f.stack(t, "Bearer "+f.iss.Token(claims("acme", "single", nil)))
+				st := f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "single", nil)))
 				d := spend(t, st, "single") // holds the one slot until the case ends
 				t.Cleanup(d.Release)
 				return st
@@ -257,7 +257,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "limiter unavailable, fail-closed",
 			setup: func(t *testing.T, f *fixture) stack {
-				st := f.stack(t, "Bearer "+f.iss.Token(claims("acme", "free", nil)))
+				st := f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "free", nil)))
 				// A Redis address nothing listens on: the backend is down.
 				client := redis.NewClient(&redis.Options{Addr: f.deadAddr, MaxRetries: -1, DialTimeout: 250 * time.Millisecond})
 				t.Cleanup(func() { _ = client.Close() })
@@ -275,7 +275,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name: "ok",
 			setup: func(t *testing.T, f *fixture) stack {
-				return f.stack(t, "Bearer "+f.iss.Token(claims("acme", "free", nil)))
+				return f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "free", nil)))
 			},
 			wantHTTP: http.StatusOK, wantGRPC: codes.OK,
 			checkHTTP: func(t *testing.T, r httpResult) {
@@ -293,25 +293,18 @@ func outcomeCases() []outcomeCase {
 // fixture holds what the cases share: a running issuer, the address of one
 // that is down, a key no trusted issuer publishes, and a dead address.
 type fixture struct {
-	iss      *oidctest.Issuer
-	other    *oidctest.Key
+	iss      *authntest.Issuer
+	other    *authntest.Key
 	downURL  string
-	downKey  *oidctest.Key
+	downKey  *authntest.Key
 	deadAddr string
 }
 
 func newFixture(t *testing.T) *fixture {
-	iss, err := oidctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(iss.Close)
-	down, err := oidctest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := authntest.NewIssuer(t)
+	down := authntest.NewIssuer(t)
 	down.Down()
-	other, err := oidctest.NewKey("other-1", "RS256")
+	other, err := authntest.NewKey("other-1", "RS256")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +336,7 @@ func (f *fixture) stack(t *testing.T, auth string) stack {
 // fetch until the case ends, so that a request waits on the first fetch
 // until its context ends.
 func (f *fixture) stalledStack(t *testing.T) stack {
-	key, err := oidctest.NewKey("stalled-1", "RS256")
+	key, err := authntest.NewKey("stalled-1", "RS256")
 	if err != nil {
 		t.Fatal(err)
 	}
