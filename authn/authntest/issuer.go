@@ -54,7 +54,9 @@ const (
 	// Unavailable: the endpoints answer 503 Service Unavailable.
 	Unavailable
 	// Hang: the endpoints accept requests and answer none of them until the
-	// client gives up, the outage ends, or the issuer goes down.
+	// client gives up, the outage ends, or the issuer goes down. A verifier
+	// fetching keys meanwhile waits up to its fetch timeout, also in Close;
+	// end the outage first to close it at once.
 	Hang
 )
 
@@ -302,8 +304,8 @@ func (s *Issuer) SetOutage(o Outage) {
 }
 
 // Token mints a token for tenant tenantID of the given tier, signed with
-// the signing key, with the claims of a Cognito ID token that a Verifier
-// from Verifier accepts: iss, sub (DefaultSubject), aud (Audience),
+// the signing key, with the claims of a Cognito ID token that the
+// verifiers of Issuer.Verifier and NewVerifier accept: iss, sub (DefaultSubject), aud (Audience),
 // token_use "id", iat (now), exp (in one hour), custom:tenant_id and, when
 // tier is not empty, custom:tier.
 func (s *Issuer) Token(tenantID, tier string) string {
