@@ -141,11 +141,11 @@ func TestOutageUnavailableAnswers503UntilItEnds(t *testing.T) {
 func TestOutageHangHoldsRequestsUntilTheClientGivesUp(t *testing.T) {
 	s := authntest.NewIssuer(t)
 	s.SetOutage(authntest.Hang)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
 	v := authntest.NewVerifier(t, s)
 	defer s.SetOutage(authntest.NoOutage) // ends the verifier's fetch before it closes
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
 	if err := v.Check(ctx); err == nil {
 		t.Fatal("Check succeeded against a hanging issuer")
 	}
