@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -76,5 +77,40 @@ func TestCachedVerifyDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { _, _ = v.Verify(ctx, token) }); n != 0 {
 			t.Errorf("%s: cached Verify allocates %v times", name, n)
 		}
+	}
+}
+
+// A check hook that gives up because the request ended (a directory lookup
+// cut by the caller's deadline) says nothing about the token: Verify
+// reports the context's error, never an invalid token.
+func TestCheckCutByContextIsNotInvalidToken(t *testing.T) {
+	a := startIssuer(t)
+	v := newVerifier(t, issuerCfg(a), authn.WithCheck(func(ctx context.Context, _ tenant.Tenant) error {
+		<-ctx.Done()
+		return errors.New("directory lookup: " + ctx.Err().Error())
+	}))
+	token := tok(a, a.SigningKey(), "acme")
+	for _, tc := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"canceled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, context.Canceled},
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 10*time.Millisecond)
+		}, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			_, err := v.Verify(ctx, token)
+			if !errors.Is(err, tc.want) || errors.Is(err, tenant.ErrInvalidToken) {
+				t.Fatalf("Verify = %v, want %v and not ErrInvalidToken", err, tc.want)
+			}
+		})
 	}
 }

@@ -228,7 +228,7 @@ func (v *Verifier) admit(ctx context.Context, t tenant.Tenant, kid string) (tena
 		if cerr := ctx.Err(); cerr != nil {
 			// The hook gave up because the request did: its error says
 			// nothing about the token, so it must not read as a 401.
-			return tenant.Tenant{}, fmt.Errorf("tenant: verify: %w", cerr)
+			return tenant.Tenant{}, fmt.Errorf("authn: check: %w", cerr)
 		}
 		return tenant.Tenant{}, &tenant.TokenError{Reason: ErrRejected, Issuer: t.Issuer(), KeyID: kid}
 	}
@@ -377,7 +377,7 @@ func (v *Verifier) mapError(err error, ti *trustedIssuer, key *publicKey) error 
 		return err // names the issuer and wraps the fetch failure
 	}
 	if cerr := contextError(err); cerr != nil {
-		return fmt.Errorf("tenant: verify: %w", cerr)
+		return fmt.Errorf("authn: check: %w", cerr)
 	}
 	reason, detail := errUnknownReason, ""
 	switch {
