@@ -36,8 +36,9 @@ type shard struct {
 	ring []*entry
 	hand int
 	cap  int
-	// 72 bytes of fields padded to 128 (TestShardSize): two cache lines,
-	// so that no shard's fields share a line with its neighbour's lock.
+	// 72 bytes of fields padded to 128 (TestShardSize): with the slice on
+	// a 64-byte boundary, as the allocator places it, no shard's fields
+	// share a cache line with its neighbour's lock.
 	_ [128 - 72]byte
 }
 

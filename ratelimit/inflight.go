@@ -16,8 +16,10 @@ import (
 // Memory is bounded by the number of requests in flight: keys whose count
 // is back to zero are dropped when the map grows.
 type InFlight struct {
-	seed   maphash.Seed
+	// shards first: an InFlight is allocated in a size class that is a
+	// multiple of 64 bytes, so in practice each shard has a line to itself.
 	shards [64]inflightShard
+	seed   maphash.Seed
 }
 
 type inflightShard struct {
@@ -25,7 +27,7 @@ type inflightShard struct {
 	m       map[string]*atomic.Int32
 	sweepAt int
 	// Mutex, map and sweepAt: 24 bytes padded to 64 (TestShardSizes), so
-	// that two shards' locks are never on one cache line.
+	// that two shards' locks never share a cache line.
 	_ [64 - 8 - 8 - 8]byte
 }
 

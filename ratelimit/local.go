@@ -82,8 +82,9 @@ type shard struct {
 	// a pointer in every bucket so that the common bucket stays at 128
 	// bytes. An entry lives as long as its bucket is in m.
 	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
-	// 80 bytes of fields padded to 128 (TestShardSizes): two cache lines,
-	// so that no shard's fields share a line with its neighbour's lock.
+	// 80 bytes of fields padded to 128 (TestShardSizes): with the slice on
+	// a 64-byte boundary, as the allocator places it, no shard's fields
+	// share a cache line with its neighbour's lock.
 	_ [128 - 80]byte
 }
 

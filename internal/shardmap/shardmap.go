@@ -18,12 +18,12 @@ import (
 // LineSize is the cache line the shards are padded to a multiple of.
 const LineSize = 64
 
-// shard is one lock and the keys it guards. An RWMutex (24 bytes) and a map
-// (one pointer, whatever K and V are) take 32 bytes; the padding makes the
-// shard 64 (SizeofShard, checked by the tests of every instantiation), so
-// that the locks of two shards are never on one cache line. The shards are
-// not line-aligned: a shard's lock may share a line with its neighbour's
-// padding, never with its neighbour's lock or map.
+// shard is one lock and the keys it guards: an RWMutex (24 bytes) and a
+// map (one pointer, whatever K and V are), padded to 64 bytes so that no two
+// shards' locks share a cache line (SizeofShard; the users' tests check
+// their instantiations). The power-of-two slice of shards is an allocation
+// of its own, in a size class that is a multiple of 64 bytes, so in practice
+// each shard has a line to itself; the runtime does not promise that.
 type shard[K comparable, V any] struct {
 	mu sync.RWMutex
 	m  map[K]V
