@@ -36,9 +36,10 @@ const (
 	Table  Resource = iota // a DynamoDB table
 	Bucket                 // an S3 bucket
 	KMSKey                 // a KMS key
-)
 
-const numResources = 3
+	// NumResources is the number of kinds: every Resource is below it.
+	NumResources = 3
+)
 
 // String returns "table", "bucket" or "kmsKey".
 func (r Resource) String() string {
@@ -364,6 +365,17 @@ var (
 	bucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
+// Check reports whether a placed binding can be acted on: its model is Pool
+// or Silo and its role ARN is well formed. A resolver's placement is
+// checked this way before any credential is vended for it. The error wraps
+// ErrInvalidPlacement.
+func (b Binding) Check() error {
+	if b.Model != Pool && b.Model != Silo {
+		return fmt.Errorf("%w: unknown model", ErrInvalidPlacement)
+	}
+	return checkField("roleArn", b.RoleARN)
+}
+
 func checkField(field, v string) error {
 	var ok bool
 	switch field {
@@ -479,7 +491,7 @@ func (r *ConfigResolver) Resolve(_ context.Context, t tenant.Tenant) (Placement,
 
 	p := Placement{TenantID: id, Tier: tier, Model: d.Model}
 	placed := false
-	for res := Resource(0); res < numResources; res++ {
+	for res := Resource(0); res < NumResources; res++ {
 		m := d.modelOf(res)
 		set, setName := &o.pool, "pool"
 		if m == Silo {

@@ -95,6 +95,10 @@ func mustTenant(t testing.TB, id, tier string) tenant.Tenant {
 	return tn
 }
 
+func tenantCtx(t testing.TB, id, tier string) context.Context {
+	return tenant.NewContext(context.Background(), mustTenant(t, id, tier))
+}
+
 func mustResolver(t testing.TB, c Config) *ConfigResolver {
 	t.Helper()
 	r, err := NewConfigResolver(c)

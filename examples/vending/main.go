@@ -4,7 +4,7 @@
 //
 //	go run ./examples/vending
 //
-// It runs against a local STS on 127.0.0.1 (internal/ststest, which speaks
+// It runs against a local STS on 127.0.0.1 (isolation/vending/vendingtest, which speaks
 // the real AWS Query protocol to the real SDK client) and prints, for a
 // pooled, a siloed and a bridged tenant, the placement, the AssumeRole
 // request the vendor sent (role, session name, tags, session policy) and
@@ -22,8 +22,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tenantkit/tenantkit/internal/ststest"
+	"github.com/tenantkit/tenantkit/isolation/vending/vendingtest"
 	"github.com/tenantkit/tenantkit/isolation"
+	"github.com/tenantkit/tenantkit/isolation/vending"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -62,7 +63,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
-	sts := ststest.NewServer()
+	sts := vendingtest.NewServer()
 	defer sts.Close()
 
 	cfg, err := isolation.DecodeConfig(strings.NewReader(placementJSON))
@@ -73,8 +74,8 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// In production: isolation.NewVendor(sts.NewFromConfig(awsCfg), resolver).
-	vendor, err := isolation.NewVendor(sts.Client(), resolver, isolation.WithTransitiveTags(isolation.TagTenantID))
+	// In production: vending.New(sts.NewFromConfig(awsCfg), resolver).
+	vendor, err := vending.New(sts.Client(), resolver, vending.WithTransitiveTags(vending.TagTenantID))
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func run(ctx context.Context, w io.Writer) error {
 
 // handle is the part of a request handler that needs AWS access. It
 // returns the access key ID of the credentials it obtained.
-func handle(ctx context.Context, w io.Writer, v *isolation.Vendor, res isolation.Resource) (string, error) {
+func handle(ctx context.Context, w io.Writer, v *vending.Vendor, res isolation.Resource) (string, error) {
 	t, _ := tenant.FromContext(ctx)
 	p, err := v.Placement(ctx)
 	if err != nil {
@@ -169,7 +170,7 @@ func handle(ctx context.Context, w io.Writer, v *isolation.Vendor, res isolation
 	return c.AccessKeyID, nil
 }
 
-func printRequest(w io.Writer, r ststest.Request) {
+func printRequest(w io.Writer, r vendingtest.Request) {
 	fmt.Fprintf(w, "AssumeRole %s\n", r.RoleARN)
 	fmt.Fprintf(w, "  RoleSessionName: %s\n", r.RoleSessionName)
 	fmt.Fprintf(w, "  DurationSeconds: %d\n", r.DurationSeconds)

@@ -1,9 +1,11 @@
-package isolation
+package vending
 
 import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tenantkit/tenantkit/isolation"
 )
 
 // entryKey identifies a cache entry. The role and the policy are functions
@@ -23,8 +25,8 @@ type entry struct {
 	slot int         // index in shard.ring; guarded by shard.mu
 
 	ready     chan struct{}
-	placement Placement
-	sessions  [numResources]*session
+	placement isolation.Placement
+	sessions  [isolation.NumResources]*session
 	err       error
 }
 

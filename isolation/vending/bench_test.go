@@ -1,11 +1,12 @@
-package isolation
+package vending
 
 import (
 	"context"
 	"fmt"
 	"testing"
 
-	"github.com/tenantkit/tenantkit/internal/ststest"
+	"github.com/tenantkit/tenantkit/isolation"
+	"github.com/tenantkit/tenantkit/isolation/vending/vendingtest"
 )
 
 // BenchmarkCredentials compares what a request pays for its tenant's
@@ -14,9 +15,9 @@ import (
 // AssumeRole round trip through the real SDK client to the local STS. The
 // cached sub-benchmarks report the ratio as "x-vs-assume-role".
 func BenchmarkCredentials(b *testing.B) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
-	v, err := NewVendor(srv.Client(), mustResolver(b, testConfig()))
+	v, err := New(srv.Client(), mustResolver(b, testConfig()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func BenchmarkCredentials(b *testing.B) {
 	var assumeNs float64
 
 	b.Run("assume-role", func(b *testing.B) {
-		s, err := v.session(ctx, Table)
+		s, err := v.session(ctx, isolation.Table)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,7 +46,7 @@ func BenchmarkCredentials(b *testing.B) {
 	}
 
 	b.Run("cached", func(b *testing.B) {
-		p := v.ContextProvider(Table)
+		p := v.ContextProvider(isolation.Table)
 		if _, err := p.Retrieve(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -59,7 +60,7 @@ func BenchmarkCredentials(b *testing.B) {
 	})
 
 	b.Run("cached-parallel-100-tenants", func(b *testing.B) {
-		p := v.ContextProvider(Table)
+		p := v.ContextProvider(isolation.Table)
 		ctxs := make([]context.Context, 100)
 		for i := range ctxs {
 			ctxs[i] = tenantCtx(b, fmt.Sprintf("tenant-%03d", i), "basic")

@@ -1,4 +1,4 @@
-// Package ststest runs a local AWS Security Token Service endpoint for tests
+// Package vendingtest runs a local AWS Security Token Service endpoint for tests
 // and examples.
 //
 // The server listens on loopback only and speaks the real AWS Query protocol
@@ -15,7 +15,7 @@
 // them ([Server.Issued]) and carry the TenantID session tag in their session
 // token, so a test can tell whose credentials it holds. [Server.Inject]
 // makes the next requests fail with throttling or any other STS error.
-package ststest
+package vendingtest
 
 import (
 	"context"
@@ -43,7 +43,7 @@ const Region = "us-east-1"
 // signed with this access key ID (InvalidClientTokenId, 403).
 const (
 	CallerAccessKeyID     = "AKIASTSTESTCALLER000"
-	CallerSecretAccessKey = "ststest-caller-secret"
+	CallerSecretAccessKey = "vendingtest-caller-secret"
 )
 
 // TenantTag is the session tag whose value issued credentials record as their
@@ -178,7 +178,7 @@ func (s *Server) Config() aws.Config {
 	return aws.Config{
 		Region: Region,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: CallerAccessKeyID, SecretAccessKey: CallerSecretAccessKey, Source: "ststest"}, nil
+			return aws.Credentials{AccessKeyID: CallerAccessKeyID, SecretAccessKey: CallerSecretAccessKey, Source: "vendingtest"}, nil
 		}),
 		BaseEndpoint: aws.String(s.ts.URL),
 		HTTPClient:   s.ts.Client(),
@@ -423,7 +423,7 @@ func (s *Server) issue(w http.ResponseWriter, req Request) {
 		SecretAccessKey: hex.EncodeToString(secret),
 		Expiration:      s.now().Add(lifetime).UTC().Truncate(time.Millisecond),
 	}
-	iss.SessionToken = "ststest;tenant=" + iss.Tenant() + ";session=" + req.RoleSessionName + ";key=" + iss.AccessKeyID
+	iss.SessionToken = "vendingtest;tenant=" + iss.Tenant() + ";session=" + req.RoleSessionName + ";key=" + iss.AccessKeyID
 
 	s.mu.Lock()
 	s.issued[iss.AccessKeyID] = iss
@@ -465,7 +465,7 @@ func (s *Server) issue(w http.ResponseWriter, req Request) {
 			PackedPolicySize: packedSize(req),
 			SourceIdentity:   req.SourceIdentity,
 		},
-		RequestID: fmt.Sprintf("ststest-%d", seq),
+		RequestID: fmt.Sprintf("vendingtest-%d", seq),
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", out.RequestID)
@@ -504,10 +504,10 @@ func writeError(w http.ResponseWriter, e Error) {
 		RequestID string    `xml:"RequestId"`
 	}
 	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("X-Amzn-Requestid", "ststest-error")
+	w.Header().Set("X-Amzn-Requestid", "vendingtest-error")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(errorResponse{Error: errorBody{Type: typ, Code: e.Code, Message: e.Message}, RequestID: "ststest-error"})
+	_ = xml.NewEncoder(w).Encode(errorResponse{Error: errorBody{Type: typ, Code: e.Code, Message: e.Message}, RequestID: "vendingtest-error"})
 }
 
 // callerKey extracts the access key ID from a SigV4 Authorization header:

@@ -1,4 +1,4 @@
-package ststest
+package vendingtest
 
 import (
 	"context"

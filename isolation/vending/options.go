@@ -1,4 +1,4 @@
-package isolation
+package vending
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tenantkit/tenantkit/tenant"
+
+	"github.com/tenantkit/tenantkit/isolation"
 )
 
 // Session tag keys the vendor sets on every AssumeRole call, for
@@ -36,7 +38,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	policies       [numResources]*Template
+	policies       [isolation.NumResources]*isolation.Template
 	siloPolicies   bool
 	duration       time.Duration
 	expiryWindow   time.Duration
@@ -51,7 +53,7 @@ type config struct {
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		policies:     [numResources]*Template{DynamoDBLeadingKeyPrefix(), S3Prefix(), KMSTenantKey()},
+		policies:     [isolation.NumResources]*isolation.Template{isolation.DynamoDBLeadingKeyPrefix(), isolation.S3Prefix(), isolation.KMSTenantKey()},
 		duration:     DefaultSessionDuration,
 		expiryWindow: DefaultExpiryWindow,
 		expiryJitter: DefaultExpiryJitter,
@@ -66,26 +68,26 @@ func newConfig(opts []Option) (config, error) {
 	case c.err != nil:
 		return c, c.err
 	case c.duration < 15*time.Minute || c.duration > 12*time.Hour:
-		return c, fmt.Errorf("isolation: session duration %v outside [15m, 12h]", c.duration)
+		return c, fmt.Errorf("vending: session duration %v outside [15m, 12h]", c.duration)
 	case c.expiryWindow < 0 || c.expiryWindow >= c.duration:
-		return c, fmt.Errorf("isolation: expiry window %v not in [0, session duration)", c.expiryWindow)
+		return c, fmt.Errorf("vending: expiry window %v not in [0, session duration)", c.expiryWindow)
 	case c.expiryJitter < 0 || c.expiryJitter > 1:
-		return c, fmt.Errorf("isolation: expiry jitter %v not in [0, 1]", c.expiryJitter)
+		return c, fmt.Errorf("vending: expiry jitter %v not in [0, 1]", c.expiryJitter)
 	case c.maxTenants < 1:
-		return c, fmt.Errorf("isolation: max tenants %d < 1", c.maxTenants)
+		return c, fmt.Errorf("vending: max tenants %d < 1", c.maxTenants)
 	case c.stsTimeout <= 0:
-		return c, fmt.Errorf("isolation: STS timeout %v <= 0", c.stsTimeout)
+		return c, fmt.Errorf("vending: STS timeout %v <= 0", c.stsTimeout)
 	case len(c.prefix) > 32 || !sessionNameChars.MatchString(c.prefix):
-		return c, fmt.Errorf("isolation: session name prefix must be at most 32 characters of [\\w+=,.@-]")
+		return c, fmt.Errorf("vending: session name prefix must be at most 32 characters of [\\w+=,.@-]")
 	}
 	for r, t := range c.policies {
 		if t == nil {
-			return c, fmt.Errorf("isolation: nil policy template for %v", Resource(r))
+			return c, fmt.Errorf("vending: nil policy template for %v", isolation.Resource(r))
 		}
 	}
 	for _, k := range c.transitive {
 		if k != TagTenantID && k != TagTier {
-			return c, fmt.Errorf("isolation: transitive tag key %q is not %q or %q", k, TagTenantID, TagTier)
+			return c, fmt.Errorf("vending: transitive tag key %q is not %q or %q", k, TagTenantID, TagTier)
 		}
 	}
 	return c, nil
@@ -94,13 +96,13 @@ func newConfig(opts []Option) (config, error) {
 var sessionNameChars = regexp.MustCompile(`^[\w+=,.@-]*$`)
 
 // WithPolicy sets the session policy template for resource r in pooled
-// sessions. Defaults: [DynamoDBLeadingKeyPrefix], [S3Prefix] and
-// [KMSTenantKey]. A session that reaches several resources through one role
-// gets the [Merge] of their templates.
-func WithPolicy(r Resource, t *Template) Option {
+// sessions. Defaults: [isolation.DynamoDBLeadingKeyPrefix], [isolation.S3Prefix] and
+// [isolation.KMSTenantKey]. A session that reaches several resources through one role
+// gets the [isolation.Merge] of their templates.
+func WithPolicy(r isolation.Resource, t *isolation.Template) Option {
 	return optionFunc(func(c *config) {
-		if r >= numResources {
-			c.err = fmt.Errorf("isolation: WithPolicy: unknown resource %v", r)
+		if r >= isolation.NumResources {
+			c.err = fmt.Errorf("vending: WithPolicy: unknown resource %v", r)
 			return
 		}
 		c.policies[r] = t

@@ -1,4 +1,4 @@
-package isolation
+package vending
 
 import (
 	"context"
@@ -19,28 +19,25 @@ import (
 	"github.com/aws/smithy-go"
 	"go.uber.org/goleak"
 
-	"github.com/tenantkit/tenantkit/internal/ststest"
+	"github.com/tenantkit/tenantkit/isolation"
+	"github.com/tenantkit/tenantkit/isolation/vending/vendingtest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newTestVendor(t testing.TB, srvOpts []ststest.Option, opts ...Option) (*Vendor, *ststest.Server) {
+func newTestVendor(t testing.TB, srvOpts []vendingtest.Option, opts ...Option) (*Vendor, *vendingtest.Server) {
 	t.Helper()
-	srv := ststest.NewServer(srvOpts...)
+	srv := vendingtest.NewServer(srvOpts...)
 	t.Cleanup(srv.Close)
-	v, err := NewVendor(srv.Client(), mustResolver(t, testConfig()), opts...)
+	v, err := New(srv.Client(), mustResolver(t, testConfig()), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v, srv
 }
 
-func tenantCtx(t testing.TB, id, tier string) context.Context {
-	return tenant.NewContext(context.Background(), mustTenant(t, id, tier))
-}
-
-func retrieve(t testing.TB, v *Vendor, ctx context.Context, r Resource) aws.Credentials {
+func retrieve(t testing.TB, v *Vendor, ctx context.Context, r isolation.Resource) aws.Credentials {
 	t.Helper()
 	p, err := v.Credentials(ctx, r)
 	if err != nil {
@@ -56,14 +53,14 @@ func retrieve(t testing.TB, v *Vendor, ctx context.Context, r Resource) aws.Cred
 func TestPoolSessionSendsExactlyTheTenantsRequest(t *testing.T) {
 	v, srv := newTestVendor(t, nil, WithTransitiveTags(TagTenantID), WithSourceIdentity(func(tenant.Tenant) string { return "edge-service" }))
 	ctx := tenantCtx(t, "acme", "basic")
-	c := retrieve(t, v, ctx, Table)
+	c := retrieve(t, v, ctx, isolation.Table)
 
 	reqs := srv.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d AssumeRole calls", len(reqs))
 	}
 	r := reqs[0]
-	wantPolicy, err := mustMerge(t, DynamoDBLeadingKeyPrefix(), S3Prefix(), KMSTenantKey()).Render(Values{
+	wantPolicy, err := mustMerge(t, isolation.DynamoDBLeadingKeyPrefix(), isolation.S3Prefix(), isolation.KMSTenantKey()).Render(isolation.Values{
 		TenantID: "acme", Tier: "basic", Partition: "aws", Region: "us-east-1", Account: "111122223333",
 		Table: testTable, Bucket: testBucket, KMSKey: acmeKey})
 	if err != nil {
@@ -73,7 +70,7 @@ func TestPoolSessionSendsExactlyTheTenantsRequest(t *testing.T) {
 		r.DurationSeconds != 3600 || r.SourceIdentity != "edge-service" {
 		t.Errorf("request %+v\nwant policy %s", r, wantPolicy)
 	}
-	if want := []ststest.Tag{{Key: "TenantID", Value: "acme"}, {Key: "Tier", Value: "basic"}}; fmt.Sprint(r.Tags) != fmt.Sprint(want) {
+	if want := []vendingtest.Tag{{Key: "TenantID", Value: "acme"}, {Key: "Tier", Value: "basic"}}; fmt.Sprint(r.Tags) != fmt.Sprint(want) {
 		t.Errorf("tags %v, want %v", r.Tags, want)
 	}
 	if fmt.Sprint(r.TransitiveTagKeys) != "[TenantID]" {
@@ -85,7 +82,7 @@ func TestPoolSessionSendsExactlyTheTenantsRequest(t *testing.T) {
 		t.Errorf("credentials %+v, issued %+v", c, iss)
 	}
 	// Bucket and key go through the same role and policy: same session.
-	if c2 := retrieve(t, v, ctx, Bucket); c2.AccessKeyID != c.AccessKeyID || srv.Count() != 1 {
+	if c2 := retrieve(t, v, ctx, isolation.Bucket); c2.AccessKeyID != c.AccessKeyID || srv.Count() != 1 {
 		t.Errorf("bucket session differs or cost another call")
 	}
 	p, err := v.Placement(ctx)
@@ -94,8 +91,8 @@ func TestPoolSessionSendsExactlyTheTenantsRequest(t *testing.T) {
 	}
 }
 
-func mustMerge(t testing.TB, ts ...*Template) *Template {
-	m, err := Merge(ts...)
+func mustMerge(t testing.TB, ts ...*isolation.Template) *isolation.Template {
+	m, err := isolation.Merge(ts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,14 +101,14 @@ func mustMerge(t testing.TB, ts ...*Template) *Template {
 
 func TestSiloAssumesTheTenantsRoleWithoutPolicy(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
-	retrieve(t, v, tenantCtx(t, "t2", "premium"), Table)
+	retrieve(t, v, tenantCtx(t, "t2", "premium"), isolation.Table)
 	r := srv.Requests()[0]
 	if r.RoleARN != siloRoleOf+"t2" || r.Policy != "" || r.RoleSessionName != "tenant-t2" {
 		t.Errorf("silo request %+v", r)
 	}
 
 	v, srv = newTestVendor(t, nil, WithSiloPolicies(true))
-	retrieve(t, v, tenantCtx(t, "t2", "premium"), Table)
+	retrieve(t, v, tenantCtx(t, "t2", "premium"), isolation.Table)
 	if p := srv.Requests()[0].Policy; !strings.Contains(p, `"arn:aws:dynamodb:us-east-1:111122223333:table/orders-t2"`) ||
 		!strings.Contains(p, `arn:aws:s3:::example-silo-t2/t2/*`) {
 		t.Errorf("silo policy %s", p)
@@ -121,9 +118,9 @@ func TestSiloAssumesTheTenantsRoleWithoutPolicy(t *testing.T) {
 func TestBridgeSessionPerResource(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
 	ctx := tenantCtx(t, "t3", "plus")
-	table := retrieve(t, v, ctx, Table)
-	bucket := retrieve(t, v, ctx, Bucket)
-	key := retrieve(t, v, ctx, KMSKey)
+	table := retrieve(t, v, ctx, isolation.Table)
+	bucket := retrieve(t, v, ctx, isolation.Bucket)
+	key := retrieve(t, v, ctx, isolation.KMSKey)
 	if table.AccessKeyID == bucket.AccessKeyID || bucket.AccessKeyID != key.AccessKeyID {
 		t.Errorf("sessions: table %s bucket %s key %s", table.AccessKeyID, bucket.AccessKeyID, key.AccessKeyID)
 	}
@@ -131,7 +128,7 @@ func TestBridgeSessionPerResource(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d calls, want one per role", len(reqs))
 	}
-	wantPolicy, _ := DynamoDBLeadingKeyPrefix().Render(Values{TenantID: "t3", Tier: "plus", Partition: "aws", Region: "us-east-1",
+	wantPolicy, _ := isolation.DynamoDBLeadingKeyPrefix().Render(isolation.Values{TenantID: "t3", Tier: "plus", Partition: "aws", Region: "us-east-1",
 		Account: "111122223333", Table: testTable})
 	if reqs[0].RoleARN != poolRole || reqs[0].Policy != wantPolicy {
 		t.Errorf("pooled table: %+v", reqs[0])
@@ -144,11 +141,11 @@ func TestBridgeSessionPerResource(t *testing.T) {
 func TestNotPlacedResource(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
 	// Pooled tenants other than acme have no KMS key.
-	_, err := v.Credentials(tenantCtx(t, "t1", "basic"), KMSKey)
-	if !errors.Is(err, ErrIncompletePlacement) {
+	_, err := v.Credentials(tenantCtx(t, "t1", "basic"), isolation.KMSKey)
+	if !errors.Is(err, isolation.ErrIncompletePlacement) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := v.Credentials(tenantCtx(t, "t1", "basic"), Resource(7)); err == nil {
+	if _, err := v.Credentials(tenantCtx(t, "t1", "basic"), isolation.Resource(7)); err == nil {
 		t.Fatal("unknown resource accepted")
 	}
 	if srv.Count() != 0 {
@@ -158,10 +155,10 @@ func TestNotPlacedResource(t *testing.T) {
 
 func TestNoTenantFailsClosed(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
-	if _, err := v.Credentials(context.Background(), Table); !errors.Is(err, tenant.ErrNoTenant) {
+	if _, err := v.Credentials(context.Background(), isolation.Table); !errors.Is(err, tenant.ErrNoTenant) {
 		t.Errorf("Credentials: %v", err)
 	}
-	if _, err := v.ContextProvider(Table).Retrieve(tenant.WithoutTenant(context.Background())); !errors.Is(err, tenant.ErrNoTenant) {
+	if _, err := v.ContextProvider(isolation.Table).Retrieve(tenant.WithoutTenant(context.Background())); !errors.Is(err, tenant.ErrNoTenant) {
 		t.Errorf("ContextProvider: %v", err)
 	}
 	if _, err := v.Placement(context.Background()); !errors.Is(err, tenant.ErrNoTenant) {
@@ -183,7 +180,7 @@ func TestIsolation100Tenants50Goroutines(t *testing.T) {
 	// first wave really is concurrent.
 	var asked sync.WaitGroup
 	asked.Add(tenants * perTenant)
-	srv.SetHook(func(ststest.Request) *ststest.Error { asked.Wait(); return nil })
+	srv.SetHook(func(vendingtest.Request) *vendingtest.Error { asked.Wait(); return nil })
 
 	start := make(chan struct{})
 	errs := make(chan error, tenants*perTenant)
@@ -194,7 +191,7 @@ func TestIsolation100Tenants50Goroutines(t *testing.T) {
 		for range perTenant {
 			wg.Go(func() {
 				<-start
-				p, err := v.Credentials(ctx, Table)
+				p, err := v.Credentials(ctx, isolation.Table)
 				asked.Done()
 				if err != nil {
 					errs <- err
@@ -240,7 +237,7 @@ func TestIsolation100Tenants50Goroutines(t *testing.T) {
 	}
 	// A second wave is served from the cache.
 	for i := range tenants {
-		retrieve(t, v, tenantCtx(t, fmt.Sprintf("tenant-%03d", i), "basic"), Table)
+		retrieve(t, v, tenantCtx(t, fmt.Sprintf("tenant-%03d", i), "basic"), isolation.Table)
 	}
 	if n := srv.Count(); n != tenants {
 		t.Errorf("second wave made %d more calls", n-tenants)
@@ -258,7 +255,7 @@ func TestIsolationUnderEviction(t *testing.T) {
 			for i := range 50 {
 				id := fmt.Sprintf("t%d", (g*7+i)%23)
 				ctx := tenantCtx(t, id, "basic")
-				p, err := v.Credentials(ctx, Table)
+				p, err := v.Credentials(ctx, isolation.Table)
 				if err != nil {
 					t.Error(err)
 					return
@@ -284,7 +281,7 @@ func TestIsolationUnderEviction(t *testing.T) {
 func TestCacheBoundAndEviction(t *testing.T) {
 	v, srv := newTestVendor(t, nil, WithMaxTenants(8))
 	for i := range 100 {
-		retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), Table)
+		retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), isolation.Table)
 		if n := v.Len(); n > 8 {
 			t.Fatalf("%d entries after %d tenants", n, i+1)
 		}
@@ -294,14 +291,14 @@ func TestCacheBoundAndEviction(t *testing.T) {
 	}
 	// t0 was evicted long ago: it costs a new call, and is cached again.
 	before := srv.Count()
-	retrieve(t, v, tenantCtx(t, "t0", "basic"), Table)
-	retrieve(t, v, tenantCtx(t, "t0", "basic"), Table)
+	retrieve(t, v, tenantCtx(t, "t0", "basic"), isolation.Table)
+	retrieve(t, v, tenantCtx(t, "t0", "basic"), isolation.Table)
 	if srv.Count() != before+1 {
 		t.Errorf("evicted tenant: %d calls", srv.Count()-before)
 	}
 	// Invalidate drops a tenant.
 	v.Invalidate("t0")
-	retrieve(t, v, tenantCtx(t, "t0", "basic"), Table)
+	retrieve(t, v, tenantCtx(t, "t0", "basic"), isolation.Table)
 	if srv.Count() != before+2 {
 		t.Errorf("after Invalidate: %d calls", srv.Count()-before)
 	}
@@ -340,10 +337,10 @@ func TestTierAndSourceIdentitySeparateSessions(t *testing.T) {
 	var who atomic.Value
 	who.Store("alice")
 	v, srv := newTestVendor(t, nil, WithSourceIdentity(func(tenant.Tenant) string { return who.Load().(string) }))
-	a := retrieve(t, v, tenantCtx(t, "acme", "basic"), Table)
+	a := retrieve(t, v, tenantCtx(t, "acme", "basic"), isolation.Table)
 	who.Store("bob")
-	b := retrieve(t, v, tenantCtx(t, "acme", "basic"), Table)
-	c := retrieve(t, v, tenantCtx(t, "acme", "premium"), Table)
+	b := retrieve(t, v, tenantCtx(t, "acme", "basic"), isolation.Table)
+	c := retrieve(t, v, tenantCtx(t, "acme", "premium"), isolation.Table)
 	if a.AccessKeyID == b.AccessKeyID || b.AccessKeyID == c.AccessKeyID || srv.Count() != 3 {
 		t.Fatalf("sessions not separated")
 	}
@@ -351,7 +348,7 @@ func TestTierAndSourceIdentitySeparateSessions(t *testing.T) {
 		t.Errorf("requests %+v", reqs)
 	}
 	who.Store("not valid!")
-	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), Table); !errors.Is(err, ErrInvalidValue) {
+	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table); !errors.Is(err, isolation.ErrInvalidValue) {
 		t.Errorf("invalid source identity: %v", err)
 	}
 }
@@ -359,13 +356,13 @@ func TestTierAndSourceIdentitySeparateSessions(t *testing.T) {
 func TestNoTierTagWithoutTier(t *testing.T) {
 	c := testConfig()
 	c.DefaultTier = "basic"
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
-	v, err := NewVendor(srv.Client(), mustResolver(t, c), WithTransitiveTags(TagTenantID, TagTier))
+	v, err := New(srv.Client(), mustResolver(t, c), WithTransitiveTags(TagTenantID, TagTier))
 	if err != nil {
 		t.Fatal(err)
 	}
-	retrieve(t, v, tenantCtx(t, "acme", ""), Table)
+	retrieve(t, v, tenantCtx(t, "acme", ""), isolation.Table)
 	r := srv.Requests()[0]
 	if fmt.Sprint(r.Tags) != "[{TenantID acme}]" || fmt.Sprint(r.TransitiveTagKeys) != "[TenantID]" {
 		t.Errorf("tags %v transitive %v", r.Tags, r.TransitiveTagKeys)
@@ -412,19 +409,19 @@ func TestSessionNameCollisionResistance(t *testing.T) {
 
 func TestSTSErrorsAreTyped(t *testing.T) {
 	for _, tc := range []struct {
-		inject ststest.Error
+		inject vendingtest.Error
 		want   error
 	}{
-		{ststest.Throttling, ErrThrottled},
-		{ststest.PackedPolicyTooLarge, ErrPolicyTooLarge},
-		{ststest.AccessDenied, ErrAccessDenied},
-		{ststest.ExpiredToken, ErrExpiredToken},
-		{ststest.MalformedPolicyDocument, ErrMalformedPolicy},
+		{vendingtest.Throttling, ErrThrottled},
+		{vendingtest.PackedPolicyTooLarge, isolation.ErrPolicyTooLarge},
+		{vendingtest.AccessDenied, ErrAccessDenied},
+		{vendingtest.ExpiredToken, ErrExpiredToken},
+		{vendingtest.MalformedPolicyDocument, ErrMalformedPolicy},
 	} {
 		v, srv := newTestVendor(t, nil)
 		ctx := tenantCtx(t, "acme", "basic")
 		srv.Inject(tc.inject, 1)
-		p, err := v.Credentials(ctx, Table)
+		p, err := v.Credentials(ctx, isolation.Table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +432,7 @@ func TestSTSErrorsAreTyped(t *testing.T) {
 			se.RoleARN != poolRole || !errors.As(err, &ae) || c.HasKeys() {
 			t.Errorf("%s: got %v (%+v)", tc.inject.Code, err, c)
 		}
-		for _, other := range []error{ErrThrottled, ErrPolicyTooLarge, ErrAccessDenied, ErrExpiredToken, ErrMalformedPolicy} {
+		for _, other := range []error{ErrThrottled, isolation.ErrPolicyTooLarge, ErrAccessDenied, ErrExpiredToken, ErrMalformedPolicy} {
 			if other != tc.want && errors.Is(err, other) {
 				t.Errorf("%s also matches %v", tc.inject.Code, other)
 			}
@@ -451,7 +448,7 @@ func TestSTSErrorsAreTyped(t *testing.T) {
 }
 
 func TestThrottlingThroughSDKRetries(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
 	cfg := srv.Config()
 	cfg.Retryer = func() aws.Retryer {
@@ -460,21 +457,21 @@ func TestThrottlingThroughSDKRetries(t *testing.T) {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
 		})
 	}
-	v, err := NewVendor(sts.NewFromConfig(cfg), mustResolver(t, testConfig()))
+	v, err := New(sts.NewFromConfig(cfg), mustResolver(t, testConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := tenantCtx(t, "acme", "basic")
 
-	srv.Inject(ststest.Throttling, 2) // retried away
-	if c := retrieve(t, v, ctx, Table); !c.HasKeys() || srv.Count() != 3 {
+	srv.Inject(vendingtest.Throttling, 2) // retried away
+	if c := retrieve(t, v, ctx, isolation.Table); !c.HasKeys() || srv.Count() != 3 {
 		t.Fatalf("retries: %d calls", srv.Count())
 	}
 	v.Invalidate("acme")
 	srv.Reset()
-	srv.Inject(ststest.Throttling, -1) // persistent: surfaces typed after the retries
+	srv.Inject(vendingtest.Throttling, -1) // persistent: surfaces typed after the retries
 	defer srv.ClearInjected()
-	p, err := v.Credentials(ctx, Table)
+	p, err := v.Credentials(ctx, isolation.Table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,12 +496,12 @@ func TestForeignAnswerIsRefused(t *testing.T) {
 		"no user":       {Credentials: creds},
 		"no creds":      {AssumedRoleUser: &types.AssumedRoleUser{Arn: aws.String("arn:aws:sts::1:assumed-role/tenant-pool/tenant-acme")}},
 	} {
-		v, err := NewVendor(fakeSTS{out}, mustResolver(t, testConfig()))
+		v, err := New(fakeSTS{out}, mustResolver(t, testConfig()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx := tenantCtx(t, "acme", "basic")
-		p, _ := v.Credentials(ctx, Table)
+		p, _ := v.Credentials(ctx, isolation.Table)
 		if c, err := p.Retrieve(ctx); !errors.Is(err, ErrCredentialsMismatch) || c.HasKeys() {
 			t.Errorf("%s: got %+v, %v", name, c, err)
 		}
@@ -512,19 +509,19 @@ func TestForeignAnswerIsRefused(t *testing.T) {
 }
 
 func TestPolicyTooLargeBeforeAnySTSCall(t *testing.T) {
-	big := MustParseTemplate(`{"Version":"2012-10-17","Statement":[{"Sid":"Big","Effect":"Allow","Action":"dynamodb:GetItem",
+	big := isolation.MustParseTemplate(`{"Version":"2012-10-17","Statement":[{"Sid":"Big","Effect":"Allow","Action":"dynamodb:GetItem",
 		"Resource":"${table}","Condition":{"StringEquals":{"dynamodb:Attributes":["` + strings.Repeat("attribute-name-", 140) + `"]}}}]}`)
-	v, srv := newTestVendor(t, nil, WithPolicy(Table, big))
-	_, err := v.Credentials(tenantCtx(t, "acme", "basic"), Table)
-	var se *PolicySizeError
-	if !errors.Is(err, ErrPolicyTooLarge) || !errors.As(err, &se) || se.Len <= MaxSessionPolicyLen {
+	v, srv := newTestVendor(t, nil, WithPolicy(isolation.Table, big))
+	_, err := v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table)
+	var se *isolation.PolicySizeError
+	if !errors.Is(err, isolation.ErrPolicyTooLarge) || !errors.As(err, &se) || se.Len <= isolation.MaxSessionPolicyLen {
 		t.Fatalf("got %v", err)
 	}
 	if srv.Count() != 0 {
 		t.Fatalf("STS was called %d times", srv.Count())
 	}
 	// Failures are not cached either.
-	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), Table); !errors.Is(err, ErrPolicyTooLarge) || v.Len() != 0 {
+	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table); !errors.Is(err, isolation.ErrPolicyTooLarge) || v.Len() != 0 {
 		t.Fatalf("second try: %v, %d entries", err, v.Len())
 	}
 }
@@ -532,15 +529,15 @@ func TestPolicyTooLargeBeforeAnySTSCall(t *testing.T) {
 func TestRefreshBeforeExpiry(t *testing.T) {
 	// Credentials last one minute plus 700ms; the window is one minute, no
 	// jitter: they must be refreshed after 700ms, not before.
-	v, srv := newTestVendor(t, []ststest.Option{ststest.WithLifetime(time.Minute + 700*time.Millisecond)},
+	v, srv := newTestVendor(t, []vendingtest.Option{vendingtest.WithLifetime(time.Minute + 700*time.Millisecond)},
 		WithExpiryWindow(time.Minute, 0))
 	ctx := tenantCtx(t, "acme", "basic")
-	first := retrieve(t, v, ctx, Table)
-	if again := retrieve(t, v, ctx, Table); again.AccessKeyID != first.AccessKeyID {
+	first := retrieve(t, v, ctx, isolation.Table)
+	if again := retrieve(t, v, ctx, isolation.Table); again.AccessKeyID != first.AccessKeyID {
 		t.Fatal("refreshed too early")
 	}
 	time.Sleep(time.Until(first.Expires) + 50*time.Millisecond)
-	second := retrieve(t, v, ctx, Table)
+	second := retrieve(t, v, ctx, isolation.Table)
 	if second.AccessKeyID == first.AccessKeyID || srv.Count() != 2 {
 		t.Fatalf("not refreshed: %d calls", srv.Count())
 	}
@@ -551,10 +548,10 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 
 func TestExpiryJitter(t *testing.T) {
 	now := time.Now()
-	v, srv := newTestVendor(t, []ststest.Option{ststest.WithNow(func() time.Time { return now })},
+	v, srv := newTestVendor(t, []vendingtest.Option{vendingtest.WithNow(func() time.Time { return now })},
 		WithSessionDuration(2*time.Hour), WithExpiryWindow(10*time.Minute, 0.5))
 	for i := range 20 {
-		c := retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), Table)
+		c := retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), isolation.Table)
 		iss, _ := srv.Issued(c.AccessKeyID)
 		early := iss.Expiration.Sub(c.Expires)
 		if early < 5*time.Minute || early > 10*time.Minute {
@@ -568,7 +565,7 @@ func TestExpiryJitter(t *testing.T) {
 
 func TestBoundProviderRefusesAnotherTenant(t *testing.T) {
 	v, _ := newTestVendor(t, nil)
-	p, err := v.Credentials(tenantCtx(t, "acme", "basic"), Table)
+	p, err := v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +581,7 @@ func TestBoundProviderRefusesAnotherTenant(t *testing.T) {
 
 func TestContextProvider(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
-	p := v.ContextProvider(Table)
+	p := v.ContextProvider(isolation.Table)
 	for _, id := range []string{"acme", "globex", "acme"} {
 		c, err := p.Retrieve(tenantCtx(t, id, "basic"))
 		if err != nil {
@@ -604,10 +601,10 @@ func TestContextProvider(t *testing.T) {
 // the credentials of that call's tenant.
 func TestContextProviderSignsPerCall(t *testing.T) {
 	v, srv := newTestVendor(t, nil)
-	data := ststest.NewServer()
+	data := vendingtest.NewServer()
 	defer data.Close()
 	cfg := data.Config()
-	cfg.Credentials = v.ContextProvider(Table)
+	cfg.Credentials = v.ContextProvider(isolation.Table)
 	client := sts.NewFromConfig(cfg)
 	in := &sts.AssumeRoleInput{RoleArn: aws.String(poolRole), RoleSessionName: aws.String("probe")}
 	// The data server refuses callers that are not its configured caller,
@@ -629,17 +626,17 @@ func TestContextProviderSignsPerCall(t *testing.T) {
 }
 
 func TestConcurrentFirstRequestsResolveOnce(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
 	base := mustResolver(t, testConfig())
 	var calls atomic.Int32
 	release := make(chan struct{})
-	r := ResolverFunc(func(ctx context.Context, tn tenant.Tenant) (Placement, error) {
+	r := isolation.ResolverFunc(func(ctx context.Context, tn tenant.Tenant) (isolation.Placement, error) {
 		calls.Add(1)
 		<-release
 		return base.Resolve(ctx, tn)
 	})
-	v, err := NewVendor(srv.Client(), r)
+	v, err := New(srv.Client(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +644,7 @@ func TestConcurrentFirstRequestsResolveOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			if _, err := v.Credentials(ctx, Table); err != nil {
+			if _, err := v.Credentials(ctx, isolation.Table); err != nil {
 				t.Error(err)
 			}
 		})
@@ -658,7 +655,7 @@ func TestConcurrentFirstRequestsResolveOnce(t *testing.T) {
 	for calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := v.Credentials(canceled, Table); !errors.Is(err, context.Canceled) {
+	if _, err := v.Credentials(canceled, isolation.Table); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled waiter: %v", err)
 	}
 	close(release)
@@ -669,51 +666,51 @@ func TestConcurrentFirstRequestsResolveOnce(t *testing.T) {
 }
 
 func TestResolverErrorsAreNotCached(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
 	base := mustResolver(t, testConfig())
 	fail := errors.New("registry down")
 	var n atomic.Int32
-	r := ResolverFunc(func(ctx context.Context, tn tenant.Tenant) (Placement, error) {
+	r := isolation.ResolverFunc(func(ctx context.Context, tn tenant.Tenant) (isolation.Placement, error) {
 		if n.Add(1) == 1 {
-			return Placement{}, fail
+			return isolation.Placement{}, fail
 		}
 		return base.Resolve(ctx, tn)
 	})
-	v, _ := NewVendor(srv.Client(), r)
+	v, _ := New(srv.Client(), r)
 	ctx := tenantCtx(t, "acme", "basic")
-	if _, err := v.Credentials(ctx, Table); !errors.Is(err, fail) {
+	if _, err := v.Credentials(ctx, isolation.Table); !errors.Is(err, fail) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := v.Credentials(ctx, Table); err != nil {
+	if _, err := v.Credentials(ctx, isolation.Table); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 }
 
 func TestResolverReturningAnotherTenantIsRefused(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
 	base := mustResolver(t, testConfig())
-	r := ResolverFunc(func(ctx context.Context, _ tenant.Tenant) (Placement, error) {
+	r := isolation.ResolverFunc(func(ctx context.Context, _ tenant.Tenant) (isolation.Placement, error) {
 		return base.Resolve(ctx, mustTenant(t, "globex", "basic"))
 	})
-	v, _ := NewVendor(srv.Client(), r)
-	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), Table); !errors.Is(err, ErrInvalidPlacement) {
+	v, _ := New(srv.Client(), r)
+	if _, err := v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table); !errors.Is(err, isolation.ErrInvalidPlacement) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestResolverPanicDoesNotStrandWaiters(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
-	v, _ := NewVendor(srv.Client(), ResolverFunc(func(context.Context, tenant.Tenant) (Placement, error) { panic("boom") }))
+	v, _ := New(srv.Client(), isolation.ResolverFunc(func(context.Context, tenant.Tenant) (isolation.Placement, error) { panic("boom") }))
 	func() {
 		defer func() {
 			if recover() == nil {
 				t.Error("panic swallowed")
 			}
 		}()
-		v.Credentials(tenantCtx(t, "acme", "basic"), Table)
+		v.Credentials(tenantCtx(t, "acme", "basic"), isolation.Table)
 	}()
 	if v.Len() != 0 {
 		t.Error("failed entry kept")
@@ -721,7 +718,7 @@ func TestResolverPanicDoesNotStrandWaiters(t *testing.T) {
 }
 
 func TestNewVendorValidatesOptions(t *testing.T) {
-	srv := ststest.NewServer()
+	srv := vendingtest.NewServer()
 	defer srv.Close()
 	r := mustResolver(t, testConfig())
 	for name, o := range map[string]Option{
@@ -733,16 +730,16 @@ func TestNewVendorValidatesOptions(t *testing.T) {
 		"transitive":      WithTransitiveTags("Other"),
 		"prefix chars":    WithSessionNamePrefix("a/b"),
 		"prefix length":   WithSessionNamePrefix(strings.Repeat("p", 33)),
-		"nil policy":      WithPolicy(Bucket, nil),
-		"policy resource": WithPolicy(Resource(9), S3Prefix()),
+		"nil policy":      WithPolicy(isolation.Bucket, nil),
+		"policy resource": WithPolicy(isolation.Resource(9), isolation.S3Prefix()),
 		"timeout":         WithSTSTimeout(0),
 		"negative window": WithExpiryWindow(-time.Second, 0),
 	} {
-		if _, err := NewVendor(srv.Client(), r, o); err == nil {
+		if _, err := New(srv.Client(), r, o); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if _, err := NewVendor(nil, r); err == nil {
+	if _, err := New(nil, r); err == nil {
 		t.Error("nil client accepted")
 	}
 }

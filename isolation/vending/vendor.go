@@ -1,4 +1,4 @@
-package isolation
+package vending
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/tenantkit/tenantkit/isolation"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -37,7 +38,7 @@ type AssumeRoleAPIClient interface {
 // concurrent use.
 type Vendor struct {
 	client   AssumeRoleAPIClient
-	resolver Resolver
+	resolver isolation.Resolver
 	cfg      config
 	cache    *cache
 }
@@ -50,11 +51,11 @@ type session struct {
 	creds    *aws.CredentialsCache
 }
 
-// NewVendor returns a Vendor that calls AssumeRole through client (an
+// New returns a Vendor that calls AssumeRole through client (an
 // *sts.Client) on the roles resolver places tenants in.
-func NewVendor(client AssumeRoleAPIClient, resolver Resolver, opts ...Option) (*Vendor, error) {
+func New(client AssumeRoleAPIClient, resolver isolation.Resolver, opts ...Option) (*Vendor, error) {
 	if client == nil || resolver == nil {
-		return nil, errors.New("isolation: NewVendor needs an STS client and a resolver")
+		return nil, errors.New("vending: NewVendor needs an STS client and a resolver")
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -75,12 +76,12 @@ func NewVendor(client AssumeRoleAPIClient, resolver Resolver, opts ...Option) (*
 // tenant's concurrent requests). The provider refuses to retrieve under a
 // context that carries a different tenant ([ErrTenantMismatch]).
 //
-// Errors: [tenant.ErrNoTenant], resolution errors (*[PlacementError]),
-// [ErrIncompletePlacement] when the tenant has no such resource,
-// [ErrPolicyTooLarge] when the rendered session policy exceeds
-// [MaxSessionPolicyLen] (before any STS call), [ErrInvalidValue].
+// Errors: [tenant.ErrNoTenant], resolution errors (*[isolation.PlacementError]),
+// [isolation.ErrIncompletePlacement] when the tenant has no such resource,
+// [isolation.ErrPolicyTooLarge] when the rendered session policy exceeds
+// [isolation.MaxSessionPolicyLen] (before any STS call), [isolation.ErrInvalidValue].
 // Retrieve returns *[STSError] for failed STS calls.
-func (v *Vendor) Credentials(ctx context.Context, r Resource) (aws.CredentialsProvider, error) {
+func (v *Vendor) Credentials(ctx context.Context, r isolation.Resource) (aws.CredentialsProvider, error) {
 	s, err := v.session(ctx, r)
 	if err != nil {
 		return nil, err
@@ -90,10 +91,10 @@ func (v *Vendor) Credentials(ctx context.Context, r Resource) (aws.CredentialsPr
 
 // Placement returns the placement of the tenant in ctx, as resolved when
 // the tenant was first seen (see [Vendor.Invalidate]).
-func (v *Vendor) Placement(ctx context.Context) (Placement, error) {
+func (v *Vendor) Placement(ctx context.Context) (isolation.Placement, error) {
 	e, err := v.entry(ctx)
 	if err != nil {
-		return Placement{}, err
+		return isolation.Placement{}, err
 	}
 	return e.placement, nil
 }
@@ -106,7 +107,7 @@ func (v *Vendor) Placement(ctx context.Context) (Placement, error) {
 //
 // Do not wrap it in an aws.CredentialsCache: that would keep the first
 // tenant's credentials for everyone. It caches per tenant by itself.
-func (v *Vendor) ContextProvider(r Resource) aws.CredentialsProvider {
+func (v *Vendor) ContextProvider(r isolation.Resource) aws.CredentialsProvider {
 	return contextProvider{v: v, r: r}
 }
 
@@ -118,9 +119,9 @@ func (v *Vendor) Invalidate(id string) { v.cache.removeTenant(id) }
 // Len returns the number of cache entries.
 func (v *Vendor) Len() int { return v.cache.len() }
 
-func (v *Vendor) session(ctx context.Context, r Resource) (*session, error) {
-	if r >= numResources {
-		return nil, fmt.Errorf("isolation: unknown resource %v", r)
+func (v *Vendor) session(ctx context.Context, r isolation.Resource) (*session, error) {
+	if r >= isolation.NumResources {
+		return nil, fmt.Errorf("vending: unknown resource %v", r)
 	}
 	e, err := v.entry(ctx)
 	if err != nil {
@@ -129,7 +130,7 @@ func (v *Vendor) session(ctx context.Context, r Resource) (*session, error) {
 	if s := e.sessions[r]; s != nil {
 		return s, nil
 	}
-	return nil, &PlacementError{TenantID: e.key.id, Field: r.String() + " not placed", Err: ErrIncompletePlacement}
+	return nil, &isolation.PlacementError{TenantID: e.key.id, Field: r.String() + " not placed", Err: isolation.ErrIncompletePlacement}
 }
 
 // entry returns the ready cache entry of the tenant in ctx.
@@ -165,7 +166,7 @@ func (v *Vendor) entry(ctx context.Context) (*entry, error) {
 	return e, nil
 }
 
-var errFillPanicked = errors.New("isolation: resolving the placement panicked")
+var errFillPanicked = errors.New("vending: resolving the placement panicked")
 
 // fill resolves e's placement and prepares its sessions, then marks it
 // ready. A failed entry is dropped so that the next request tries again.
@@ -186,62 +187,59 @@ func (v *Vendor) fill(ctx context.Context, sh *shard, e *entry, t tenant.Tenant)
 	done = true
 }
 
-func (v *Vendor) build(ctx context.Context, t tenant.Tenant, source string) (Placement, [numResources]*session, error) {
-	var sessions [numResources]*session
+func (v *Vendor) build(ctx context.Context, t tenant.Tenant, source string) (isolation.Placement, [isolation.NumResources]*session, error) {
+	var sessions [isolation.NumResources]*session
 	id := t.ID()
 	if source != "" && (len(source) < 2 || len(source) > 64 || !sessionNameChars.MatchString(source)) {
-		return Placement{}, sessions, fmt.Errorf("%w: source identity must be 2 to 64 characters of [\\w+=,.@-]", ErrInvalidValue)
+		return isolation.Placement{}, sessions, fmt.Errorf("%w: source identity must be 2 to 64 characters of [\\w+=,.@-]", isolation.ErrInvalidValue)
 	}
 	p, err := v.resolver.Resolve(ctx, t)
 	if err != nil {
-		return Placement{}, sessions, err
+		return isolation.Placement{}, sessions, err
 	}
 	if p.TenantID != id {
-		return Placement{}, sessions, &PlacementError{TenantID: id, Field: "resolver returned another tenant's placement", Err: ErrInvalidPlacement}
+		return isolation.Placement{}, sessions, &isolation.PlacementError{TenantID: id, Field: "resolver returned another tenant's placement", Err: isolation.ErrInvalidPlacement}
 	}
-	for r := Resource(0); r < numResources; r++ {
+	for r := isolation.Resource(0); r < isolation.NumResources; r++ {
 		b := p.Binding(r)
 		if !b.Placed() || sessions[r] != nil {
 			continue
 		}
-		if b.Model != Pool && b.Model != Silo {
-			return Placement{}, sessions, &PlacementError{TenantID: id, Field: r.String() + " model", Err: ErrInvalidPlacement}
-		}
-		if err := checkField("roleArn", b.RoleARN); err != nil {
-			return Placement{}, sessions, &PlacementError{TenantID: id, Field: r.String(), Err: err}
+		if err := b.Check(); err != nil {
+			return isolation.Placement{}, sessions, &isolation.PlacementError{TenantID: id, Field: r.String(), Err: err}
 		}
 		// Every resource reached through the same role and model shares
 		// one session, whose policy covers all of them.
-		var group []Resource
-		vals := Values{TenantID: id, Tier: t.Tier(), Region: b.Region}
+		var group []isolation.Resource
+		vals := isolation.Values{TenantID: id, Tier: t.Tier(), Region: b.Region}
 		vals.Partition, vals.Account = arnPartitionAccount(b.RoleARN)
-		for r2 := r; r2 < numResources; r2++ {
+		for r2 := r; r2 < isolation.NumResources; r2++ {
 			b2 := p.Binding(r2)
 			if !b2.Placed() || b2.RoleARN != b.RoleARN || b2.Model != b.Model {
 				continue
 			}
 			group = append(group, r2)
 			switch r2 {
-			case Table:
+			case isolation.Table:
 				vals.Table = b2.Name
-			case Bucket:
+			case isolation.Bucket:
 				vals.Bucket = b2.Name
-			case KMSKey:
+			case isolation.KMSKey:
 				vals.KMSKey = b2.Name
 			}
 		}
 		policy := ""
-		if b.Model == Pool || v.cfg.siloPolicies {
-			ts := make([]*Template, len(group))
+		if b.Model == isolation.Pool || v.cfg.siloPolicies {
+			ts := make([]*isolation.Template, len(group))
 			for i, g := range group {
 				ts[i] = v.cfg.policies[g]
 			}
-			tpl, err := Merge(ts...)
+			tpl, err := isolation.Merge(ts...)
 			if err != nil {
-				return Placement{}, sessions, err
+				return isolation.Placement{}, sessions, err
 			}
 			if policy, err = tpl.Render(vals); err != nil {
-				return Placement{}, sessions, err
+				return isolation.Placement{}, sessions, err
 			}
 		}
 		s := v.newSession(t, b.RoleARN, policy, source)
@@ -333,7 +331,7 @@ func (p *boundProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 
 type contextProvider struct {
 	v *Vendor
-	r Resource
+	r isolation.Resource
 }
 
 // Retrieve returns the credentials of the tenant in ctx.
