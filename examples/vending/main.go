@@ -22,9 +22,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tenantkit/tenantkit/isolation/vending/vendingtest"
 	"github.com/tenantkit/tenantkit/isolation"
 	"github.com/tenantkit/tenantkit/isolation/vending"
+	"github.com/tenantkit/tenantkit/isolation/vending/vendingtest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
