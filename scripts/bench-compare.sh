@@ -6,7 +6,11 @@
 #
 #   scripts/bench-compare.sh OLD_REV [NEW_REV]   (NEW_REV: the work tree)
 #
-# BENCH_SPEC lists package:regexp pairs (default below); COUNT (3) and
+# BENCH_SPEC lists package:regexp pairs (default below); a package that
+# moved between the revisions is written OLD=NEW:regexp (NEW may lie in
+# another module of the workspace, such as ecosystem/telemetry), and its
+# output is labelled with the old package so that benchstat pairs the
+# rows. COUNT (3) and
 # BENCHTIME (1s) as in make bench. Needs a Redis for the Redis benchmarks:
 # run it under scripts/with-redis.sh.
 set -euo pipefail
@@ -34,11 +38,19 @@ build() { # dir pkg bin
 		(cd "$1" && go test -c -o "$3" "./$2")
 	fi
 }
+# pkgof side entry: the package of a spec entry on one side.
+pkgof() {
+	local p=${2%%:*}
+	case $p in
+	*=*) if [ "$1" = old ]; then echo "${p%%=*}"; else echo "${p#*=}"; fi ;;
+	*) echo "$p" ;;
+	esac
+}
 for side in old new; do
 	dir=$work/old
 	[ $side = new ] && dir=$newdir
 	for s in $spec; do
-		pkg=${s%%:*}
+		pkg=$(pkgof $side "$s")
 		build "$dir" "$pkg" "$work/$side-${pkg//\//_}.test"
 	done
 done
@@ -49,13 +61,14 @@ mkdir -p "$out"
 for _ in $(seq "$count"); do
 	for side in old new; do
 		for s in $spec; do
-			pkg=${s%%:*} re=${s#*:}
+			pkg=$(pkgof $side "$s") label=$(pkgof old "$s") re=${s#*:}
 			dir=$work/old
 			[ $side = new ] && dir=$newdir
 			# Each binary runs in its package directory, as go test does.
 			pdir=$dir/$pkg
 			(cd "$pdir" && "$work/$side-${pkg//\//_}.test" -test.run '^$' -test.bench "$re" \
-				-test.benchmem -test.benchtime "$benchtime" -test.count 1) >>"$out/$side.txt"
+				-test.benchmem -test.benchtime "$benchtime" -test.count 1) |
+				sed "s#^pkg: .*#pkg: github.com/tenantkit/tenantkit/$label#" >>"$out/$side.txt"
 		done
 	done
 done
