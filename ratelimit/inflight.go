@@ -1,10 +1,11 @@
 package ratelimit
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tenantkit/tenantkit/internal/shardmap"
 )
 
 // InFlight counts the requests of each key in progress in this process. It
@@ -16,34 +17,34 @@ import (
 // Memory is bounded by the number of requests in flight: keys whose count
 // is back to zero are dropped when the map grows.
 type InFlight struct {
-	// shards first: an InFlight is allocated in a size class that is a
-	// multiple of 64 bytes, so in practice each shard has a line to itself.
-	shards [64]inflightShard
-	seed   maphash.Seed
+	shards shardmap.Shards[string, inflightShard]
 }
+
+// inflightShards is the number of shards of an InFlight.
+const inflightShards = 64
 
 type inflightShard struct {
 	mu      sync.Mutex
 	m       map[string]*atomic.Int32
 	sweepAt int
-	// Mutex, map and sweepAt: 24 bytes padded to 64 (TestShardSizes), so
-	// that two shards' locks never share a cache line.
-	_ [64 - 8 - 8 - 8]byte
+	// Mutex, map and sweepAt take 24 bytes; the padding fills the other 40
+	// of a 64-byte line (TestShardSizes; shardmap.MakeShards panics on a
+	// size that is not whole lines), so that two shards' locks never share
+	// a line.
+	_ [shardmap.LineSize - 8 - 8 - 8]byte
 }
 
 // NewInFlight returns an empty tracker.
 func NewInFlight() *InFlight {
-	f := &InFlight{seed: maphash.MakeSeed()}
-	for i := range f.shards {
-		f.shards[i].sweepAt = minSweepAt
-	}
-	return f
+	return &InFlight{shards: shardmap.MakeShards[string](inflightShards, func(_ int, s *inflightShard) {
+		s.sweepAt = minSweepAt
+	})}
 }
 
 // Acquire takes one of the limit slots of key. It reports false, holding
 // nothing, when all are taken. An acquired Slot must be released once.
 func (f *InFlight) Acquire(key string, limit int) (Slot, bool) {
-	s := &f.shards[maphash.String(f.seed, key)%uint64(len(f.shards))]
+	s := f.shards.Of(key)
 	s.mu.Lock()
 	c := s.m[key]
 	if c == nil {
@@ -74,7 +75,7 @@ func (f *InFlight) Acquire(key string, limit int) (Slot, bool) {
 
 // Count returns the requests of key in flight.
 func (f *InFlight) Count(key string) int {
-	s := &f.shards[maphash.String(f.seed, key)%uint64(len(f.shards))]
+	s := f.shards.Of(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c := s.m[key]; c != nil {

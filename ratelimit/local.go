@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"strings"
 	"sync"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tenantkit/tenantkit/internal/shardmap"
 )
 
 // Local is the in-process limiter: one token bucket ([rate.Limiter]) per
@@ -51,9 +52,7 @@ import (
 type Local struct {
 	now        func() time.Time
 	injected   bool
-	seed       maphash.Seed
-	mask       uint64
-	shards     []shard
+	shards     shardmap.Shards[string, shard]
 	perShard   int
 	sweepEvery int64
 	maxKeys    int64
@@ -82,10 +81,10 @@ type shard struct {
 	// a pointer in every bucket so that the common bucket stays at 128
 	// bytes. An entry lives as long as its bucket is in m.
 	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
-	// 80 bytes of fields padded to 128 (TestShardSizes): with the slice on
-	// a 64-byte boundary, as the allocator places it, no shard's fields
-	// share a cache line with its neighbour's lock.
-	_ [128 - 80]byte
+	// 80 bytes of fields padded to two 64-byte lines (TestShardSizes;
+	// shardmap.MakeShards panics on a size that is not whole lines), so that
+	// no shard's fields share a line with its neighbour's lock.
+	_ [2*shardmap.LineSize - 80]byte
 }
 
 // bucket is the state of one key: 128 bytes (TestBucketSize), with the map
@@ -174,18 +173,15 @@ func NewLocal(opts ...Option) (*Local, error) {
 	l := &Local{
 		now:        c.now,
 		injected:   c.injected,
-		seed:       maphash.MakeSeed(),
-		mask:       uint64(n - 1),
-		shards:     make([]shard, n),
 		perShard:   max(1, c.maxKeys/n),
 		maxKeys:    int64(c.maxKeys),
 		sweepEvery: int64(c.sweepInterval),
 	}
 	start := time.Now()
-	for i := range l.shards {
-		l.shards[i].sweepAt = minSweepAt
-		l.shards[i].base = start
-	}
+	l.shards = shardmap.MakeShards[string](n, func(_ int, s *shard) {
+		s.sweepAt = minSweepAt
+		s.base = start
+	})
 	return l, nil
 }
 
@@ -220,7 +216,7 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	if key == "" {
 		return Decision{Plan: p}, errEmptyKey
 	}
-	s := &l.shards[maphash.String(l.seed, key)&l.mask]
+	s := l.shards.Of(key)
 	s.mu.Lock()
 	now, ns := l.read(s)
 	b := s.m[key]
@@ -301,7 +297,7 @@ func (l *Local) SeedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 		return nil
 	}
 	used = min(used, maxQuota)
-	s := &l.shards[maphash.String(l.seed, key)&l.mask]
+	s := l.shards.Of(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now, ns := l.read(s)
@@ -641,8 +637,8 @@ func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 // the memory of shards that shrank. Take sweeps on its own; Sweep is for
 // callers that want memory back at a moment of their choosing.
 func (l *Local) Sweep() {
-	for i := range l.shards {
-		s := &l.shards[i]
+	for i := range l.shards.Len() {
+		s := l.shards.At(i)
 		s.mu.Lock()
 		l.keys.Add(-int64(s.sweep(l.now().UnixNano())))
 		s.mu.Unlock()
@@ -652,8 +648,8 @@ func (l *Local) Sweep() {
 // Len returns the number of keys the limiter tracks.
 func (l *Local) Len() int {
 	n := 0
-	for i := range l.shards {
-		s := &l.shards[i]
+	for i := range l.shards.Len() {
+		s := l.shards.At(i)
 		s.mu.Lock()
 		n += len(s.m)
 		s.mu.Unlock()

@@ -152,8 +152,8 @@ func TestBucketSize(t *testing.T) {
 // shards.
 func extraLen(l *Local) int {
 	n := 0
-	for i := range l.shards {
-		s := &l.shards[i]
+	for i := range l.shards.Len() {
+		s := l.shards.At(i)
 		s.mu.Lock()
 		n += len(s.extra)
 		s.mu.Unlock()
@@ -203,7 +203,7 @@ func TestExtraCountersForgottenWithTheKey(t *testing.T) {
 	if l.Len() != 0 || extraLen(l) != 0 {
 		t.Fatalf("after the month: %d keys, %d with further counters", l.Len(), extraLen(l))
 	}
-	if l.shards[0].extra != nil {
+	if l.shards.At(0).extra != nil {
 		t.Fatal("the empty extra map was kept")
 	}
 

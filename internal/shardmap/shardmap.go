@@ -1,7 +1,10 @@
-// Package shardmap holds the sharded maps of the library: a map split over
-// a power-of-two number of independently locked shards picked by a seeded
-// hash of the key. [Evicting] is bounded per shard and evicts; [Bounded]
-// admits keys up to a bound and never evicts.
+// Package shardmap holds the sharding of the library: [Shards] splits keys
+// over a power-of-two number of shards, of the caller's type padded to whole
+// cache lines, picked by a seeded hash of the key. On it are built the two
+// maps of the package: [Evicting] is bounded per shard and evicts; [Bounded]
+// admits keys up to a bound and never evicts. Callers whose shards carry
+// their own state and eviction policy (ratelimit's Local and InFlight, the
+// STS credential cache's CLOCK) use Shards directly.
 //
 //	m := shardmap.NewEvicting[string, *entry](1000, 32)
 //	m.Store(k, e, func(e *entry) bool { return !now.Before(e.exp) })
@@ -9,6 +12,7 @@
 package shardmap
 
 import (
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -18,50 +22,86 @@ import (
 // LineSize is the cache line the shards are padded to a multiple of.
 const LineSize = 64
 
-// shard is one lock and the keys it guards: an RWMutex (24 bytes) and a
-// map (one pointer, whatever K and V are), padded to 64 bytes so that no two
-// shards' locks share a cache line (SizeofShard; the users' tests check
-// their instantiations). The power-of-two slice of shards is an allocation
-// of its own, in a size class that is a multiple of 64 bytes, so in practice
-// each shard has a line to itself; the runtime does not promise that.
+// Shards is the sharding that every sharded map of the library uses: a
+// power-of-two number of shards of the caller's type S, picked by a seeded
+// hash of a key of type K. S holds its own lock, map and policy state
+// ([Evicting] and [Bounded] are built on it; a caller whose shards need more
+// state than a map, or a lock held over a whole decision, uses it directly).
+// Shards only places keys: it takes no lock itself and is safe for concurrent
+// use, since it never changes after [MakeShards].
+type Shards[K comparable, S any] struct {
+	seed maphash.Seed
+	mask uint64
+	s    []S
+}
+
+// MakeShards returns n shards of type S, n rounded down to a power of two (at
+// least 1), each zero and then passed to init with its index when init is not
+// nil.
+//
+// It panics unless the size of S is a multiple of [LineSize]. The slice of
+// shards is one allocation, in a size class that is a multiple of 64 bytes
+// and so on a line boundary (which the runtime does not promise, but its
+// allocator gives), so S padded to whole lines keeps the lock of each shard
+// on lines no other shard writes to.
+func MakeShards[K comparable, S any](n int, init func(i int, s *S)) Shards[K, S] {
+	var zero S
+	if size := unsafe.Sizeof(zero); size%LineSize != 0 {
+		panic(fmt.Sprintf("shardmap: a shard of type %T is %d bytes, not a multiple of %d", zero, size, LineSize))
+	}
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	s := Shards[K, S]{seed: maphash.MakeSeed(), mask: uint64(p - 1), s: make([]S, p)}
+	if init != nil {
+		for i := range s.s {
+			init(i, &s.s[i])
+		}
+	}
+	return s
+}
+
+// Of returns the shard of k.
+func (s *Shards[K, S]) Of(k K) *S { return &s.s[s.Index(k)] }
+
+// Index returns the index of the shard of k, as [Shards.At] takes it.
+func (s *Shards[K, S]) Index(k K) int { return int(maphash.Comparable(s.seed, k) & s.mask) }
+
+// At returns shard i, for 0 <= i < [Shards.Len].
+func (s *Shards[K, S]) At(i int) *S { return &s.s[i] }
+
+// Len returns the number of shards.
+func (s *Shards[K, S]) Len() int { return len(s.s) }
+
+// shard is one shard of [Evicting] and [Bounded]: a lock and the keys it
+// guards. The RWMutex (24 bytes) and the map (one pointer, whatever K and V
+// are) take 32 bytes; the padding fills the other 32 of a 64-byte line, so
+// that no two shards' locks share a line (MakeShards checks the size;
+// SizeofShard is for the users' tests).
 type shard[K comparable, V any] struct {
 	mu sync.RWMutex
 	m  map[K]V
 	_  [LineSize - 32]byte
 }
 
-// SizeofShard returns the size in bytes of one shard of a map of K to V,
-// for tests that check the padding.
+// SizeofShard returns the size in bytes of one shard of an [Evicting] or
+// [Bounded] map of K to V, for tests that check the padding.
 func SizeofShard[K comparable, V any]() uintptr { return unsafe.Sizeof(shard[K, V]{}) }
 
-// shards is the machinery both maps share: the seed, the mask and the
-// shards themselves.
+// shards is the sharding of Evicting and Bounded.
 type shards[K comparable, V any] struct {
-	seed maphash.Seed
-	mask uint64
-	s    []shard[K, V]
+	Shards[K, shard[K, V]]
 }
 
 // makeShards returns n shards, n rounded down to a power of two (at least 1).
 func makeShards[K comparable, V any](n int) shards[K, V] {
-	p := 1
-	for p*2 <= n {
-		p *= 2
-	}
-	s := shards[K, V]{seed: maphash.MakeSeed(), mask: uint64(p - 1), s: make([]shard[K, V], p)}
-	for i := range s.s {
-		s.s[i].m = make(map[K]V)
-	}
-	return s
-}
-
-func (s *shards[K, V]) of(k K) *shard[K, V] {
-	return &s.s[maphash.Comparable(s.seed, k)&s.mask]
+	return shards[K, V]{MakeShards[K](n, func(_ int, s *shard[K, V]) { s.m = make(map[K]V) })}
 }
 
 // load returns the value of k.
 func (s *shards[K, V]) load(k K) (V, bool) {
-	sh := s.of(k)
+	sh := s.Of(k)
 	sh.mu.RLock()
 	v, ok := sh.m[k]
 	sh.mu.RUnlock()
@@ -79,7 +119,7 @@ type Evicting[K comparable, V comparable] struct {
 // shards (rounded down to a power of two).
 func NewEvicting[K comparable, V comparable](size, shards int) *Evicting[K, V] {
 	m := &Evicting[K, V]{shards: makeShards[K, V](shards)}
-	n := len(m.s)
+	n := m.Shards.Len()
 	m.perShard = max(1, (size+n-1)/n)
 	return m
 }
@@ -91,7 +131,7 @@ func (m *Evicting[K, V]) Load(k K) (V, bool) { return m.load(k) }
 // first deletes the shard's values for which stale reports true and, if
 // there were none, one value chosen at random.
 func (m *Evicting[K, V]) Store(k K, v V, stale func(V) bool) {
-	sh := m.of(k)
+	sh := m.Of(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if _, ok := sh.m[k]; !ok && len(sh.m) >= m.perShard {
@@ -115,7 +155,7 @@ func (m *Evicting[K, V]) Store(k K, v V, stale func(V) bool) {
 
 // CompareAndDelete deletes k if its value is old.
 func (m *Evicting[K, V]) CompareAndDelete(k K, old V) {
-	sh := m.of(k)
+	sh := m.Of(k)
 	sh.mu.Lock()
 	if cur, ok := sh.m[k]; ok && cur == old {
 		delete(sh.m, k)
@@ -125,8 +165,8 @@ func (m *Evicting[K, V]) CompareAndDelete(k K, old V) {
 
 // DeleteFunc deletes every entry for which del returns true.
 func (m *Evicting[K, V]) DeleteFunc(del func(K, V) bool) {
-	for i := range m.s {
-		sh := &m.s[i]
+	for i := range m.Shards.Len() {
+		sh := m.At(i)
 		sh.mu.Lock()
 		for k, v := range sh.m {
 			if del(k, v) {
@@ -140,8 +180,8 @@ func (m *Evicting[K, V]) DeleteFunc(del func(K, V) bool) {
 // Len returns the number of entries.
 func (m *Evicting[K, V]) Len() int {
 	n := 0
-	for i := range m.s {
-		sh := &m.s[i]
+	for i := range m.Shards.Len() {
+		sh := m.At(i)
 		sh.mu.RLock()
 		n += len(sh.m)
 		sh.mu.RUnlock()
@@ -171,7 +211,7 @@ func (m *Bounded[K, V]) Load(k K) (V, bool) { return m.load(k) }
 // is full. When valid is not nil and reports false for the value of k,
 // LoadOrCreate replaces it with one from mk.
 func (m *Bounded[K, V]) LoadOrCreate(k K, valid func(V) bool, mk func() V) (v V, ok bool) {
-	sh := m.of(k)
+	sh := m.Of(k)
 	sh.mu.RLock()
 	v, ok = sh.m[k]
 	sh.mu.RUnlock()
@@ -207,8 +247,8 @@ func (m *Bounded[K, V]) Len() int { return int(m.n.Load()) }
 
 // Range calls f for every entry, in no particular order. f must not use m.
 func (m *Bounded[K, V]) Range(f func(K, V)) {
-	for i := range m.s {
-		sh := &m.s[i]
+	for i := range m.Shards.Len() {
+		sh := m.At(i)
 		sh.mu.RLock()
 		for k, v := range sh.m {
 			f(k, v)

@@ -2,6 +2,7 @@ package shardmap
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestShardIsOneCacheLine(t *testing.T) {
 
 func TestShardCountIsAPowerOfTwo(t *testing.T) {
 	for n, want := range map[int]int{0: 1, 1: 1, 3: 2, 16: 16, 31: 16, 32: 32} {
-		if got := len(NewEvicting[int, int](100, n).s); got != want {
+		if got := NewEvicting[int, int](100, n).Shards.Len(); got != want {
 			t.Errorf("%d shards asked: %d, want %d", n, got, want)
 		}
 	}
@@ -145,6 +146,47 @@ func TestLoadAllocatesNothing(t *testing.T) {
 		e.Load("k")
 		b.LoadOrCreate("k", valid, nil)
 	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
+type lineShard struct {
+	mu sync.Mutex
+	n  int
+	_  [LineSize - 16]byte
+}
+
+func TestMakeShardsInitsEveryShardAndPlacesKeys(t *testing.T) {
+	s := MakeShards[string](6, func(i int, sh *lineShard) { sh.n = i + 1 })
+	if s.Len() != 4 {
+		t.Fatalf("%d shards, want 4", s.Len())
+	}
+	for i := range s.Len() {
+		if s.At(i).n != i+1 {
+			t.Fatalf("shard %d not initialised", i)
+		}
+	}
+	for i := range 100 {
+		k := strconv.Itoa(i)
+		if s.Of(k) != s.At(s.Index(k)) || s.Of(k) != s.Of(strings.Clone(k)) {
+			t.Fatalf("key %s placed inconsistently", k)
+		}
+	}
+}
+
+func TestMakeShardsRefusesAShardOffTheLine(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a 24-byte shard was accepted")
+		}
+	}()
+	MakeShards[string, struct{ a, b, c int64 }](4, nil)
+}
+
+func TestOfAllocatesNothing(t *testing.T) {
+	s := MakeShards[string, lineShard](16, nil)
+	b := []byte("tenant-42")
+	if n := testing.AllocsPerRun(100, func() { s.Of(string(b)).n++ }); n != 0 {
 		t.Fatalf("%v allocations", n)
 	}
 }

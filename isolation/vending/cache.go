@@ -1,10 +1,10 @@
 package vending
 
 import (
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
+	"github.com/tenantkit/tenantkit/internal/shardmap"
 	"github.com/tenantkit/tenantkit/isolation"
 )
 
@@ -38,36 +38,44 @@ type shard struct {
 	ring []*entry
 	hand int
 	cap  int
-	// 72 bytes of fields padded to 128 (TestShardSize): with the slice on
-	// a 64-byte boundary, as the allocator places it, no shard's fields
-	// share a cache line with its neighbour's lock.
-	_ [128 - 72]byte
+	// 72 bytes of fields padded to two 64-byte lines (TestShardSize;
+	// shardmap.MakeShards panics on a size that is not whole lines), so that
+	// no shard's fields share a line with its neighbour's lock.
+	_ [2*shardmap.LineSize - 72]byte
 }
 
-// cache is the vendor's bounded per-tenant cache.
+// cache is the vendor's bounded per-tenant cache. Entries are sharded by
+// tenant id alone, so that removeTenant locks one shard.
 type cache struct {
-	seed   maphash.Seed
-	shards []shard
+	shards shardmap.Shards[string, shard]
 }
 
 const maxShards = 16
 
-func newCache(capacity int) *cache {
-	n := min(maxShards, capacity)
-	c := &cache{seed: maphash.MakeSeed(), shards: make([]shard, n)}
-	for i := range c.shards {
-		c.shards[i].cap = capacity / n
+// newCache returns a cache of capacity entries (at least 1) over
+// min(maxShards, capacity) shards.
+func newCache(capacity int) *cache { return newCacheShards(capacity, min(maxShards, capacity)) }
+
+// newCacheShards returns a cache of capacity entries over n shards, n
+// rounded down to a power of two and at most capacity. The capacity is split
+// over the shards, the first ones taking one more when it does not divide.
+func newCacheShards(capacity, n int) *cache {
+	c := &cache{}
+	c.shards = shardmap.MakeShards[string](n, func(_ int, s *shard) {
+		s.m = make(map[entryKey]*entry)
+	})
+	n = c.shards.Len()
+	for i := range n {
+		s := c.shards.At(i)
+		s.cap = capacity / n
 		if i < capacity%n {
-			c.shards[i].cap++
+			s.cap++
 		}
-		c.shards[i].m = make(map[entryKey]*entry)
 	}
 	return c
 }
 
-func (c *cache) shard(id string) *shard {
-	return &c.shards[maphash.String(c.seed, id)%uint64(len(c.shards))]
-}
+func (c *cache) shard(id string) *shard { return c.shards.Of(id) }
 
 // get returns the entry for k, or nil.
 func (s *shard) get(k entryKey) *entry {
@@ -151,8 +159,8 @@ func (c *cache) removeTenant(id string) {
 
 func (c *cache) len() int {
 	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
+	for i := range c.shards.Len() {
+		s := c.shards.At(i)
 		s.mu.RLock()
 		n += len(s.m)
 		s.mu.RUnlock()

@@ -305,9 +305,11 @@ func TestCacheBoundAndEviction(t *testing.T) {
 }
 
 func TestClockKeepsRecentlyUsedEntries(t *testing.T) {
-	c := newCache(4) // four shards of one... use one shard to test CLOCK itself
-	c = &cache{seed: c.seed, shards: []shard{{cap: 3, m: map[entryKey]*entry{}}}}
-	s := &c.shards[0]
+	c := newCacheShards(3, 1) // one shard, to test CLOCK itself
+	s := c.shards.At(0)
+	if s.cap != 3 {
+		t.Fatalf("one shard of capacity %d, want 3", s.cap)
+	}
 	k := func(id string) entryKey { return entryKey{id: id} }
 	for _, id := range []string{"a", "b", "c"} {
 		s.getOrCreate(k(id))
