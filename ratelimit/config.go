@@ -19,13 +19,7 @@ const DefaultUntenantedMaxKeys = 1 << 16
 const DefaultSweepInterval = time.Minute
 
 // Option configures a [Local] limiter.
-type Option interface {
-	apply(*config)
-}
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
+type Option func(*config)
 
 type config struct {
 	err           error // the first invalid option
@@ -47,7 +41,7 @@ func newConfig(opts []Option) config {
 			c.fail("a nil Option")
 			continue
 		}
-		o.apply(&c)
+		o(&c)
 	}
 	return c
 }
@@ -63,13 +57,13 @@ func (c *config) fail(format string, args ...any) {
 // tests. The limiter reads it under the key's lock, and never lets a key's
 // time go backwards even if now does.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		if now == nil {
 			c.fail("WithClock(nil)")
 			return
 		}
 		c.now, c.injected = now, true
-	})
+	}
 }
 
 // WithMaxKeys bounds the number of keys the limiter tracks (default
@@ -80,13 +74,13 @@ func WithClock(now func() time.Time) Option {
 // when every key holds spent quota, a new key is refused with [ErrCapacity].
 // Size it above the number of keys that spend quota in one period.
 func WithMaxKeys(n int) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		if n < 1 {
 			c.fail("WithMaxKeys(%d): the bound must be at least 1", n)
 			return
 		}
 		c.maxKeys = n
-	})
+	}
 }
 
 // WithSweepInterval sets how often each shard drops idle buckets (default
@@ -95,16 +89,16 @@ func WithMaxKeys(n int) Option {
 // period is over, and it has nothing in flight. Sweeps also run when a shard
 // grows, and on [Local.Sweep].
 func WithSweepInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) {
+	return func(c *config) {
 		if d <= 0 {
 			c.fail("WithSweepInterval(%v): the interval must be positive", d)
 			return
 		}
 		c.sweepInterval = d
-	})
+	}
 }
 
 // withShards sets the shard count (a power of two), for tests.
 func withShards(n int) Option {
-	return optionFunc(func(c *config) { c.shards = n })
+	return func(c *config) { c.shards = n }
 }

@@ -3,20 +3,30 @@
 // optional quota per calendar day, week or month, and an optional cap on
 // requests in flight.
 //
-// A [Plan] separates the two numbers people mix up: Rate is how fast the
-// bucket refills (ratelimit.PerMinute(100)), Burst is how many requests may
-// arrive at once (20). [Plans] maps tier names to plans and requires a
-// default, so an unknown tier is never unlimited by accident.
+// Define the plans once, then take a decision per request:
 //
-// Every backend implements [Limiter]: Take spends a cost for a key under a
-// plan and returns a [Decision] that says whether the request may proceed,
-// which limit denied it, and what to tell the client (remaining, retry-after,
-// reset, quota left). A denied request spends nothing: not rate, not quota,
-// not an in-flight slot.
+//	plans, err := ratelimit.NewPlans(
+//		ratelimit.Plan{Rate: ratelimit.PerMinute(10), Burst: 5}, // unknown tiers
+//		map[string]ratelimit.Plan{
+//			"free": {Rate: ratelimit.PerMinute(100), Burst: 20, Quota: ratelimit.Monthly(10_000)},
+//		})
+//	...
+//	limiter, err := ratelimit.NewLocal()
+//	...
+//	d, err := limiter.Take(ctx, t.ID(), plans.For(t.Tier()), 1)
+//	if err != nil || !d.Allowed {
+//		// 503 on err, else 429 with d.RetryAfter
+//	}
+//	defer d.Release()
 //
-// [Local] is the in-process backend, on golang.org/x/time/rate: sharded,
-// allocation free per decision, bounded in keys, exact under contention.
-// The subpackage redislimit shares limits between replicas through Redis.
-// The httpmw and grpcmw packages turn decisions into HTTP 429/503 responses
-// and gRPC ResourceExhausted/Unavailable statuses.
+// Rate is how fast the bucket refills, Burst how many requests may arrive
+// at once. [Plans] requires a default, so an unknown tier is never
+// unlimited by accident. A denied request spends nothing: not rate, not
+// quota, not an in-flight slot.
+//
+// Every backend implements [Limiter]. [Local] is the in-process one;
+// ratelimit/redislimit shares limits between replicas through Redis. The
+// httpmw and grpcmw packages call Take for each request and turn decisions
+// into HTTP 429/503 responses and gRPC ResourceExhausted/Unavailable
+// statuses.
 package ratelimit

@@ -185,18 +185,18 @@ func NewLocal(opts ...Option) (*Local, error) {
 	return l, nil
 }
 
-// CheckCost returns an error wrapping [ErrInvalidCost] unless cost is
+// checkCost returns an error wrapping [ErrInvalidCost] unless cost is
 // between 1 and p's burst. Backends call it before deciding.
-func CheckCost(p *Plan, cost int) error {
+func checkCost(p *Plan, cost int) error {
 	if cost < 1 || cost > p.Burst {
 		return fmt.Errorf("%w: cost %d outside 1..%d (the burst of plan %q)", ErrInvalidCost, cost, p.Burst, p.Name)
 	}
 	return nil
 }
 
-// CheckPlan returns an error wrapping [ErrInvalidPlan] unless p came from
+// checkPlan returns an error wrapping [ErrInvalidPlan] unless p came from
 // [NewPlan] or [NewPlans].
-func CheckPlan(p *Plan) error {
+func checkPlan(p *Plan) error {
 	if !p.Ready() {
 		return errNotReady
 	}
@@ -211,7 +211,7 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 		return Decision{}, errNotReady
 	}
 	if cost < 1 || cost > p.Burst {
-		return Decision{Plan: p}, CheckCost(p, cost)
+		return Decision{Plan: p}, checkCost(p, cost)
 	}
 	if key == "" {
 		return Decision{Plan: p}, errEmptyKey
@@ -282,11 +282,11 @@ func capacityDecision(p *Plan, wait int64) Decision {
 	return Decision{Plan: p, DeniedBy: ReasonUnavailable, RetryAfter: time.Duration(max(wait, int64(time.Second)))}
 }
 
-// SeedQuota records that key has spent at least used units of p's quota in
+// seedQuota records that key has spent at least used units of p's quota in
 // the quota period that ends at periodEnd: if the limiter's own count for
 // that period is lower, it is raised to used. It does nothing for a plan
 // without a quota or a periodEnd that is not the end of the current period.
-func (l *Local) SeedQuota(key string, p *Plan, used int64, periodEnd time.Time) error {
+func (l *Local) seedQuota(key string, p *Plan, used int64, periodEnd time.Time) error {
 	if !p.Ready() {
 		return errNotReady
 	}

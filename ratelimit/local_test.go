@@ -119,8 +119,8 @@ func TestTakeRejectsBadInput(t *testing.T) {
 	if _, err := l.Take(ctx, "", p, 1); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("empty key: %v", err)
 	}
-	if CheckPlan(p) != nil || CheckPlan(nil) == nil || CheckCost(p, 5) != nil || CheckCost(p, 6) == nil {
-		t.Error("CheckPlan/CheckCost wrong")
+	if checkPlan(p) != nil || checkPlan(nil) == nil || checkCost(p, 5) != nil || checkCost(p, 6) == nil {
+		t.Error("checkPlan/checkCost wrong")
 	}
 	if l.Len() != 0 {
 		t.Errorf("rejected requests created %d keys", l.Len())

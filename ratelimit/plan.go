@@ -380,29 +380,6 @@ func (p *Plan) scaled(share float64) *Plan {
 // given to a limiter.
 func (p *Plan) Ready() bool { return p != nil && p.ready }
 
-// FallbackPlan returns the in-process plan that a shared backend enforces
-// while its store is down under [FallbackLocal], or nil for other policies.
-// It has the same name, period and anchor, the share of the rate, burst and
-// quota, and no in-flight cap (the caller tracks in-flight requests itself).
-// Its quota shares p's period kind, so a [Local] counts both in one counter
-// and [Local.SeedQuota] with the fallback plan seeds the count p's requests
-// see.
-func (p *Plan) FallbackPlan() *Plan { return p.fallback }
-
-// QuotaKind names the quota's kind of period, or returns "" without a
-// quota. Plans whose quotas have the same period boundaries (the same
-// period, and anchors equal on the calendar of that period, such as two
-// monthly anchors on the 15th at 06:00) have the same kind, and limiters
-// keep one count per kind and key; see [Local].
-func (p *Plan) QuotaKind() string { return p.qname }
-
-// QuotaAnchor returns the quota's anchor in unix seconds, or 0 when the
-// quota follows calendar periods. Backends that compute periods themselves
-// (the Redis script) use it.
-func (p *Plan) QuotaAnchor() (unixSeconds int64, ok bool) {
-	return p.anchor, p.anchored
-}
-
 // String describes the plan, for logs and error details.
 func (p *Plan) String() string {
 	if p == nil {

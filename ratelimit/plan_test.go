@@ -76,13 +76,13 @@ func TestNewPlanAccepts(t *testing.T) {
 	if !p.Ready() {
 		t.Fatal("plan not ready")
 	}
-	if a, ok := p.QuotaAnchor(); !ok || a != time.Date(2026, 1, 31, 11, 30, 15, 0, time.UTC).Unix() {
+	if a, ok := p.anchor, p.anchored; !ok || a != time.Date(2026, 1, 31, 11, 30, 15, 0, time.UTC).Unix() {
 		t.Errorf("anchor = %d, %v: want UTC, whole seconds", a, ok)
 	}
 	if got, want := p.String(), "free: 100 per 1m0s, burst 20, quota 10000/month from 2026-01-31T11:30:15Z, in flight 4"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
-	f := p.FallbackPlan()
+	f := p.fallback
 	if f == nil || !f.Ready() {
 		t.Fatal("no fallback plan")
 	}
@@ -95,14 +95,14 @@ func TestNewPlanAccepts(t *testing.T) {
 	if (&Plan{}).Ready() || (*Plan)(nil).Ready() {
 		t.Error("an unvalidated plan reports ready")
 	}
-	if MustPlan(Plan{Name: "x", Rate: PerSecond(1), Burst: 1}).FallbackPlan() != nil {
+	if MustPlan(Plan{Name: "x", Rate: PerSecond(1), Burst: 1}).fallback != nil {
 		t.Error("fail-closed plan has a fallback")
 	}
 }
 
 func TestFallbackNeverZero(t *testing.T) {
 	p := MustPlan(Plan{Name: "tiny", Rate: PerSecond(1), Burst: 1, Quota: Daily(1), OnBackendFailure: FallbackLocal(0.01)})
-	f := p.FallbackPlan()
+	f := p.fallback
 	if f.Burst != 1 || f.Quota.Limit != 1 {
 		t.Errorf("fallback %v: burst and quota must stay at least 1", f)
 	}

@@ -179,9 +179,9 @@ func TestExtraCountersForgottenWithTheKey(t *testing.T) {
 	if n := extraLen(l); n != 4 {
 		t.Fatalf("%d buckets with further counters, want 4", n)
 	}
-	// SeedQuota reaches a further counter too.
+	// seedQuota reaches a further counter too.
 	_, end := monthly.Quota.Bounds(clk.Now())
-	if err := l.SeedQuota("k0", monthly, 5, end); err != nil {
+	if err := l.seedQuota("k0", monthly, 5, end); err != nil {
 		t.Fatal(err)
 	}
 	if d := take(t, l, "k0", monthly, 1); d.QuotaRemaining != 4 || !d.QuotaReset.Equal(end) {
@@ -231,7 +231,7 @@ func TestExtraCountersForgottenWithTheKey(t *testing.T) {
 }
 
 // Anchors that give the same periods name the same kind of period, in Local
-// and in the shared backend (which stores counts under QuotaKind): plans
+// and in the shared backend (which stores counts under the quota kind): plans
 // that differ only in such an anchor share one count.
 func TestEquivalentAnchorsShareOneCount(t *testing.T) {
 	plan := func(q Quota) *Plan {
@@ -249,8 +249,8 @@ func TestEquivalentAnchorsShareOneCount(t *testing.T) {
 		{"month anchored", Monthly(10).AnchoredAt(utc(2025, 1, 15, 6, 0, 0)), Monthly(10).AnchoredAt(utc(2026, 3, 15, 6, 0, 0)), "m15:21600"},
 	} {
 		a, b := plan(c.a), plan(c.b)
-		if a.QuotaKind() != c.kind || b.QuotaKind() != c.kind || a.qkind != b.qkind {
-			t.Errorf("%s: kinds %q (%d) and %q (%d), want %q for both", c.name, a.QuotaKind(), a.qkind, b.QuotaKind(), b.qkind, c.kind)
+		if a.qname != c.kind || b.qname != c.kind || a.qkind != b.qkind {
+			t.Errorf("%s: kinds %q (%d) and %q (%d), want %q for both", c.name, a.qname, a.qkind, b.qname, b.qkind, c.kind)
 			continue
 		}
 		l := mustLocal(t, WithClock(newFakeClock().Now))
@@ -259,10 +259,10 @@ func TestEquivalentAnchorsShareOneCount(t *testing.T) {
 			t.Errorf("%s: %+v, want the 6 spent under the other anchor to count", c.name, d)
 		}
 	}
-	if d, w := plan(Daily(10)), plan(Daily(10).AnchoredAt(utc(2026, 1, 1, 0, 0, 1))); d.qkind == w.qkind || d.QuotaKind() == w.QuotaKind() {
-		t.Errorf("daily plans a second apart share kind %q", d.QuotaKind())
+	if d, w := plan(Daily(10)), plan(Daily(10).AnchoredAt(utc(2026, 1, 1, 0, 0, 1))); d.qkind == w.qkind || d.qname == w.qname {
+		t.Errorf("daily plans a second apart share kind %q", d.qname)
 	}
-	if d, w := plan(Daily(10)), plan(Weekly(10)); d.qkind == w.qkind || d.QuotaKind() == w.QuotaKind() {
-		t.Errorf("a daily and a weekly plan share kind %q", d.QuotaKind())
+	if d, w := plan(Daily(10)), plan(Weekly(10)); d.qkind == w.qkind || d.qname == w.qname {
+		t.Errorf("a daily and a weekly plan share kind %q", d.qname)
 	}
 }

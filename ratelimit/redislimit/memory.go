@@ -153,5 +153,5 @@ func (l *Limiter) seedLocal(e *memEntry, tag uint64, key string, fp *ratelimit.P
 	// N replicas with share 1/N: each one's local limit is floor(L/N), so
 	// seeding ceil(used/N) leaves each at most (L-used)/N.
 	scaled := int64(math.Ceil(float64(used)*share - 1e-9))
-	_ = l.local.SeedQuota(key, fp, scaled, time.Unix(end, 0))
+	_ = rl.SeedQuota(l.local, key, fp, scaled, time.Unix(end, 0))
 }

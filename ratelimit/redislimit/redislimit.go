@@ -15,8 +15,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/ratelimit/internal/backend"
 )
+
+// rl is what the limiter needs of package ratelimit beyond its API.
+var rl = backend.Get[ratelimit.Plan, ratelimit.Local]()
 
 // mondayEpoch is 1970-01-05T00:00:00Z, the origin of unanchored weeks.
 const mondayEpoch = 4 * 86400
@@ -74,41 +79,26 @@ type Limiter struct {
 }
 
 // New returns a Limiter on client: a redis.UniversalClient (a server,
-// Cluster or Sentinel; ElastiCache is either), or any other go-redis
-// Scripter. One of these is the client's AutoPipeliner
-// (client.AutoPipeline(), experimental in go-redis), which sends the
-// decisions of concurrent callers together in pipelines: fewer system calls
-// per decision, and in BENCHMARKS.md, with 16 callers per CPU, about 20%
-// more decisions per second on two CPUs (none on one). A limiter on a
-// Cluster's AutoPipeliner keeps one failure state for the whole cluster;
-// give it the *redis.ClusterClient itself for one per master.
-//
-// Client settings: ContextTimeoutEnabled true, so that the decision
-// timeout ([WithDecisionTimeout]) also cuts a read or write in progress
-// (without it one attempt can outlast the timeout by up to ReadTimeout);
-// DialTimeout, ReadTimeout and WriteTimeout of 100 to 250 ms; MaxRetries
-// -1 (no retries; 0 means go-redis's default of 3) or 1, and DialerRetries
-// 1 (the decision timeout bounds the retries in any case, and a script
-// retried after a lost reply counts its request twice); PoolTimeout under the decision
-// timeout; for a Cluster, ReadOnly and RouteByLatency/RouteRandomly false
-// (every decision writes on a master). On a node fault the limiter asks a
-// cluster client to reload its slot map (at most twice a second), so it
-// finds a promoted replica in about a second instead of at go-redis's
-// next periodic reload.
-//
-// An option with an invalid value, or a nil client, is an error wrapping
-// [ratelimit.ErrInvalidOption].
+// Cluster or Sentinel; ElastiCache is either), the client's AutoPipeliner,
+// or any other go-redis Scripter; the package documentation lists the
+// client settings it needs. A nil client, or an option with an invalid
+// value, is an error wrapping [ErrInvalidOption].
 func New(client redis.Scripter, opts ...Option) (*Limiter, error) {
+	// Measured in BENCHMARKS.md: an AutoPipeliner sends the decisions of
+	// concurrent callers together, about 20% more decisions per second on
+	// two CPUs with 16 callers per CPU (none on one). A limiter on a
+	// Cluster's AutoPipeliner keeps one failure state for the whole
+	// cluster; on the *redis.ClusterClient itself, one per master.
 	c := newConfig(opts)
 	if c.err != nil {
 		return nil, c.err
 	}
-	if client == nil {
-		return nil, fmt.Errorf("redislimit: %w: a nil client", ratelimit.ErrInvalidOption)
+	if err := nilarg.Check("redislimit: New", "the client", client); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	local, err := ratelimit.NewLocal(c.localOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("redislimit: WithLocalOptions: %w", err)
+		return nil, fmt.Errorf("%w: WithLocalOptions: %w", ErrInvalidOption, err)
 	}
 	l := &Limiter{
 		client:        client,
@@ -144,10 +134,10 @@ var errKeyBraces = fmt.Errorf("%w: a key may not contain '{' or '}' (they would 
 
 // Take implements [ratelimit.Limiter].
 func (l *Limiter) Take(ctx context.Context, key string, p *ratelimit.Plan, cost int) (ratelimit.Decision, error) {
-	if err := ratelimit.CheckPlan(p); err != nil {
+	if err := rl.CheckPlan(p); err != nil {
 		return ratelimit.Decision{}, err
 	}
-	if err := ratelimit.CheckCost(p, cost); err != nil {
+	if err := rl.CheckCost(p, cost); err != nil {
 		return ratelimit.Decision{Plan: p}, err
 	}
 	if err := checkKey(key); err != nil {
@@ -314,7 +304,7 @@ func (l *Limiter) degraded(ctx context.Context, key string, p *ratelimit.Plan, p
 	case ratelimit.FailureOpen:
 		return ratelimit.Decision{Allowed: true, Plan: p, Limit: p.Rate.N, Degraded: true}, nil
 	case ratelimit.FailureLocal:
-		fp := p.FallbackPlan()
+		fp := rl.FallbackPlan(p)
 		var (
 			set *memSet
 			e   *memEntry
@@ -450,7 +440,7 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 		return pa
 	}
 	kind, a1, a2 := 0, int64(0), int64(0)
-	anchor, anchored := p.QuotaAnchor()
+	anchor, anchored := rl.QuotaAnchor(p)
 	switch q.Period {
 	case ratelimit.Day:
 		kind, a1 = 1, anchor
@@ -469,7 +459,7 @@ func (l *Limiter) buildArgs(p *ratelimit.Plan) *planArgs {
 			}
 		}
 	}
-	pa.kind = p.QuotaKind()
+	pa.kind = rl.QuotaKind(p)
 	pa.kindHash = maphash.String(kindSeed, pa.kind)
 	pa.remember = p.OnBackendFailure.Mode == ratelimit.FailureLocal
 	pa.args = append(pa.args,
