@@ -10,10 +10,10 @@ import (
 	"strings"
 )
 
-// ErrInvalidCost reports a [CostModel] or usage that [AttributeCost] cannot
-// work with: a negative amount or usage, a weight that is negative, NaN or
-// infinite, no positive weight, or a tenant listed twice.
-var ErrInvalidCost = errors.New("telemetry: invalid cost attribution input")
+// ErrInvalidCostModel reports a [CostModel] or usage that [AttributeCost]
+// cannot work with: a negative amount or usage, a weight that is negative,
+// NaN or infinite, no positive weight, or a tenant listed twice.
+var ErrInvalidCostModel = errors.New("telemetry: invalid cost model or usage")
 
 // Cents is an amount of money in cents (hundredths of the currency unit).
 // Cost attribution works in integer cents so that its results add up exactly
@@ -95,23 +95,23 @@ type CostReport struct {
 // the folded tenants' cost is not spread over the others.
 func AttributeCost(usage []TenantUsage, m CostModel) (CostReport, error) {
 	if m.Cost < 0 {
-		return CostReport{}, fmt.Errorf("%w: negative cost", ErrInvalidCost)
+		return CostReport{}, fmt.Errorf("%w: negative cost", ErrInvalidCostModel)
 	}
 	for tier, p := range m.Prices {
 		if p < 0 {
-			return CostReport{}, fmt.Errorf("%w: negative price for tier %q", ErrInvalidCost, tier)
+			return CostReport{}, fmt.Errorf("%w: negative price for tier %q", ErrInvalidCostModel, tier)
 		}
 	}
 	weights := [4]float64{m.Weights.Requests, m.Weights.HandlerTime, m.Weights.BytesIn, m.Weights.BytesOut}
 	anyWeight := false
 	for _, w := range weights {
 		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
-			return CostReport{}, fmt.Errorf("%w: weight %v", ErrInvalidCost, w)
+			return CostReport{}, fmt.Errorf("%w: weight %v", ErrInvalidCostModel, w)
 		}
 		anyWeight = anyWeight || w > 0
 	}
 	if !anyWeight {
-		return CostReport{}, fmt.Errorf("%w: no positive weight", ErrInvalidCost)
+		return CostReport{}, fmt.Errorf("%w: no positive weight", ErrInvalidCostModel)
 	}
 
 	rows := slices.Clone(usage)
@@ -122,11 +122,11 @@ func AttributeCost(usage []TenantUsage, m CostModel) (CostReport, error) {
 	var totals [4]big.Int
 	for i, u := range rows {
 		if i > 0 && rows[i-1].TenantID == u.TenantID {
-			return CostReport{}, fmt.Errorf("%w: tenant %q listed twice", ErrInvalidCost, u.TenantID)
+			return CostReport{}, fmt.Errorf("%w: tenant %q listed twice", ErrInvalidCostModel, u.TenantID)
 		}
 		for d, v := range dims(u) {
 			if v < 0 {
-				return CostReport{}, fmt.Errorf("%w: negative usage for tenant %q", ErrInvalidCost, u.TenantID)
+				return CostReport{}, fmt.Errorf("%w: negative usage for tenant %q", ErrInvalidCostModel, u.TenantID)
 			}
 			totals[d].Add(&totals[d], big.NewInt(v))
 		}

@@ -173,7 +173,7 @@ func TestAttributeCostInvalid(t *testing.T) {
 		"negative usage":  {[]telemetry.TenantUsage{{TenantID: "a", Requests: -1}}, telemetry.CostModel{Cost: 1, Weights: ok}},
 		"duplicate":       {[]telemetry.TenantUsage{{TenantID: "a"}, {TenantID: "a"}}, telemetry.CostModel{Cost: 1, Weights: ok}},
 	} {
-		if _, err := telemetry.AttributeCost(tc.usage, tc.model); !errors.Is(err, telemetry.ErrInvalidCost) {
+		if _, err := telemetry.AttributeCost(tc.usage, tc.model); !errors.Is(err, telemetry.ErrInvalidCostModel) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}

@@ -2,25 +2,27 @@
 // multi-tenant service say which tenant it belongs to, and turns per-tenant
 // usage into per-tenant cost.
 //
-//   - Traces: [SpanProcessor] stamps tenant.id and tenant.tier on every span
-//     started under a context that carries a tenant; [SetSpanTenant] puts them
-//     on a span that started before authentication (the otelhttp or otelgrpc
-//     server span).
-//   - Logs: [LogHandler] wraps any slog.Handler and adds tenant.id and
-//     tenant.tier, at the top level, to every record logged with a tenant
-//     context.
-//   - Metrics: [Metrics] records requests, handler time, bytes in and out and
-//     rate-limit decisions per tenant, behind a cardinality guard that folds
-//     the tenants past a bound into tenant.id [OverflowTenantID].
-//     [Metrics.TenantAttributes] hands the same guarded attributes to
-//     otelhttp's Labeler and otelgrpc's metric attribute hook.
-//   - Usage and cost: [Usage] meters requests, handler time and bytes per
-//     tenant and period, readable in process and exported as metrics;
-//     [AttributeCost] splits a period's infrastructure bill across tenants by
-//     usage and flags tenants that cost more than they pay.
+// Wrap the process's log handler, build the metrics and the usage table
+// once, and let the httpmw and grpcmw Telemetry middleware record each
+// request:
 //
-// The transport adapters live in httpmw (the Telemetry middleware) and grpcmw
-// (the Telemetry interceptors). This package knows nothing of HTTP or gRPC.
+//	slog.SetDefault(slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(os.Stderr, nil))))
+//	usage, err := telemetry.NewUsage() // per tenant and calendar month
+//	...
+//	defer usage.Close()
+//	metrics, err := telemetry.NewMetrics(telemetry.WithUsage(usage))
+//	...
+//	slog.InfoContext(ctx, "order placed") // carries tenant.id and tenant.tier
+//
+// [LogHandler] adds tenant.id and tenant.tier, at the top level, to every
+// record logged with a tenant context. [Metrics] records requests, handler
+// time, bytes and rate-limit decisions per tenant; [Usage] meters requests,
+// handler time and bytes per tenant and [UsagePeriod], readable in process
+// and exported as metrics; [AttributeCost] splits a period's bill across
+// tenants by usage. For traces, telemetry/spanproc stamps the tenant on
+// every span and [SetSpanTenant] on the server span that started before
+// authentication. This package knows nothing of HTTP or gRPC and links the
+// OpenTelemetry API only.
 //
 // # Instruments
 //
@@ -44,19 +46,12 @@
 //
 // # Cardinality
 //
-// A tenant ID is an unbounded attribute value: one series per tenant is fine
-// for hundreds of tenants and ruinous for a million sign-ups. [Metrics] and
-// [Usage] keep at most N tenants apart ([DefaultMaxTenants], or
-// [WithMaxTenants]) and record the rest under tenant.id "_other"
-// ([OverflowTenantID]), a value no real tenant can have because tenant IDs
-// start with a letter or a digit.
-//
-// The OpenTelemetry SDK has a limit of its own, 2,000 data points per
-// instrument by default, past which it folds new series into one marked
-// otel.metric.overflow. A thousand tenants with a few outcomes each go past
-// it, so give the MeterProvider sdkmetric.WithCardinalityLimit with
-// [SDKCardinalityLimit]. The otelhttp and otelgrpc metrics that carry the
-// tenant through [Metrics.TenantAttributes] multiply the guarded tenants by
-// their own attributes (method, status code, route); size the limit for
-// those as well, or leave the tenant off them.
+// [Metrics] and [Usage] keep at most [DefaultMaxTenants] tenants apart (see
+// [WithMaxTenants]) and record the rest under tenant.id [OverflowTenantID],
+// a value no real tenant ID can take. The OpenTelemetry SDK folds series
+// past its own limit (2,000 per instrument by default) into one marked
+// otel.metric.overflow: give the MeterProvider
+// sdkmetric.WithCardinalityLimit([SDKCardinalityLimit](n)), sized also for
+// the otelhttp and otelgrpc metrics that carry the tenant through
+// [Metrics.TenantAttributes].
 package telemetry

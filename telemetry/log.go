@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/internal/tenantcache"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -22,29 +23,29 @@ import (
 // groups. Where they appear among the other top-level attributes is not
 // fixed; the output is otherwise the same as the wrapped handler's own.
 //
-// Adding the two attributes to each record would make the wrapped handler
-// encode them again for every record, and for the standard JSON and text
-// handlers that is most of what a wrapper costs. So a LogHandler that keeps
-// logging keeps, for each tenant, a handler derived from the one it wraps
-// with the tenant attributes added through WithAttrs: those handlers format
-// such attributes once and afterwards only copy the bytes. To keep the
-// tenant at the top level, the derived handler starts from the wrapped
-// handler as it was before the first WithGroup, adds the tenant attributes,
-// then opens the same groups with the same attributes as the caller did;
-// records pass through it unchanged. This works with any wrapped handler; one
-// that does not pre-format WithAttrs attributes just gains nothing by it.
-//
-// Deriving a handler costs about as much as encoding the attributes a few
-// times over, and a logger made per request (logger.With("request_id", id))
-// often logs only once or twice before it is dropped. So a new LogHandler
-// starts by adding the attributes to the records, as a plain wrapper would,
-// and only derives handlers once it has handled eight tenant records. It
-// derives them for at most [DefaultMaxTenants] tenants; the records of
-// later tenants get the attributes added to them.
-//
-// The wrapper passes the standard library's testing/slogtest suite, with and
-// without a tenant in the context.
+// It passes the standard library's testing/slogtest suite, with and without
+// a tenant in the context.
 type LogHandler struct {
+	// Adding the two attributes to each record would make the wrapped handler
+	// encode them again for every record, and for the standard JSON and text
+	// handlers that is most of what a wrapper costs. So a LogHandler that keeps
+	// logging keeps, for each tenant, a handler derived from the one it wraps
+	// with the tenant attributes added through WithAttrs: those handlers format
+	// such attributes once and afterwards only copy the bytes. To keep the
+	// tenant at the top level, the derived handler starts from the wrapped
+	// handler as it was before the first WithGroup, adds the tenant attributes,
+	// then opens the same groups with the same attributes as the caller did;
+	// records pass through it unchanged. This works with any wrapped handler; one
+	// that does not pre-format WithAttrs attributes just gains nothing by it.
+	//
+	// Deriving a handler costs about as much as encoding the attributes a few
+	// times over, and a logger made per request (logger.With("request_id", id))
+	// often logs only once or twice before it is dropped. So a new LogHandler
+	// starts by adding the attributes to the records, as a plain wrapper would,
+	// and only derives handlers once it has handled eight tenant records. It
+	// derives them for at most [DefaultMaxTenants] tenants; the records of
+	// later tenants get the attributes added to them.
+
 	inner slog.Handler // the wrapped handler with every WithAttrs and WithGroup applied
 	group *logGroup    // the innermost open group, nil when none is open
 
@@ -70,10 +71,12 @@ type logGroup struct {
 }
 
 // NewLogHandler wraps h so that records logged with a tenant context carry the
-// tenant. It panics if h is nil.
+// tenant. It panics if h is nil or holds a nil pointer.
 func NewLogHandler(h slog.Handler) *LogHandler {
-	if h == nil {
-		panic("telemetry: NewLogHandler with a nil handler")
+	// It returns no error, as slog's own handler constructors do; a nil
+	// handler would only fail on the first record.
+	if err := nilarg.Check("telemetry: NewLogHandler", "the handler", h); err != nil {
+		panic(err)
 	}
 	return &LogHandler{inner: h}
 }

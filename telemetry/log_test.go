@@ -379,3 +379,21 @@ func TestLogHandlerEnabled(t *testing.T) {
 		t.Error("Enabled does not follow the wrapped handler")
 	}
 }
+
+// NewLogHandler refuses a nil handler, and an interface holding a nil
+// pointer, at construction with a message naming it, instead of failing on
+// the first record.
+func TestNewLogHandlerRejectsNil(t *testing.T) {
+	var typed *slog.JSONHandler
+	for name, h := range map[string]slog.Handler{"nil": nil, "typed nil": typed} {
+		func() {
+			defer func() {
+				r := recover()
+				if err, ok := r.(error); !ok || !strings.Contains(err.Error(), "NewLogHandler") || !strings.Contains(err.Error(), "handler") {
+					t.Errorf("%s: recovered %v, want an error naming NewLogHandler's handler", name, r)
+				}
+			}()
+			telemetry.NewLogHandler(h)
+		}()
+	}
+}

@@ -153,7 +153,7 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // [ScopeName] of the configured MeterProvider. Options: [WithMeterProvider],
 // [WithMaxTenants], [WithUsage].
 func NewMetrics(opts ...Option) (*Metrics, error) {
-	c, cerr := newConfig(opts)
+	c, cerr := newConfig(forMetrics, opts)
 	if cerr != nil {
 		return nil, cerr
 	}

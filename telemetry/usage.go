@@ -32,29 +32,30 @@ const (
 // start of the metering period, in RFC 3339 form (UTC).
 const UsagePeriodKey = attribute.Key("tenantkit.usage.period")
 
-// A Period maps an instant to the bounds [start, end) of the metering period
-// that contains it.
-type Period func(t time.Time) (start, end time.Time)
+// A UsagePeriod maps an instant to the bounds [start, end) of the metering
+// period that contains it.
+type UsagePeriod func(t time.Time) (start, end time.Time)
 
-// Monthly is the calendar month in UTC, the default period.
-func Monthly(t time.Time) (start, end time.Time) {
+// CalendarMonth is the calendar month in UTC, the default period.
+func CalendarMonth(t time.Time) (start, end time.Time) {
 	t = t.UTC()
 	start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	return start, start.AddDate(0, 1, 0)
 }
 
-// Daily is the calendar day in UTC.
-func Daily(t time.Time) (start, end time.Time) {
+// CalendarDay is the calendar day in UTC.
+func CalendarDay(t time.Time) (start, end time.Time) {
 	t = t.UTC()
 	start = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	return start, start.AddDate(0, 0, 1)
 }
 
 // Every returns periods of length d aligned to the Unix epoch (for example
-// every hour on the hour). It panics if d is not positive.
-func Every(d time.Duration) Period {
+// every hour on the hour). For a d that is not positive it returns empty
+// periods, which [WithUsagePeriod] makes [NewUsage] refuse.
+func Every(d time.Duration) UsagePeriod {
 	if d <= 0 {
-		panic("telemetry: Every with a non-positive duration")
+		return func(time.Time) (time.Time, time.Time) { return time.Time{}, time.Time{} }
 	}
 	return func(t time.Time) (time.Time, time.Time) {
 		start := t.UTC().Truncate(d)
@@ -93,7 +94,7 @@ type UsageSnapshot struct {
 // past the end of the current one; nothing runs in the background. It is
 // safe for concurrent use.
 type Usage struct {
-	period Period
+	period UsagePeriod
 	now    func() time.Time
 	max    int
 	reg    metric.Registration
@@ -117,11 +118,11 @@ type usageRow struct {
 
 // NewUsage returns a usage table and registers its asynchronous instruments
 // on the meter [ScopeName] of the configured MeterProvider. Options:
-// [WithMeterProvider], [WithMaxTenants], [WithPeriod], [WithClock]. Call
+// [WithMeterProvider], [WithMaxTenants], [WithUsagePeriod], [WithClock]. Call
 // [Usage.Close] to unregister the instruments when the table is dropped
 // before its MeterProvider.
 func NewUsage(opts ...Option) (*Usage, error) {
-	c, cerr := newConfig(opts)
+	c, cerr := newConfig(forUsage, opts)
 	if cerr != nil {
 		return nil, cerr
 	}

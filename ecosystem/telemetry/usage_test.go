@@ -133,11 +133,11 @@ func TestPeriods(t *testing.T) {
 	at := time.Date(2026, 2, 14, 15, 30, 0, 0, time.FixedZone("X", 3600))
 	for _, tc := range []struct {
 		name       string
-		p          telemetry.Period
+		p          telemetry.UsagePeriod
 		start, end time.Time
 	}{
-		{"monthly", telemetry.Monthly, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
-		{"daily", telemetry.Daily, time.Date(2026, 2, 14, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC)},
+		{"monthly", telemetry.CalendarMonth, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"daily", telemetry.CalendarDay, time.Date(2026, 2, 14, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC)},
 		{"hourly", telemetry.Every(time.Hour), time.Date(2026, 2, 14, 14, 0, 0, 0, time.UTC), time.Date(2026, 2, 14, 15, 0, 0, 0, time.UTC)},
 	} {
 		s, e := tc.p(at)
