@@ -49,8 +49,8 @@ var (
 	// ErrKeyMismatch reports a DynamoDB or S3 key that does not belong to
 	// the tenant in the context. Mismatches are *[KeyError] values.
 	ErrKeyMismatch = errors.New("isolation: key belongs to another tenant")
-	// ErrInvalidKey reports an object name that [ObjectKey] refuses.
-	ErrInvalidKey = errors.New("isolation: invalid object name")
+	// ErrInvalidObjectName reports an object name that [ObjectKey] refuses.
+	ErrInvalidObjectName = errors.New("isolation: invalid object name")
 )
 
 // PlacementError is the error of resolving a tenant's placement or building

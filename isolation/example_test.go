@@ -88,7 +88,7 @@ func ExampleObjectKey() {
 	key, _ := isolation.ObjectKey(ctx, "invoices/2024/7.pdf")
 	fmt.Println(key)
 	_, err := isolation.ObjectKey(ctx, "../globex/secrets")
-	fmt.Println(errors.Is(err, isolation.ErrInvalidKey))
+	fmt.Println(errors.Is(err, isolation.ErrInvalidObjectName))
 	// Output:
 	// acme/invoices/2024/7.pdf
 	// true

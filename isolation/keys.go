@@ -67,18 +67,18 @@ func CheckPartitionKey(ctx context.Context, key string) (rest string, err error)
 // '/', then name ("acme/invoices/2024/7.pdf"), which [S3Prefix] allows.
 // name may end with '/' (a folder marker) but may not be empty, start with
 // '/', or contain an empty, "." or ".." segment, which some clients
-// normalize out of a path ([ErrInvalidKey]).
+// normalize out of a path ([ErrInvalidObjectName]).
 func ObjectKey(ctx context.Context, name string) (string, error) {
 	t, err := tenant.Require(ctx)
 	if err != nil {
 		return "", err
 	}
 	if name == "" || name[0] == '/' {
-		return "", ErrInvalidKey
+		return "", ErrInvalidObjectName
 	}
 	for seg := range strings.SplitSeq(strings.TrimSuffix(name, "/"), "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return "", ErrInvalidKey
+			return "", ErrInvalidObjectName
 		}
 	}
 	return t.ID() + ObjectKeySeparator + name, nil

@@ -67,7 +67,7 @@ func TestObjectKeys(t *testing.T) {
 		t.Errorf("folder marker: %q, %v", k, err)
 	}
 	for _, name := range []string{"", "/", "/x", "x//", "x//y", "../b/x", "x/../../b", ".", "./", "x/./y", "x/.."} {
-		if k, err := ObjectKey(a, name); !errors.Is(err, ErrInvalidKey) {
+		if k, err := ObjectKey(a, name); !errors.Is(err, ErrInvalidObjectName) {
 			t.Errorf("ObjectKey(%q) = %q, %v", name, k, err)
 		}
 	}

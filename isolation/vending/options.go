@@ -1,6 +1,7 @@
 package vending
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -23,19 +24,18 @@ const (
 	DefaultSessionDuration   = time.Hour
 	DefaultExpiryWindow      = 5 * time.Minute
 	DefaultExpiryJitter      = 0.5
-	DefaultMaxTenants        = 10000
+	DefaultCacheSize         = 10000
 	DefaultSessionNamePrefix = "tenant-"
 	DefaultSTSTimeout        = 10 * time.Second
 )
 
+// ErrInvalidOption is wrapped by the error [New] returns for an option with
+// an invalid value, or a nil client or resolver; the message names the
+// option or parameter.
+var ErrInvalidOption = errors.New("vending: invalid option")
+
 // Option configures a [Vendor].
-type Option interface {
-	apply(*config)
-}
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
+type Option func(*config)
 
 type config struct {
 	policies       [isolation.NumResources]*isolation.Template
@@ -43,12 +43,12 @@ type config struct {
 	duration       time.Duration
 	expiryWindow   time.Duration
 	expiryJitter   float64
-	maxTenants     int
+	cacheSize      int
 	transitive     []string
 	prefix         string
 	sourceIdentity func(tenant.Tenant) string
 	stsTimeout     time.Duration
-	err            error // from an option with an invalid argument
+	err            error // the first invalid option
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -57,40 +57,29 @@ func newConfig(opts []Option) (config, error) {
 		duration:     DefaultSessionDuration,
 		expiryWindow: DefaultExpiryWindow,
 		expiryJitter: DefaultExpiryJitter,
-		maxTenants:   DefaultMaxTenants,
+		cacheSize:    DefaultCacheSize,
 		prefix:       DefaultSessionNamePrefix,
 		stsTimeout:   DefaultSTSTimeout,
 	}
 	for _, o := range opts {
-		o.apply(&c)
-	}
-	switch {
-	case c.err != nil:
-		return c, c.err
-	case c.duration < 15*time.Minute || c.duration > 12*time.Hour:
-		return c, fmt.Errorf("vending: session duration %v outside [15m, 12h]", c.duration)
-	case c.expiryWindow < 0 || c.expiryWindow >= c.duration:
-		return c, fmt.Errorf("vending: expiry window %v not in [0, session duration)", c.expiryWindow)
-	case c.expiryJitter < 0 || c.expiryJitter > 1:
-		return c, fmt.Errorf("vending: expiry jitter %v not in [0, 1]", c.expiryJitter)
-	case c.maxTenants < 1:
-		return c, fmt.Errorf("vending: max tenants %d < 1", c.maxTenants)
-	case c.stsTimeout <= 0:
-		return c, fmt.Errorf("vending: STS timeout %v <= 0", c.stsTimeout)
-	case len(c.prefix) > 32 || !sessionNameChars.MatchString(c.prefix):
-		return c, fmt.Errorf("vending: session name prefix must be at most 32 characters of [\\w+=,.@-]")
-	}
-	for r, t := range c.policies {
-		if t == nil {
-			return c, fmt.Errorf("vending: nil policy template for %v", isolation.Resource(r))
+		if o == nil {
+			c.fail("a nil Option")
+			continue
 		}
+		o(&c)
 	}
-	for _, k := range c.transitive {
-		if k != TagTenantID && k != TagTier {
-			return c, fmt.Errorf("vending: transitive tag key %q is not %q or %q", k, TagTenantID, TagTier)
-		}
+	if c.err == nil && c.expiryWindow >= c.duration {
+		// Each option checks its own value; this one depends on two.
+		c.fail("WithExpiryWindow(%v): the window must be shorter than the session duration %v (WithSessionDuration)", c.expiryWindow, c.duration)
 	}
-	return c, nil
+	return c, c.err
+}
+
+// fail records the first invalid option; New returns it.
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
 }
 
 var sessionNameChars = regexp.MustCompile(`^[\w+=,.@-]*$`)
@@ -100,49 +89,82 @@ var sessionNameChars = regexp.MustCompile(`^[\w+=,.@-]*$`)
 // [isolation.KMSTenantKey]. A session that reaches several resources through one role
 // gets the [isolation.Merge] of their templates.
 func WithPolicy(r isolation.Resource, t *isolation.Template) Option {
-	return optionFunc(func(c *config) {
-		if r >= isolation.NumResources {
-			c.err = fmt.Errorf("vending: WithPolicy: unknown resource %v", r)
-			return
+	return func(c *config) {
+		switch {
+		case r >= isolation.NumResources:
+			c.fail("WithPolicy(%v): unknown resource", r)
+		case t == nil:
+			c.fail("WithPolicy(%v, nil): a nil template", r)
+		default:
+			c.policies[r] = t
 		}
-		c.policies[r] = t
-	})
+	}
 }
 
 // WithSiloPolicies makes siloed sessions carry the session policy too, as
 // defence in depth. By default a siloed session has none: the tenant's own
 // role is its scope.
 func WithSiloPolicies(on bool) Option {
-	return optionFunc(func(c *config) { c.siloPolicies = on })
+	return func(c *config) { c.siloPolicies = on }
 }
 
 // WithSessionDuration sets DurationSeconds of AssumeRole, between 15
 // minutes and 12 hours (and at most the role's maximum session duration).
 // Default [DefaultSessionDuration].
 func WithSessionDuration(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.duration = d })
+	return func(c *config) {
+		if d < 15*time.Minute || d > 12*time.Hour {
+			c.fail("WithSessionDuration(%v): outside [15m, 12h]", d)
+			return
+		}
+		c.duration = d
+	}
 }
 
 // WithExpiryWindow makes cached credentials refresh window before they
 // expire, less a random jitter of up to jitterFrac × window, so that the
 // tenants' refreshes spread out (aws.CredentialsCacheOptions ExpiryWindow
-// and ExpiryWindowJitterFrac). Defaults [DefaultExpiryWindow] and
+// and ExpiryWindowJitterFrac). The window is at least 0 and shorter than the
+// session duration, jitterFrac in [0, 1]. Defaults [DefaultExpiryWindow] and
 // [DefaultExpiryJitter].
 func WithExpiryWindow(window time.Duration, jitterFrac float64) Option {
-	return optionFunc(func(c *config) { c.expiryWindow, c.expiryJitter = window, jitterFrac })
+	return func(c *config) {
+		switch {
+		case window < 0:
+			c.fail("WithExpiryWindow(%v, %v): a negative window", window, jitterFrac)
+		case !(jitterFrac >= 0 && jitterFrac <= 1):
+			c.fail("WithExpiryWindow(%v, %v): the jitter fraction is outside [0, 1]", window, jitterFrac)
+		default:
+			c.expiryWindow, c.expiryJitter = window, jitterFrac
+		}
+	}
 }
 
-// WithMaxTenants bounds the credential cache to n entries (one per tenant,
-// tier and source identity); beyond it the least recently used are evicted
-// (CLOCK). Default [DefaultMaxTenants].
-func WithMaxTenants(n int) Option {
-	return optionFunc(func(c *config) { c.maxTenants = n })
+// WithCacheSize bounds the credential cache to n entries (one per tenant,
+// tier and source identity), at least 1; beyond it the least recently used
+// are evicted (CLOCK). Default [DefaultCacheSize].
+func WithCacheSize(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.fail("WithCacheSize(%d): the bound must be at least 1", n)
+			return
+		}
+		c.cacheSize = n
+	}
 }
 
 // WithTransitiveTags marks session tags as transitive, so that they pass on
 // through role chaining. keys may be [TagTenantID] and [TagTier].
 func WithTransitiveTags(keys ...string) Option {
-	return optionFunc(func(c *config) { c.transitive = append([]string(nil), keys...) })
+	return func(c *config) {
+		for _, k := range keys {
+			if k != TagTenantID && k != TagTier {
+				c.fail("WithTransitiveTags(%q): a key is %q or %q", k, TagTenantID, TagTier)
+				return
+			}
+		}
+		c.transitive = append([]string(nil), keys...)
+	}
 }
 
 // WithSessionNamePrefix sets the prefix of RoleSessionName, which is the
@@ -150,22 +172,40 @@ func WithTransitiveTags(keys ...string) Option {
 // longer). At most 32 characters of [\w+=,.@-]. Default
 // [DefaultSessionNamePrefix].
 func WithSessionNamePrefix(p string) Option {
-	return optionFunc(func(c *config) { c.prefix = p })
+	return func(c *config) {
+		if len(p) > 32 || !sessionNameChars.MatchString(p) {
+			c.fail("WithSessionNamePrefix(%q): a prefix is at most 32 characters of [\\w+=,.@-]", p)
+			return
+		}
+		c.prefix = p
+	}
 }
 
 // WithSourceIdentity sets SourceIdentity of AssumeRole to f(t), for example
-// the subject of the caller's token. Each distinct value gets its own
-// session and cache entry. Values must be 2 to 64 characters of
-// [\w+=,.@-]; an empty value sends none. f runs on every request, so it
+// the subject of the caller's token; f may not be nil. Each distinct value
+// gets its own session and cache entry. Values must be 2 to 64 characters
+// of [\w+=,.@-]; an empty value sends none. f runs on every request, so it
 // should not allocate.
 func WithSourceIdentity(f func(t tenant.Tenant) string) Option {
-	return optionFunc(func(c *config) { c.sourceIdentity = f })
+	return func(c *config) {
+		if f == nil {
+			c.fail("WithSourceIdentity(nil)")
+			return
+		}
+		c.sourceIdentity = f
+	}
 }
 
-// WithSTSTimeout bounds each AssumeRole call. The call is shared by every
-// request of the tenant waiting for it and does not end when the first of
-// them gives up, so it needs a bound of its own. Default
-// [DefaultSTSTimeout].
+// WithSTSTimeout bounds each AssumeRole call, and must be positive. The
+// call is shared by every request of the tenant waiting for it and does not
+// end when the first of them gives up, so it needs a bound of its own.
+// Default [DefaultSTSTimeout].
 func WithSTSTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.stsTimeout = d })
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("WithSTSTimeout(%v): the timeout must be positive", d)
+			return
+		}
+		c.stsTimeout = d
+	}
 }

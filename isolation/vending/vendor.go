@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/isolation"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -52,16 +53,21 @@ type session struct {
 }
 
 // New returns a Vendor that calls AssumeRole through client (an
-// *sts.Client) on the roles resolver places tenants in.
+// *sts.Client) on the roles resolver places tenants in. A nil client or
+// resolver, or an option with an invalid value, is an error wrapping
+// [ErrInvalidOption].
 func New(client AssumeRoleAPIClient, resolver isolation.Resolver, opts ...Option) (*Vendor, error) {
-	if client == nil || resolver == nil {
-		return nil, errors.New("vending: NewVendor needs an STS client and a resolver")
+	if err := nilarg.Check("vending: New", "the STS client", client); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if err := nilarg.Check("vending: New", "the resolver", resolver); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Vendor{client: client, resolver: resolver, cfg: cfg, cache: newCache(cfg.maxTenants)}, nil
+	return &Vendor{client: client, resolver: resolver, cfg: cfg, cache: newCache(cfg.cacheSize)}, nil
 }
 
 // Credentials returns the credentials provider of the tenant in ctx for

@@ -248,7 +248,7 @@ func TestIsolation100Tenants50Goroutines(t *testing.T) {
 // than their number: entries are evicted and rebuilt while in use, and no
 // request may receive another tenant's credentials.
 func TestIsolationUnderEviction(t *testing.T) {
-	v, srv := newTestVendor(t, nil, WithMaxTenants(5))
+	v, srv := newTestVendor(t, nil, WithCacheSize(5))
 	var wg sync.WaitGroup
 	for g := range 40 {
 		wg.Go(func() {
@@ -279,7 +279,7 @@ func TestIsolationUnderEviction(t *testing.T) {
 }
 
 func TestCacheBoundAndEviction(t *testing.T) {
-	v, srv := newTestVendor(t, nil, WithMaxTenants(8))
+	v, srv := newTestVendor(t, nil, WithCacheSize(8))
 	for i := range 100 {
 		retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), isolation.Table)
 		if n := v.Len(); n > 8 {
@@ -719,29 +719,69 @@ func TestResolverPanicDoesNotStrandWaiters(t *testing.T) {
 	}
 }
 
+// TestNewVendorValidatesOptions: every invalid option value fails New with
+// an error wrapping ErrInvalidOption that names the option; none is
+// ignored or replaced by a default.
 func TestNewVendorValidatesOptions(t *testing.T) {
 	srv := vendingtest.NewServer()
 	defer srv.Close()
 	r := mustResolver(t, testConfig())
-	for name, o := range map[string]Option{
-		"short duration":  WithSessionDuration(time.Minute),
-		"long duration":   WithSessionDuration(13 * time.Hour),
-		"window":          WithExpiryWindow(2*time.Hour, 0),
-		"jitter":          WithExpiryWindow(time.Minute, 1.5),
-		"max tenants":     WithMaxTenants(0),
-		"transitive":      WithTransitiveTags("Other"),
-		"prefix chars":    WithSessionNamePrefix("a/b"),
-		"prefix length":   WithSessionNamePrefix(strings.Repeat("p", 33)),
-		"nil policy":      WithPolicy(isolation.Bucket, nil),
-		"policy resource": WithPolicy(isolation.Resource(9), isolation.S3Prefix()),
-		"timeout":         WithSTSTimeout(0),
-		"negative window": WithExpiryWindow(-time.Second, 0),
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"WithSessionDuration", []Option{WithSessionDuration(time.Minute)}},
+		{"WithSessionDuration", []Option{WithSessionDuration(13 * time.Hour)}},
+		{"WithExpiryWindow", []Option{WithExpiryWindow(2*time.Hour, 0)}},
+		{"WithExpiryWindow", []Option{WithSessionDuration(time.Hour), WithExpiryWindow(time.Hour, 0)}},
+		{"WithExpiryWindow", []Option{WithExpiryWindow(-time.Second, 0)}},
+		{"WithExpiryWindow", []Option{WithExpiryWindow(time.Minute, 1.5)}},
+		{"WithExpiryWindow", []Option{WithExpiryWindow(time.Minute, -0.1)}},
+		{"WithCacheSize", []Option{WithCacheSize(0)}},
+		{"WithCacheSize", []Option{WithCacheSize(-1)}},
+		{"WithTransitiveTags", []Option{WithTransitiveTags("Other")}},
+		{"WithSessionNamePrefix", []Option{WithSessionNamePrefix("a/b")}},
+		{"WithSessionNamePrefix", []Option{WithSessionNamePrefix(strings.Repeat("p", 33))}},
+		{"WithPolicy", []Option{WithPolicy(isolation.Bucket, nil)}},
+		{"WithPolicy", []Option{WithPolicy(isolation.Resource(9), isolation.S3Prefix())}},
+		{"WithSourceIdentity", []Option{WithSourceIdentity(nil)}},
+		{"WithSTSTimeout", []Option{WithSTSTimeout(0)}},
+		{"WithSTSTimeout", []Option{WithSTSTimeout(-time.Second)}},
+		{"a nil Option", []Option{nil}},
 	} {
-		if _, err := New(srv.Client(), r, o); err == nil {
-			t.Errorf("%s accepted", name)
+		v, err := New(srv.Client(), r, tc.opts...)
+		if v != nil || !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s: %v, %v; want an error wrapping ErrInvalidOption that names it", tc.name, v, err)
 		}
 	}
-	if _, err := New(nil, r); err == nil {
-		t.Error("nil client accepted")
+	if _, err := New(srv.Client(), r, WithSessionDuration(2*time.Hour), WithExpiryWindow(time.Hour, 1), WithCacheSize(1)); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
+}
+
+// TestNewVendorRejectsNilDependencies: a nil client or resolver, or an
+// interface holding a nil pointer, fails New with a message naming it
+// instead of a nil dereference on the first request.
+func TestNewVendorRejectsNilDependencies(t *testing.T) {
+	srv := vendingtest.NewServer()
+	defer srv.Close()
+	r := mustResolver(t, testConfig())
+	var nilSTS *sts.Client
+	var nilResolver *isolation.ConfigResolver
+	for _, tc := range []struct {
+		name     string
+		client   AssumeRoleAPIClient
+		resolver isolation.Resolver
+		want     string
+	}{
+		{"nil client", nil, r, "STS client is nil"},
+		{"typed-nil client", nilSTS, r, "STS client is a nil *sts.Client"},
+		{"nil resolver", srv.Client(), nil, "resolver is nil"},
+		{"typed-nil resolver", srv.Client(), nilResolver, "resolver is a nil *isolation.ConfigResolver"},
+	} {
+		v, err := New(tc.client, tc.resolver)
+		if v != nil || !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, %v; want an error saying %q", tc.name, v, err, tc.want)
+		}
 	}
 }
