@@ -53,39 +53,6 @@ func testConfig() isolation.Config {
 	}
 }
 
-const testConfigJSON = `{
-  "region": "us-east-1",
-  "pool": {
-    "roleArn": "arn:aws:iam::111122223333:role/tenant-pool",
-    "table": "arn:aws:dynamodb:us-east-1:111122223333:table/orders",
-    "bucket": "example-pool-data"
-  },
-  "silo": {
-    "roleArn": "arn:aws:iam::111122223333:role/tenant-${tenant.id}",
-    "table": "arn:aws:dynamodb:us-east-1:111122223333:table/orders-${tenant.id}",
-    "bucket": "example-silo-${tenant.id}",
-    "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
-  },
-  "tiers": {
-    "basic": {"model": "pool"},
-    "premium": {"model": "silo"},
-    "plus": {"model": "bridge", "table": "pool", "bucket": "silo", "kmsKey": "silo"}
-  },
-  "tenants": {
-    "acme": {"pool": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
-    "bigco": {
-      "deployment": {"model": "silo"},
-      "silo": {
-        "roleArn": "arn:aws:iam::444455556666:role/tenantkit-data",
-        "region": "eu-west-1",
-        "table": "arn:aws:dynamodb:eu-west-1:444455556666:table/orders",
-        "bucket": "bigco-data",
-        "kmsKeyArn": "arn:aws:kms:eu-west-1:444455556666:key/11111111-1111-1111-1111-111111111111"
-      }
-    }
-  }
-}`
-
 func mustTenant(t testing.TB, id, tier string) tenant.Tenant {
 	t.Helper()
 	tn, err := tenant.New(id, tier)
