@@ -126,105 +126,80 @@ type mintEntry struct {
 
 func (e *mintEntry) expiry() time.Time { return e.renewAt }
 
-// AssertionOption configures an Assertion.
-type AssertionOption func(*assertionConfig)
-
-type assertionConfig struct {
-	issuer string
-	ttl    time.Duration
-	leeway time.Duration
-	now    func() time.Time
-	cache  int
-	err    error
-}
-
 // WithAssertionTTL sets the lifetime of minted assertions (default
-// DefaultAssertionTTL, between 1 second and 5 minutes).
-func WithAssertionTTL(d time.Duration) AssertionOption {
-	return func(c *assertionConfig) {
-		if d < time.Second || d > 5*time.Minute {
-			c.err = fmt.Errorf("%w: assertion TTL %v outside [1s, 5m]", ErrConfig, d)
+// DefaultAssertionTTL, between 1 second and 5 minutes). NewAssertion only.
+func WithAssertionTTL(d time.Duration) Option {
+	return func(c *config) {
+		if !c.applies("WithAssertionTTL", forAssertion) {
 			return
 		}
-		c.ttl = d
+		if d < time.Second || d > 5*time.Minute {
+			c.fail("WithAssertionTTL(%v): outside [1s, 5m]", d)
+			return
+		}
+		c.assertionTTL = d
 	}
 }
 
 // WithAssertionIssuer sets the "iss" of minted assertions and the only one
-// accepted (default DefaultAssertionIssuer).
-func WithAssertionIssuer(iss string) AssertionOption {
-	return func(c *assertionConfig) { c.issuer = iss }
-}
-
-// WithAssertionLeeway tolerates clock skew between services on exp, nbf and
-// iat (default 0, at most MaxLeeway).
-func WithAssertionLeeway(d time.Duration) AssertionOption {
-	return func(c *assertionConfig) {
-		if d < 0 || d > MaxLeeway {
-			c.err = fmt.Errorf("%w: leeway %v outside [0, %v]", ErrConfig, d, MaxLeeway)
+// accepted (default DefaultAssertionIssuer); it may not be empty.
+// NewAssertion only.
+func WithAssertionIssuer(iss string) Option {
+	return func(c *config) {
+		if !c.applies("WithAssertionIssuer", forAssertion) {
 			return
 		}
-		c.leeway = d
-	}
-}
-
-// WithAssertionClock sets the time source (default time.Now), for tests.
-func WithAssertionClock(now func() time.Time) AssertionOption {
-	return func(c *assertionConfig) { c.now = now }
-}
-
-// WithAssertionCacheSize bounds both the minted and the verified assertion
-// caches (default DefaultCacheSize each); 0 turns caching off.
-func WithAssertionCacheSize(n int) AssertionOption {
-	return func(c *assertionConfig) {
-		if n < 0 {
-			c.err = fmt.Errorf("%w: cache size %d", ErrConfig, n)
+		if iss == "" {
+			c.fail("WithAssertionIssuer(%q): an empty issuer", iss)
 			return
 		}
-		c.cache = n
+		c.assertionIssuer = iss
 	}
 }
 
 // NewAssertion returns the assertion propagator for one audience: the name
-// of the service that receives the assertions.
-func NewAssertion(ring *KeyRing, audience string, opts ...AssertionOption) (*Assertion, error) {
-	cfg := assertionConfig{issuer: DefaultAssertionIssuer, ttl: DefaultAssertionTTL, now: time.Now, cache: DefaultCacheSize}
-	for _, o := range opts {
-		o(&cfg)
-	}
+// of the service that receives the assertions. It takes [WithClock],
+// [WithLeeway], [WithCacheSize], [WithAssertionTTL] and
+// [WithAssertionIssuer]; any other option, an invalid value, a nil ring or
+// an empty audience is an error wrapping [ErrConfig].
+func NewAssertion(ring *KeyRing, audience string, opts ...Option) (*Assertion, error) {
+	cfg := newConfig(forAssertion, opts)
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
-	if ring == nil || audience == "" || cfg.issuer == "" {
-		return nil, fmt.Errorf("%w: an assertion needs a key ring, an audience and an issuer", ErrConfig)
+	if ring == nil {
+		return nil, fmt.Errorf("%w: NewAssertion: the key ring is nil", ErrConfig)
 	}
-	vcfg := newConfig([]Option{
+	if audience == "" {
+		return nil, fmt.Errorf("%w: NewAssertion: the audience is empty", ErrConfig)
+	}
+	vcfg := newConfig(forVerifier, []Option{
 		WithAlgorithms(ring.alg),
 		WithTenantClaim(assertionTenantClaim),
 		WithTierClaim(assertionTierClaim),
 		WithLeeway(cfg.leeway),
 		WithClock(cfg.now),
-		WithCacheSize(cfg.cache),
+		WithCacheSize(cfg.cacheSize),
 		WithMaxTokenSize(2048),
 	})
 	if vcfg.err != nil {
 		return nil, vcfg.err
 	}
-	v, err := newVerifier(vcfg, []Issuer{{URL: cfg.issuer, Audiences: []string{audience}, Types: []string{AssertionType}}}, ring.keys)
+	v, err := newVerifier(vcfg, []Issuer{{URL: cfg.assertionIssuer, Audiences: []string{audience}, Types: []string{AssertionType}}}, ring.keys)
 	if err != nil {
 		return nil, err
 	}
 	a := &Assertion{
 		ring:        ring,
 		audience:    audience,
-		issuer:      cfg.issuer,
-		ttl:         cfg.ttl,
-		renewBefore: max(cfg.ttl/5, time.Second),
+		issuer:      cfg.assertionIssuer,
+		ttl:         cfg.assertionTTL,
+		renewBefore: max(cfg.assertionTTL/5, time.Second),
 		now:         cfg.now,
 		verifier:    v,
 	}
-	if cfg.cache > 0 {
-		a.minted = newBoundedCache[mintKey, *mintEntry](cfg.cache)
+	if cfg.cacheSize > 0 {
+		a.minted = newBoundedCache[mintKey, *mintEntry](cfg.cacheSize)
 	}
 	if ring.signer != nil {
 		h, _ := json.Marshal(map[string]string{"alg": ring.alg, "kid": ring.kid, "typ": AssertionType})

@@ -36,7 +36,7 @@ func newRing(t testing.TB, ids ...string) (*authn.KeyRing, []authn.RingKey) {
 	return ring, keys
 }
 
-func newAssertion(t testing.TB, ring *authn.KeyRing, aud string, opts ...authn.AssertionOption) *authn.Assertion {
+func newAssertion(t testing.TB, ring *authn.KeyRing, aud string, opts ...authn.Option) *authn.Assertion {
 	t.Helper()
 	a, err := authn.NewAssertion(ring, aud, opts...)
 	if err != nil {
@@ -78,7 +78,7 @@ func TestAssertionReusedUntilNearExpiry(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	now.Store(&t0)
 	clock := func() time.Time { return *now.Load() }
-	a := newAssertion(t, ring, "orders", authn.WithAssertionClock(clock), authn.WithAssertionTTL(30*time.Second))
+	a := newAssertion(t, ring, "orders", authn.WithClock(clock), authn.WithAssertionTTL(30*time.Second))
 	tn := mustTenant(t, "acme", "gold")
 	first, _ := a.Mint(tn)
 	set := func(d time.Duration) { x := t0.Add(d); now.Store(&x) }
@@ -101,7 +101,7 @@ func TestAssertionRejects(t *testing.T) {
 	t0 := time.Now()
 	now.Store(&t0)
 	clock := func() time.Time { return *now.Load() }
-	a := newAssertion(t, ring, "orders", authn.WithAssertionClock(clock))
+	a := newAssertion(t, ring, "orders", authn.WithClock(clock))
 	tn := mustTenant(t, "acme", "gold")
 	good, err := a.Mint(tn)
 	if err != nil {
@@ -299,7 +299,7 @@ func TestCheckOutgoing(t *testing.T) {
 // are parsed before anything is trusted.
 func FuzzAssertion(f *testing.F) {
 	ring, _ := newRing(f, "k1")
-	a := newAssertion(f, ring, "orders", authn.WithAssertionCacheSize(16))
+	a := newAssertion(f, ring, "orders", authn.WithCacheSize(16))
 	good, _ := a.Mint(mustTenant(f, "acme", "gold"))
 	f.Add(good)
 	f.Add("a.b.c")

@@ -31,6 +31,7 @@ const (
 var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 type config struct {
+	ctor            scope // the constructor being configured
 	algorithms      []string
 	leeway          time.Duration
 	tenantClaim     string
@@ -46,11 +47,31 @@ type config struct {
 	cacheSize       int
 	onFetchError    func(issuer string, err error)
 	now             func() time.Time
-	err             error
+	assertionTTL    time.Duration
+	assertionIssuer string
+	err             error // the first invalid option
 }
 
-func newConfig(opts []Option) *config {
+// scope is the constructors an option applies to.
+type scope uint8
+
+const (
+	forVerifier scope = 1 << iota
+	forAssertion
+)
+
+func (s scope) String() string {
+	if s == forAssertion {
+		return "NewAssertion"
+	}
+	return "NewVerifier"
+}
+
+func newConfig(ctor scope, opts []Option) *config {
 	c := &config{
+		ctor:            ctor,
+		assertionTTL:    DefaultAssertionTTL,
+		assertionIssuer: DefaultAssertionIssuer,
 		algorithms:      defaultAlgorithms,
 		tenantClaim:     DefaultTenantClaim,
 		tierClaim:       DefaultTierClaim,
@@ -62,36 +83,57 @@ func newConfig(opts []Option) *config {
 		now:             time.Now,
 	}
 	for _, o := range opts {
+		if o == nil {
+			c.fail("a nil Option")
+			continue
+		}
 		o(c)
 	}
-	if c.client == nil {
+	if c.client == nil && ctor == forVerifier {
 		c.client = &http.Client{Timeout: c.fetchTimeout}
 	}
 	return c
 }
 
+// fail records the first invalid option; the constructor returns it.
 func (c *config) fail(format string, args ...any) {
 	if c.err == nil {
-		c.err = fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 	}
 }
 
-// Option configures a Verifier.
+// applies reports whether the option name applies to the constructor being
+// configured, and records the error when it does not.
+func (c *config) applies(name string, s scope) bool {
+	if c.ctor&s == 0 {
+		c.fail("%s applies to %v, not %v", name, s, c.ctor)
+		return false
+	}
+	return true
+}
+
+// Option configures a [Verifier] ([NewVerifier]) or an [Assertion]
+// ([NewAssertion]); each says which. An option given to the other
+// constructor, or with an invalid value, is an error wrapping
+// [ErrInvalidOption].
 type Option func(*config)
 
 // WithAlgorithms sets the accepted JWS algorithms (default: every RSA,
 // RSA-PSS, ECDSA and EdDSA algorithm). Only asymmetric algorithms may be
-// named; "none" and HS* are refused.
+// named; "none" and HS* are refused. NewVerifier only.
 func WithAlgorithms(algs ...string) Option {
 	return func(c *config) {
+		if !c.applies("WithAlgorithms", forVerifier) {
+			return
+		}
 		for _, a := range algs {
 			if !contains(defaultAlgorithms, a) {
-				c.fail("algorithm %q is not an asymmetric JWS algorithm", a)
+				c.fail("WithAlgorithms: %q is not an asymmetric JWS algorithm", a)
 				return
 			}
 		}
 		if len(algs) == 0 {
-			c.fail("no algorithms")
+			c.fail("WithAlgorithms(): no algorithms")
 			return
 		}
 		c.algorithms = algs
@@ -99,11 +141,11 @@ func WithAlgorithms(algs ...string) Option {
 }
 
 // WithLeeway sets the clock skew tolerated on exp, nbf and iat (default 0,
-// at most MaxLeeway).
+// at most MaxLeeway), between issuers and us or between services.
 func WithLeeway(d time.Duration) Option {
 	return func(c *config) {
 		if d < 0 || d > MaxLeeway {
-			c.fail("leeway %v outside [0, %v]", d, MaxLeeway)
+			c.fail("WithLeeway(%v): outside [0, %v]", d, MaxLeeway)
 			return
 		}
 		c.leeway = d
@@ -111,22 +153,29 @@ func WithLeeway(d time.Duration) Option {
 }
 
 // WithTenantClaim names the claim holding the tenant ID (default
-// DefaultTenantClaim, Cognito's custom attribute).
+// DefaultTenantClaim, Cognito's custom attribute). NewVerifier only.
 func WithTenantClaim(name string) Option {
 	return func(c *config) {
+		if !c.applies("WithTenantClaim", forVerifier) {
+			return
+		}
 		if name == "" {
-			c.fail("empty tenant claim name")
+			c.fail("WithTenantClaim(%q): an empty claim name", name)
 			return
 		}
 		c.tenantClaim = name
 	}
 }
 
-// WithTierClaim names the claim holding the tier (default DefaultTierClaim).
+// WithTierClaim names the claim holding the tier (default
+// DefaultTierClaim). NewVerifier only.
 func WithTierClaim(name string) Option {
 	return func(c *config) {
+		if !c.applies("WithTierClaim", forVerifier) {
+			return
+		}
 		if name == "" {
-			c.fail("empty tier claim name")
+			c.fail("WithTierClaim(%q): an empty claim name", name)
 			return
 		}
 		c.tierClaim = name
@@ -135,12 +184,15 @@ func WithTierClaim(name string) Option {
 
 // WithDefaultTier sets the tier of tokens that carry no tier claim. Without
 // it such tokens get the empty tier, which rate limiting maps to its
-// explicit default plan. A tier breaking the ID rules is a configuration
-// error that also wraps ErrInvalidTier.
+// explicit default plan. A tier breaking the ID rules is an error that also
+// wraps ErrInvalidTier. NewVerifier only.
 func WithDefaultTier(tier string) Option {
 	return func(c *config) {
+		if !c.applies("WithDefaultTier", forVerifier) {
+			return
+		}
 		if err := tenant.ValidateTier(tier); err != nil {
-			c.fail("default tier %q: %w", tier, err)
+			c.fail("WithDefaultTier: default tier %q: %w", tier, err)
 			return
 		}
 		c.defaultTier = tier
@@ -148,9 +200,18 @@ func WithDefaultTier(tier string) Option {
 }
 
 // WithRequiredClaims rejects tokens that lack any of the named claims
-// (with ErrMissingClaim).
+// (with ErrMissingClaim). NewVerifier only.
 func WithRequiredClaims(names ...string) Option {
-	return func(c *config) { c.requiredClaims = append(c.requiredClaims, names...) }
+	return func(c *config) {
+		if !c.applies("WithRequiredClaims", forVerifier) {
+			return
+		}
+		if contains(names, "") {
+			c.fail("WithRequiredClaims: an empty claim name")
+			return
+		}
+		c.requiredClaims = append(c.requiredClaims, names...)
+	}
 }
 
 // WithCheck adds a final check, such as a tenant allow-list, a suspension
@@ -159,23 +220,44 @@ func WithRequiredClaims(names ...string) Option {
 // answer 403 instead of 401. The check runs on every Verify, cache hits
 // included, so a suspension reaches tokens verified before it on their next
 // request; it therefore sits on the hot path and should answer from memory
-// (a map or an atomic snapshot), not from a network call.
+// (a map or an atomic snapshot), not from a network call. NewVerifier only.
 func WithCheck(check func(ctx context.Context, t tenant.Tenant) error) Option {
-	return func(c *config) { c.check = check }
+	return func(c *config) {
+		if !c.applies("WithCheck", forVerifier) {
+			return
+		}
+		if check == nil {
+			c.fail("WithCheck(nil)")
+			return
+		}
+		c.check = check
+	}
 }
 
 // WithHTTPClient sets the client used to fetch discovery documents and key
-// sets (default: a client with the fetch timeout).
+// sets (default: a client with the fetch timeout). NewVerifier only.
 func WithHTTPClient(client *http.Client) Option {
-	return func(c *config) { c.client = client }
+	return func(c *config) {
+		if !c.applies("WithHTTPClient", forVerifier) {
+			return
+		}
+		if client == nil {
+			c.fail("WithHTTPClient(nil)")
+			return
+		}
+		c.client = client
+	}
 }
 
 // WithFetchTimeout bounds one key set fetch, and so the longest any request
-// waits for keys (default DefaultFetchTimeout).
+// waits for keys (default DefaultFetchTimeout). NewVerifier only.
 func WithFetchTimeout(d time.Duration) Option {
 	return func(c *config) {
+		if !c.applies("WithFetchTimeout", forVerifier) {
+			return
+		}
 		if d <= 0 {
-			c.fail("fetch timeout %v", d)
+			c.fail("WithFetchTimeout(%v): the timeout must be positive", d)
 			return
 		}
 		c.fetchTimeout = d
@@ -183,11 +265,14 @@ func WithFetchTimeout(d time.Duration) Option {
 }
 
 // WithRefreshInterval sets how often key sets are refreshed in the
-// background (default DefaultRefreshInterval).
+// background (default DefaultRefreshInterval). NewVerifier only.
 func WithRefreshInterval(d time.Duration) Option {
 	return func(c *config) {
+		if !c.applies("WithRefreshInterval", forVerifier) {
+			return
+		}
 		if d <= 0 {
-			c.fail("refresh interval %v", d)
+			c.fail("WithRefreshInterval(%v): the interval must be positive", d)
 			return
 		}
 		c.refreshInterval = d
@@ -198,10 +283,14 @@ func WithRefreshInterval(d time.Duration) Option {
 // triggered by tokens with an unknown key ID (default DefaultMissCooldown).
 // Inside the cooldown such tokens are rejected at once, so a flood of forged
 // key IDs costs the issuer one fetch per cooldown and costs us no waiting.
+// NewVerifier only.
 func WithMissCooldown(d time.Duration) Option {
 	return func(c *config) {
+		if !c.applies("WithMissCooldown", forVerifier) {
+			return
+		}
 		if d < 0 {
-			c.fail("miss cooldown %v", d)
+			c.fail("WithMissCooldown(%v): the cooldown may not be negative", d)
 			return
 		}
 		c.missCooldown = d
@@ -209,11 +298,14 @@ func WithMissCooldown(d time.Duration) Option {
 }
 
 // WithMaxTokenSize rejects longer tokens before any parsing (default
-// DefaultMaxTokenSize bytes).
+// DefaultMaxTokenSize bytes). NewVerifier only.
 func WithMaxTokenSize(n int) Option {
 	return func(c *config) {
+		if !c.applies("WithMaxTokenSize", forVerifier) {
+			return
+		}
 		if n <= 0 {
-			c.fail("max token size %d", n)
+			c.fail("WithMaxTokenSize(%d): the size must be positive", n)
 			return
 		}
 		c.maxTokenSize = n
@@ -222,11 +314,12 @@ func WithMaxTokenSize(n int) Option {
 
 // WithCacheSize bounds the verified-token cache to n tokens (default
 // DefaultCacheSize); 0 turns the cache off. A cached token costs a map
-// lookup instead of a signature verification.
+// lookup instead of a signature verification. For an Assertion it bounds
+// both the minted and the verified assertion caches.
 func WithCacheSize(n int) Option {
 	return func(c *config) {
 		if n < 0 {
-			c.fail("cache size %d", n)
+			c.fail("WithCacheSize(%d): the size may not be negative", n)
 			return
 		}
 		c.cacheSize = n
@@ -236,15 +329,30 @@ func WithCacheSize(n int) Option {
 // WithFetchErrorHandler calls h, from the fetching goroutine, after every
 // failed key set fetch: background refreshes, fetches for unknown key IDs
 // and those of Check. err is what Check reports for the issuer. h should
-// return quickly and must not call Close; nil means no handler (the
-// default).
+// return quickly and must not call Close; it may not be nil (leave the
+// option out for no handler). NewVerifier only.
 func WithFetchErrorHandler(h func(issuer string, err error)) Option {
-	return func(c *config) { c.onFetchError = h }
+	return func(c *config) {
+		if !c.applies("WithFetchErrorHandler", forVerifier) {
+			return
+		}
+		if h == nil {
+			c.fail("WithFetchErrorHandler(nil)")
+			return
+		}
+		c.onFetchError = h
+	}
 }
 
 // WithClock sets the time source (default time.Now), for tests.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return func(c *config) {
+		if now == nil {
+			c.fail("WithClock(nil)")
+			return
+		}
+		c.now = now
+	}
 }
 
 func contains(list []string, s string) bool {

@@ -50,8 +50,19 @@ var (
 // it name the issuer and wrap the fetch failure.
 var ErrKeysUnavailable = fmt.Errorf("authn: issuer keys unavailable: %w", tenant.ErrUnavailable)
 
-// ErrConfig reports an invalid Verifier, Issuer, Assertion or option.
+// ErrConfig reports an invalid Verifier, Issuer, KeyRing or Assertion: a
+// constructor's arguments, or an option ([ErrInvalidOption] wraps it).
 var ErrConfig = errors.New("authn: invalid configuration")
+
+// ErrInvalidOption is wrapped by the error [NewVerifier] and [NewAssertion]
+// return for an option with an invalid value, or one that does not apply to
+// the constructor; the message names the option. It wraps [ErrConfig].
+var ErrInvalidOption error = invalidOption{}
+
+type invalidOption struct{}
+
+func (invalidOption) Error() string { return "authn: invalid option" }
+func (invalidOption) Unwrap() error { return ErrConfig }
 
 func tokenErr(reason error, detail string) *tenant.TokenError {
 	return &tenant.TokenError{Reason: reason, Detail: detail}

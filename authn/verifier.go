@@ -49,7 +49,7 @@ type trustedIssuer struct {
 // refreshes every refresh interval, and a token with an unknown key ID
 // triggers a fetch (see WithMissCooldown). Call Close when done.
 func NewVerifier(issuers []Issuer, opts ...Option) (*Verifier, error) {
-	cfg := newConfig(opts)
+	cfg := newConfig(forVerifier, opts)
 	if cfg.err != nil {
 		return nil, cfg.err
 	}

@@ -59,7 +59,7 @@ func (f *Fixture) Tenant(tb testing.TB, id, tier string) tenant.Tenant {
 }
 
 // Assertion returns an assertion propagator for aud on a new Ed25519 ring.
-func Assertion(tb testing.TB, aud string, opts ...authn.AssertionOption) *authn.Assertion {
+func Assertion(tb testing.TB, aud string, opts ...authn.Option) *authn.Assertion {
 	tb.Helper()
 	a, err := authn.NewAssertion(authntest.NewRing(tb).Signing, aud, opts...)
 	if err != nil {
