@@ -20,16 +20,6 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// DefaultSpoofableKeys returns the incoming metadata keys the server
-// interceptors remove before the handler runs: tenant.SpoofableNames() in
-// lower case, such as x-tenant-id, tenant-id, x-forwarded-tenant and
-// x-scope-orgid. Keys are matched by tenant.FoldName: in any letter case,
-// with '_' for '-' and with or without a "-bin" suffix, so tenant_id and
-// x-tenant-id-bin go too. Any client can set them, so code that read them
-// instead of the verified tenant would be spoofed. It returns a new slice
-// on every call.
-func DefaultSpoofableKeys() []string { return lowerKeys(tenant.SpoofableNames()) }
-
 type authConfig struct {
 	spoofable []string
 	extra     []string
@@ -45,31 +35,28 @@ func (c *authConfig) fail(option string) {
 	}
 }
 
-// AuthOption configures the server authentication interceptors and
-// AuthFunc. They panic, naming the option, when an option was given an
-// invalid value (a nil function, a malformed method name).
+// AuthOption configures [UnaryServerAuthenticate],
+// [StreamServerAuthenticate] and [AuthFunc].
 type AuthOption func(*authConfig)
 
-// WithPublic makes the calls for which match returns true public: such a
-// call that carries no credential (no bearer token and no assertion; an
-// authorization value of another scheme counts as none) runs without a
-// tenant in its context, so tenant.FromContext reports false and outgoing
-// calls made with that context fail with tenant.ErrNoTenant unless marked
-// tenant-less. A public call that does carry a credential is verified as
-// any other: a valid one puts its tenant in the context, and an invalid,
-// refused or unverifiable one fails with Unauthenticated, PermissionDenied
-// or Unavailable as usual, never runs anonymously. Spoofable keys are
-// removed from public calls too, before match runs.
+// WithPublic makes the calls for which match returns true public: one
+// without a credential runs without a tenant in its context; one with a
+// credential is verified as any other. fullMethod is
+// "/package.Service/Method".
 //
-// fullMethod is "/package.Service/Method". match runs only for calls
-// without a credential, and never when the method is unknown (AuthFunc
-// called outside a gRPC server). Several WithPublic and WithPublicMethods
-// options add up: a call is public when any of them matches. Nothing is
-// public without them. Behind [UnaryServerRateLimit], a public call without
-// a tenant needs [RateLimitUntenanted], or it fails there with
-// Unauthenticated.
+// Several WithPublic and [WithPublicMethods] options add up. Behind
+// [UnaryServerRateLimit], a public call without a tenant needs
+// [WithUntenantedKey], or it fails there with Unauthenticated.
 func WithPublic(match func(ctx context.Context, fullMethod string) bool) AuthOption {
 	return func(c *authConfig) {
+		// An authorization value of another scheme counts as no
+		// credential. A credential that is invalid, refused or cannot be
+		// verified fails with Unauthenticated, PermissionDenied or
+		// Unavailable as usual, never runs anonymously, and spoofable keys
+		// go before match runs. match never runs when the method is
+		// unknown (AuthFunc called outside a gRPC server). Outgoing calls
+		// made with the tenant-less context fail with tenant.ErrNoTenant
+		// unless marked tenant.WithoutTenant.
 		if match == nil {
 			c.fail("WithPublic(nil)")
 			return
@@ -113,27 +100,51 @@ func isFullMethod(m string) bool {
 }
 
 // WithSpoofableKeys adds keys to the metadata keys removed from every
-// incoming call, on top of DefaultSpoofableKeys() or the list of
-// WithSpoofableKeysOnly. Keys are matched as the defaults are, by
-// tenant.FoldName.
+// incoming call, on top of [tenant.SpoofableNames] or the list of
+// [WithSpoofableKeysOnly]. Keys are matched by [tenant.FoldName].
 func WithSpoofableKeys(keys ...string) AuthOption {
-	return func(c *authConfig) { c.extra = append(c.extra, keys...) }
+	return func(c *authConfig) {
+		if checkKeys(c, "WithSpoofableKeys", keys) {
+			c.extra = append(c.extra, keys...)
+		}
+	}
 }
 
-// WithSpoofableKeysOnly replaces DefaultSpoofableKeys() with keys: only
-// these (and those of WithSpoofableKeys) are removed. The tenant-assertion
-// key is still removed when the interceptor does not verify assertions.
+// WithSpoofableKeysOnly replaces [tenant.SpoofableNames] with keys as the
+// metadata keys removed. tenant-assertion is still removed when the
+// interceptor does not verify assertions.
 func WithSpoofableKeysOnly(keys ...string) AuthOption {
-	return func(c *authConfig) { c.spoofable = append([]string(nil), keys...) }
+	return func(c *authConfig) {
+		if checkKeys(c, "WithSpoofableKeysOnly", keys) {
+			c.spoofable = append([]string(nil), keys...)
+		}
+	}
 }
 
-// WithAssertion also accepts the signed internal assertions of a (in the
-// tenant-assertion metadata key), for services called by other services. A
-// call may carry a bearer token, an assertion, or both; when both, they must
-// name the same tenant and tier. To accept assertions only, pass a nil
-// verifier.
+// checkKeys records an empty key as an invalid option; it reports whether
+// all keys are usable.
+func checkKeys(c *authConfig, option string, keys []string) bool {
+	for _, k := range keys {
+		if k == "" {
+			c.fail(option + `("")`)
+			return false
+		}
+	}
+	return true
+}
+
+// WithAssertion also accepts the signed internal assertions of a, in the
+// tenant-assertion metadata key. A call with both a bearer token and an
+// assertion must name the same tenant and tier in both. To accept
+// assertions only, pass a nil verifier.
 func WithAssertion(a *authn.Assertion) AuthOption {
-	return func(c *authConfig) { c.assertion = a }
+	return func(c *authConfig) {
+		if a == nil {
+			c.fail("WithAssertion(nil)")
+			return
+		}
+		c.assertion = a
+	}
 }
 
 // authenticator is the shared core of the interceptors and AuthFunc.
@@ -144,8 +155,13 @@ type authenticator struct {
 	methods   map[string]bool
 }
 
-func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator {
-	cfg := authConfig{spoofable: DefaultSpoofableKeys()}
+// newAuthenticator builds the authenticator of ctor; it panics as the
+// constructors document.
+func newAuthenticator(ctor string, v tenant.TokenVerifier, opts []AuthOption) *authenticator {
+	if v != nil {
+		mustDependency(ctor, "verifier", v)
+	}
+	cfg := authConfig{spoofable: tenant.SpoofableNames()}
 	for _, o := range opts {
 		if o == nil {
 			cfg.fail("a nil AuthOption")
@@ -153,8 +169,9 @@ func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator 
 		}
 		o(&cfg)
 	}
-	if cfg.invalid != "" {
-		panic("grpcmw: authentication with invalid option " + cfg.invalid)
+	mustValidOptions(ctor, cfg.invalid)
+	if v == nil && cfg.assertion == nil {
+		panic(errors.New("grpcmw: " + ctor + ": verifier is nil and WithAssertion is not given"))
 	}
 	names := append(append([]string(nil), cfg.spoofable...), cfg.extra...)
 	a := &authenticator{public: cfg.public, methods: cfg.methods}
@@ -166,9 +183,6 @@ func newAuthenticator(v tenant.TokenVerifier, opts []AuthOption) *authenticator 
 	} else {
 		// Nobody here verifies assertions; make sure nobody reads one.
 		names = append(names, assertionKey)
-	}
-	if len(a.props) == 0 {
-		panic("grpcmw: authentication needs a verifier or WithAssertion")
 	}
 	a.spoofable = tenant.NewNameSet(names...)
 	return a
@@ -190,7 +204,7 @@ var credentialNames = tenant.NewNameSet(authorizationKey, assertionKey)
 // tenant when the method is public.
 func (a *authenticator) authenticate(ctx context.Context, fullMethod string, ok bool) (context.Context, error) {
 	ctx, md := a.scrub(ctx)
-	t, err := tenant.ExtractAny(ctx, MetadataCarrier(md), a.props...)
+	t, err := tenant.ExtractAny(ctx, metadataCarrier(md), a.props...)
 	if err != nil {
 		if ok && errors.Is(err, tenant.ErrAbsent) && a.isPublic(ctx, fullMethod) {
 			return ctx, nil
@@ -277,15 +291,19 @@ func statusFor(o outcome.Outcome, subject string) error {
 	return s.Err()
 }
 
-// UnaryServerInterceptor verifies the bearer token of every unary call with
-// v and runs the handler with the proven tenant in its context. Only
-// methods made public by [WithPublic] or [WithPublicMethods] run without a
-// credential.
+// UnaryServerAuthenticate returns an interceptor that verifies the bearer
+// token of every unary call with v and runs the handler with the proven
+// tenant in its context ([tenant.FromContext]), after removing spoofable
+// tenant metadata. Only methods made public by [WithPublic] or
+// [WithPublicMethods] run without a credential.
 //
-// It panics without a verifier or [WithAssertion], and for an invalid
-// option.
-func UnaryServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.UnaryServerInterceptor {
-	a := newAuthenticator(v, opts)
+// It panics if v holds a typed nil, if v is nil without [WithAssertion], or
+// if an option is invalid ([ErrInvalidOption]).
+func UnaryServerAuthenticate(v tenant.TokenVerifier, opts ...AuthOption) grpc.UnaryServerInterceptor {
+	// Failures map as in httpmw: Unauthenticated (401), PermissionDenied
+	// (403), Unavailable with a RetryInfo (503), Canceled (499) and
+	// DeadlineExceeded (504) when the call ended during the check.
+	a := newAuthenticator("UnaryServerAuthenticate", v, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, err := a.authenticate(ctx, info.FullMethod, true)
 		if err != nil {
@@ -295,11 +313,11 @@ func UnaryServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.Una
 	}
 }
 
-// StreamServerInterceptor verifies the bearer token when a stream opens and
-// serves the stream with the proven tenant in its context, as
-// [UnaryServerInterceptor] does for unary calls.
-func StreamServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.StreamServerInterceptor {
-	a := newAuthenticator(v, opts)
+// StreamServerAuthenticate is [UnaryServerAuthenticate] for streams: the
+// token is verified when a stream opens. It panics as
+// UnaryServerAuthenticate does.
+func StreamServerAuthenticate(v tenant.TokenVerifier, opts ...AuthOption) grpc.StreamServerInterceptor {
+	a := newAuthenticator("StreamServerAuthenticate", v, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := a.authenticate(ss.Context(), info.FullMethod, true)
 		if err != nil {
@@ -315,13 +333,14 @@ func StreamServerInterceptor(v tenant.TokenVerifier, opts ...AuthOption) grpc.St
 //
 //	auth.UnaryServerInterceptor(grpcmw.AuthFunc(verifier))
 //
-// It reads the method from the context (grpc.Method), so [WithPublic] and
-// [WithPublicMethods] work as with the interceptors; a method skipped by
-// go-grpc-middleware's selector, or served by a service implementing its
-// auth.ServiceAuthFuncOverride, never reaches AuthFunc and keeps its
-// spoofable keys, so prefer these options for public methods.
+// [WithPublic] and [WithPublicMethods] work as with the interceptors. It
+// panics as [UnaryServerAuthenticate] does.
 func AuthFunc(v tenant.TokenVerifier, opts ...AuthOption) func(ctx context.Context) (context.Context, error) {
-	a := newAuthenticator(v, opts)
+	// It reads the method from the context (grpc.Method). A method skipped
+	// by go-grpc-middleware's selector, or served by a service implementing
+	// its auth.ServiceAuthFuncOverride, never reaches AuthFunc and keeps its
+	// spoofable keys, so prefer these options for public methods.
+	a := newAuthenticator("AuthFunc", v, opts)
 	return func(ctx context.Context) (context.Context, error) {
 		m, ok := grpc.Method(ctx)
 		return a.authenticate(ctx, m, ok)

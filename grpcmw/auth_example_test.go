@@ -31,8 +31,8 @@ func ExampleWithPublicMethods() {
 	// every other method still needs one.
 	public := grpcmw.WithPublicMethods(grpcmw.HealthMethods()...)
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(verifier, public)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(verifier, public)),
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(verifier, public)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(verifier, public)),
 	)
 	hs := health.NewServer()
 	grpc_health_v1.RegisterHealthServer(srv, hs)

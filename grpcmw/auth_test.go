@@ -93,8 +93,8 @@ func withMD(t *testing.T, kv ...string) context.Context {
 
 func interceptors(v tenant.TokenVerifier) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v)),
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(v)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(v)),
 	}
 }
 

@@ -11,17 +11,16 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// MetadataCarrier adapts gRPC metadata to tenant.ValuesCarrier (and to
-// OpenTelemetry's TextMapCarrier and ValuesGetter). Keys are matched in
-// every letter case, since an MD built as a literal can hold keys that are
-// not lower case; Set stores the lower-case key, as gRPC requires, and
-// removes every other case of it.
-type MetadataCarrier metadata.MD
+// metadataCarrier adapts gRPC metadata to tenant.ValuesCarrier. Keys are
+// matched in every letter case, since an MD built as a literal can hold
+// keys that are not lower case; Set stores the lower-case key, as gRPC
+// requires, and removes every other case of it.
+type metadataCarrier metadata.MD
 
-var _ tenant.ValuesCarrier = MetadataCarrier(nil)
+var _ tenant.ValuesCarrier = metadataCarrier(nil)
 
 // Get returns the first value of key in any letter case, or "".
-func (c MetadataCarrier) Get(key string) string {
+func (c metadataCarrier) Get(key string) string {
 	if v := c[mdKey(key)]; len(v) > 0 {
 		return v[0]
 	}
@@ -35,7 +34,7 @@ func (c MetadataCarrier) Get(key string) string {
 
 // Values returns the values of key in every letter case. It allocates only
 // when more than one case of key is present.
-func (c MetadataCarrier) Values(key string) []string {
+func (c metadataCarrier) Values(key string) []string {
 	var out []string
 	shared := true // out aliases a slice of c
 	for k, v := range c {
@@ -57,7 +56,7 @@ func (c MetadataCarrier) Values(key string) []string {
 
 // Set replaces the values of key, in every letter case, with value under
 // the lower-case key.
-func (c MetadataCarrier) Set(key, value string) {
+func (c metadataCarrier) Set(key, value string) {
 	for k := range c {
 		if len(k) == len(key) && strings.EqualFold(k, key) {
 			delete(c, k)
@@ -67,7 +66,7 @@ func (c MetadataCarrier) Set(key, value string) {
 }
 
 // Keys returns the keys present.
-func (c MetadataCarrier) Keys() []string {
+func (c metadataCarrier) Keys() []string {
 	keys := make([]string, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)
@@ -116,7 +115,7 @@ func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []gr
 	}
 	md, ok := metadata.FromOutgoingContext(ctx)
 	if !ok {
-		_, send, err := tenant.CheckOutgoing(ctx, MetadataCarrier(nil), p)
+		_, send, err := tenant.CheckOutgoing(ctx, metadataCarrier(nil), p)
 		if err != nil {
 			return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
 		}
@@ -129,7 +128,7 @@ func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []gr
 		}
 		return metadata.AppendToOutgoingContext(ctx, r.kv...), nil
 	}
-	c := MetadataCarrier(md)
+	c := metadataCarrier(md)
 	_, send, err := tenant.CheckOutgoing(ctx, c, p)
 	if err != nil {
 		return nil, fmt.Errorf("grpcmw: %s: %w", method, err)
@@ -142,16 +141,22 @@ func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []gr
 	return metadata.NewOutgoingContext(ctx, md), nil
 }
 
-// UnaryClientInterceptor sends the tenant of each call's context to the
-// server with p (tenant.Relay or a *authn.Assertion), and refuses calls
-// made without a tenant (tenant.ErrNoTenant), and calls whose outgoing
-// metadata already holds a tenant credential, of either format, in any key
-// case, that does not verify with p as the context's tenant, or that p
-// cannot verify, or that come with a per-call grpc.PerRPCCredentials option
-// (tenant.ErrMismatch; see tenant.CheckOutgoing). A refused call never
-// leaves the process. The credential p injects replaces every other value
-// of its key.
-func UnaryClientInterceptor(p tenant.Propagator) grpc.UnaryClientInterceptor {
+// UnaryClientPropagate returns an interceptor that sends the tenant of
+// each call's context to the server with p ([tenant.Relay] or an
+// [*authn.Assertion]). It fails closed: a call without a tenant fails with
+// [tenant.ErrNoTenant] unless its context is [tenant.WithoutTenant], and
+// one whose outgoing metadata holds a tenant credential p cannot verify as
+// the context's tenant with [tenant.ErrMismatch]; neither leaves the
+// process.
+//
+// It panics if p is nil or a typed nil.
+func UnaryClientPropagate(p tenant.Propagator) grpc.UnaryClientInterceptor {
+	// A credential of either format, under any key case, must verify with
+	// p as the context's tenant (tenant.CheckOutgoing); a per-call
+	// grpc.PerRPCCredentials option is refused as a mismatch too, since its
+	// metadata is computed after every interceptor. The credential p
+	// injects replaces every other value of its key.
+	mustDependency("UnaryClientPropagate", "propagator", p)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {
@@ -161,9 +166,10 @@ func UnaryClientInterceptor(p tenant.Propagator) grpc.UnaryClientInterceptor {
 	}
 }
 
-// StreamClientInterceptor is UnaryClientInterceptor for streams; the check
-// happens when the stream opens.
-func StreamClientInterceptor(p tenant.Propagator) grpc.StreamClientInterceptor {
+// StreamClientPropagate is [UnaryClientPropagate] for streams; the check
+// happens when the stream opens. It panics if p is nil or a typed nil.
+func StreamClientPropagate(p tenant.Propagator) grpc.StreamClientInterceptor {
+	mustDependency("StreamClientPropagate", "propagator", p)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {
@@ -171,13 +177,4 @@ func StreamClientInterceptor(p tenant.Propagator) grpc.StreamClientInterceptor {
 		}
 		return streamer(ctx, desc, cc, method, opts...)
 	}
-}
-
-// lowerKeys returns the metadata form of header-style keys.
-func lowerKeys(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = strings.ToLower(k)
-	}
-	return out
 }

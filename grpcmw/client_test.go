@@ -31,8 +31,8 @@ func counting(n *atomic.Int64) grpc.UnaryServerInterceptor {
 func dialWith(t *testing.T, addr string, p tenant.Propagator) grpc_health_v1.HealthClient {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(p)),
-		grpc.WithStreamInterceptor(grpcmw.StreamClientInterceptor(p)))
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(p)),
+		grpc.WithStreamInterceptor(grpcmw.StreamClientPropagate(p)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,8 @@ func TestClientPropagation(t *testing.T) {
 			f := startGRPC(t, func(v tenant.TokenVerifier) []grpc.ServerOption {
 				verifier = v
 				return []grpc.ServerOption{
-					grpc.ChainUnaryInterceptor(counting(&hits), grpcmw.UnaryServerInterceptor(v, grpcmw.WithAssertion(a))),
-					grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, grpcmw.WithAssertion(a))),
+					grpc.ChainUnaryInterceptor(counting(&hits), grpcmw.UnaryServerAuthenticate(v, grpcmw.WithAssertion(a))),
+					grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(v, grpcmw.WithAssertion(a))),
 				}
 			})
 			var p tenant.Propagator = a
@@ -106,7 +106,7 @@ func TestClientPropagation(t *testing.T) {
 			if format == "relay" {
 				op = tenant.Relay{Verifier: verifier}
 			}
-			_ = op.Inject(tenant.NewContext(context.Background(), other), grpcmw.MetadataCarrier(foreign))
+			_ = op.Inject(tenant.NewContext(context.Background(), other), mdCarrier(foreign))
 			mixed := metadata.NewOutgoingContext(ctx, foreign)
 			if _, err := client.Check(mixed, &grpc_health_v1.HealthCheckRequest{}); !errors.Is(err, tenant.ErrMismatch) {
 				t.Fatalf("foreign credential: %v", err)
@@ -118,4 +118,25 @@ func TestClientPropagation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mdCarrier is a tenant.Carrier over outgoing metadata, for a test to put
+// a credential there itself.
+type mdCarrier metadata.MD
+
+func (c mdCarrier) Get(key string) string {
+	if v := metadata.MD(c).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+
+func (c mdCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
 }

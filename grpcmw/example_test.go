@@ -9,7 +9,7 @@ import (
 	"github.com/tenantkit/tenantkit/grpcmw"
 )
 
-func ExampleUnaryServerInterceptor() {
+func ExampleUnaryServerAuthenticate() {
 	issuer, err := authn.Cognito("eu-west-1", "eu-west-1_AbCdEf123", authn.TokenUseAccess, "3n4b5urk1ft4fl3mg5e62d9ado")
 	if err != nil {
 		log.Fatal(err)
@@ -21,8 +21,8 @@ func ExampleUnaryServerInterceptor() {
 	defer verifier.Close()
 
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(verifier)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(verifier)),
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(verifier)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(verifier)),
 	)
 	defer srv.Stop()
 	// Register services on srv; their handlers call tenant.Require(ctx).

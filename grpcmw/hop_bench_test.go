@@ -75,8 +75,8 @@ func BenchmarkHop(b *testing.B) {
 		{"bare", func(ctx context.Context, m string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, o ...grpc.CallOption) error {
 			return inv(ctx, m, req, reply, cc, o...)
 		}, passthrough},
-		{"relay", grpcmw.UnaryClientInterceptor(tenant.Relay{Verifier: v}), grpcmw.UnaryServerInterceptor(v)},
-		{"assertion", grpcmw.UnaryClientInterceptor(a), grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(a))},
+		{"relay", grpcmw.UnaryClientPropagate(tenant.Relay{Verifier: v}), grpcmw.UnaryServerAuthenticate(v)},
+		{"assertion", grpcmw.UnaryClientPropagate(a), grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithAssertion(a))},
 	} {
 		b.Run("inproc/"+bc.name, func(b *testing.B) {
 			invoker := func(ctx context.Context, method string, req, reply any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
@@ -99,14 +99,14 @@ func BenchmarkHop(b *testing.B) {
 		ctx    func(int) context.Context
 	}{
 		{"bare", nil, nil, same},
-		{"relay", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerInterceptor(v))},
-			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(tenant.Relay{Verifier: v}))}, same},
-		{"assertion", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(a)))},
-			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(a))}, same},
-		{"relay-cold", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerInterceptor(uncached))},
-			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(tenant.Relay{Verifier: uncached}))}, same},
-		{"assertion-cold", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(a)))},
-			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(a))}, fresh},
+		{"relay", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerAuthenticate(v))},
+			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(tenant.Relay{Verifier: v}))}, same},
+		{"assertion", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithAssertion(a)))},
+			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(a))}, same},
+		{"relay-cold", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerAuthenticate(uncached))},
+			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(tenant.Relay{Verifier: uncached}))}, same},
+		{"assertion-cold", []grpc.ServerOption{grpc.UnaryInterceptor(grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithAssertion(a)))},
+			[]grpc.DialOption{grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(a))}, fresh},
 	} {
 		b.Run("loopback/"+bc.name, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")

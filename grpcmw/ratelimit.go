@@ -13,18 +13,15 @@ import (
 )
 
 // RateLimitOption configures [UnaryServerRateLimit] and
-// [StreamServerRateLimit]. They panic, naming the option, when an option was
-// given an invalid value (a nil function or limiter): an interceptor
-// constructor has no error to return, and such a server would fail on its
-// first call.
+// [StreamServerRateLimit].
 type RateLimitOption func(*rateLimitConfig)
 
 type rateLimitConfig struct {
 	invalid    string // the first invalid option
 	cost       func(ctx context.Context, fullMethod string) int
 	untenanted func(ctx context.Context) string
-	anonymous  ratelimit.Limiter // set by RateLimitUntenantedLimiter
-	anonLocal  ratelimit.Limiter // made by RateLimitUntenanted
+	anonymous  ratelimit.Limiter // set by WithUntenantedLimiter
+	anonLocal  ratelimit.Limiter // made by WithUntenantedKey
 	onDecision func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)
 }
 
@@ -34,54 +31,58 @@ func (c *rateLimitConfig) fail(option string) {
 	}
 }
 
-// RateLimitCost sets the cost of a call (default 1) from its context and
-// full method name, for methods heavier than others. A cost above the plan's
-// burst can never be allowed and is answered Internal: it is a
-// configuration error.
-func RateLimitCost(cost func(ctx context.Context, fullMethod string) int) RateLimitOption {
+// WithCost sets the cost of a call (default 1) from its context and full
+// method name, for methods heavier than others. A cost above the plan's
+// burst fails with Internal.
+func WithCost(cost func(ctx context.Context, fullMethod string) int) RateLimitOption {
 	return func(c *rateLimitConfig) {
+		// Such a cost can never be allowed: a configuration error.
 		if cost == nil {
-			c.fail("RateLimitCost(nil)")
+			c.fail("WithCost(nil)")
+			return
 		}
 		c.cost = cost
 	}
 }
 
-// RateLimitUntenanted limits calls that carry no tenant under the default
-// plan, keyed by key(ctx) (for example the peer address) with the prefix
-// "anon:", which no tenant ID can have. Without this option, or when key
-// returns "", such a call fails with Unauthenticated: a call is never let
-// through unlimited because it has no tenant.
+// WithUntenantedKey limits calls without a tenant under the default plan,
+// keyed by key(ctx), for example the peer address. Without it, or when key
+// returns "", such a call fails with Unauthenticated.
 //
-// Untenanted keys are never decided by the tenants' limiter, so that many of
-// them cannot crowd tenants out of its key bound: they go to the limiter set
-// by [RateLimitUntenantedLimiter], by default to an in-process
-// [ratelimit.Local] bounded to [ratelimit.DefaultUntenantedMaxKeys] keys,
-// which the interceptors built with this option value share (pass the same
-// value to the unary and the stream interceptor). Give the default plan no
-// quota, or untenanted keys that spent quota fill that bound and further new
-// ones fail with Unavailable until the period ends.
-func RateLimitUntenanted(key func(ctx context.Context) string) RateLimitOption {
+// They are decided by the limiter of [WithUntenantedLimiter], by default by
+// an in-process [ratelimit.Local] of [ratelimit.DefaultUntenantedMaxKeys]
+// keys that the interceptors built with this option value share (pass the
+// same value to the unary and the stream interceptor). Give the default
+// plan no quota.
+func WithUntenantedKey(key func(ctx context.Context) string) RateLimitOption {
+	// A call is never let through unlimited because it has no tenant. Keys
+	// get the prefix "anon:", which no tenant ID can have, and never go to
+	// the tenants' limiter, so that many of them cannot crowd tenants out of
+	// its key bound. With a quota on the default plan, untenanted keys that
+	// spent it fill the local bound, and further new ones fail with
+	// Unavailable until the period ends.
 	var local ratelimit.Limiter
 	if key != nil {
 		local = newUntenantedLocal()
 	}
 	return func(c *rateLimitConfig) {
 		if key == nil {
-			c.fail("RateLimitUntenanted(nil)")
+			c.fail("WithUntenantedKey(nil)")
+			return
 		}
 		c.untenanted, c.anonLocal = key, local
 	}
 }
 
-// RateLimitUntenantedLimiter sets the limiter that decides for calls
-// without a tenant (see [RateLimitUntenanted], which it needs), for example
-// a shared redislimit.Limiter or a [ratelimit.Local] of another size. It must
-// not be the tenants' limiter when that one is in-process.
-func RateLimitUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
+// WithUntenantedLimiter sets the limiter that decides for calls without a
+// tenant (see [WithUntenantedKey], which it needs), for example a shared
+// redislimit.Limiter. It must not be the tenants' limiter when that one is
+// in-process.
+func WithUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
 	return func(c *rateLimitConfig) {
-		if l == nil {
-			c.fail("RateLimitUntenantedLimiter(nil)")
+		if d := nilValue(l); d != "" {
+			c.fail("WithUntenantedLimiter(" + d + ")")
+			return
 		}
 		c.anonymous = l
 	}
@@ -95,35 +96,39 @@ func newUntenantedLocal() ratelimit.Limiter {
 	return l
 }
 
-// RateLimitOnDecision sets a function called with every decision (and the
+// WithDecisionHook sets a function called with every decision (and the
 // error, if any), for metrics and logs.
-func RateLimitOnDecision(f func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)) RateLimitOption {
+func WithDecisionHook(f func(ctx context.Context, fullMethod string, d ratelimit.Decision, err error)) RateLimitOption {
 	return func(c *rateLimitConfig) {
 		if f == nil {
-			c.fail("RateLimitOnDecision(nil)")
+			c.fail("WithDecisionHook(nil)")
+			return
 		}
 		c.onDecision = f
 	}
 }
 
-// UnaryServerRateLimit returns an interceptor that limits each tenant (from
-// [tenant.FromContext], so it runs after the authentication interceptor)
-// under the plan of its tier in plans.
+// UnaryServerRateLimit returns an interceptor that limits each tenant of
+// [tenant.FromContext] (so it runs after [UnaryServerAuthenticate]) under
+// the plan of its tier in plans.
 //
-// A denied call fails with codes.ResourceExhausted and two details: a
-// google.rpc.RetryInfo with the delay before a retry can succeed, and a
-// google.rpc.QuotaFailure whose violation names the tenant (subject
-// "tenant:<id>") and the violated policy (quota_id "<plan>", "<plan>-quota"
-// or "<plan>-inflight", as in package httpmw). When the limiter's backend is
-// down and the plan fails closed, or an in-process limiter is full
-// ([ratelimit.ErrCapacity]), the call fails with codes.Unavailable and a
-// RetryInfo; a call whose client gave up fails with codes.Canceled, one
-// whose deadline passed with codes.DeadlineExceeded. The in-flight slot of an allowed call is released when the
-// handler returns, panics included.
+// A denied call fails with codes.ResourceExhausted, a google.rpc.RetryInfo
+// and a google.rpc.QuotaFailure naming the tenant ("tenant:<id>") and the
+// violated policy ("<plan>", "<plan>-quota" or "<plan>-inflight"). An
+// unavailable or full limiter fails the call with Unavailable, a canceled
+// call with Canceled, a passed deadline with DeadlineExceeded; a call
+// without a tenant with Unauthenticated, unless [WithUntenantedKey] keys
+// it.
 //
-// It panics for a nil limiter or plans, and for an invalid option.
+// It panics if l or plans is nil or a typed nil, or if an option is invalid
+// ([ErrInvalidOption]).
 func UnaryServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) grpc.UnaryServerInterceptor {
-	c := newRateLimitConfig(l, plans, opts)
+	// The policy names are those of httpmw. Unavailable, always with a
+	// RetryInfo, comes when the backend is down and the plan fails closed,
+	// or an in-process limiter is full (ratelimit.ErrCapacity). The
+	// in-flight slot of an allowed call is released when the handler
+	// returns, panics included.
+	c := newRateLimitConfig("UnaryServerRateLimit", l, plans, opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		d, err := c.take(ctx, l, plans, info.FullMethod)
 		if err != nil {
@@ -134,11 +139,11 @@ func UnaryServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...R
 	}
 }
 
-// StreamServerRateLimit is [UnaryServerRateLimit] for streams. A stream is
-// limited once, when it opens; its in-flight slot is held until the handler
-// returns.
+// StreamServerRateLimit is [UnaryServerRateLimit] for streams: a stream is
+// limited once, when it opens, and holds its in-flight slot until the
+// handler returns. It panics as UnaryServerRateLimit does.
 func StreamServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) grpc.StreamServerInterceptor {
-	c := newRateLimitConfig(l, plans, opts)
+	c := newRateLimitConfig("StreamServerRateLimit", l, plans, opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		d, err := c.take(ss.Context(), l, plans, info.FullMethod)
 		if err != nil {
@@ -149,10 +154,11 @@ func StreamServerRateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...
 	}
 }
 
-func newRateLimitConfig(l ratelimit.Limiter, plans *ratelimit.Plans, opts []RateLimitOption) *rateLimitConfig {
-	if l == nil || plans == nil {
-		panic("grpcmw: rate limit interceptor with a nil limiter or plans")
-	}
+// newRateLimitConfig builds the config of ctor; it panics as the
+// constructors document.
+func newRateLimitConfig(ctor string, l ratelimit.Limiter, plans *ratelimit.Plans, opts []RateLimitOption) *rateLimitConfig {
+	mustDependency(ctor, "limiter", l)
+	mustDependency(ctor, "plans", plans)
 	c := &rateLimitConfig{}
 	for _, o := range opts {
 		if o == nil {
@@ -161,12 +167,10 @@ func newRateLimitConfig(l ratelimit.Limiter, plans *ratelimit.Plans, opts []Rate
 		}
 		o(c)
 	}
-	if c.anonymous != nil && c.untenanted == nil && c.invalid == "" {
-		c.fail("RateLimitUntenantedLimiter without RateLimitUntenanted")
+	if c.anonymous != nil && c.untenanted == nil {
+		c.fail("WithUntenantedLimiter without WithUntenantedKey")
 	}
-	if c.invalid != "" {
-		panic("grpcmw: rate limit interceptor with invalid option " + c.invalid)
-	}
+	mustValidOptions(ctor, c.invalid)
 	if c.anonymous == nil {
 		c.anonymous = c.anonLocal
 	}

@@ -135,8 +135,8 @@ func TestClientSmuggledCredentials(t *testing.T) {
 	f := startGRPC(t, func(v tenant.TokenVerifier) []grpc.ServerOption {
 		verifier = v
 		return []grpc.ServerOption{
-			grpc.ChainUnaryInterceptor(rec.unary, grpcmw.UnaryServerInterceptor(v, grpcmw.WithAssertion(a))),
-			grpc.ChainStreamInterceptor(rec.stream, grpcmw.StreamServerInterceptor(v, grpcmw.WithAssertion(a))),
+			grpc.ChainUnaryInterceptor(rec.unary, grpcmw.UnaryServerAuthenticate(v, grpcmw.WithAssertion(a))),
+			grpc.ChainStreamInterceptor(rec.stream, grpcmw.StreamServerAuthenticate(v, grpcmw.WithAssertion(a))),
 		}
 	})
 	acme, err := verifier.Verify(context.Background(), f.token("acme"))
@@ -154,8 +154,8 @@ func TestClientSmuggledCredentials(t *testing.T) {
 			p = tenant.Relay{Verifier: verifier}
 		}
 		conn, err := grpc.NewClient(f.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(p)),
-			grpc.WithStreamInterceptor(grpcmw.StreamClientInterceptor(p)))
+			grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(p)),
+			grpc.WithStreamInterceptor(grpcmw.StreamClientPropagate(p)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,11 +49,11 @@ func spoofServer(t *testing.T, names []string, opts ...grpcmw.AuthOption) (*grpc
 	vk := &visibleKeys{}
 	f := startGRPC(t, func(v tenant.TokenVerifier) []grpc.ServerOption {
 		return []grpc.ServerOption{
-			grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, opts...), func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(v, opts...), func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 				vk.look(ctx, names)
 				return h(ctx, req)
 			}),
-			grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, opts...), func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(v, opts...), func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 				vk.look(ss.Context(), names)
 				return h(srv, ss)
 			}),

@@ -13,30 +13,30 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// UnaryServerTelemetry returns a unary server interceptor that records the
-// per-tenant metrics of every call in m: tenantkit.server.requests,
-// .duration (handler time), .request.size and .response.size (the encoded
-// size of the request and response messages, not wire bytes), with the
-// outcome taken from the status code. With
-// telemetry.WithUsage the same call meters it in the usage table.
+// UnaryServerTelemetry returns an interceptor that records the per-tenant
+// request metrics of every unary call in m (requests, duration, request
+// and response size), with the outcome taken from the status code. Chain
+// it after [UnaryServerAuthenticate] and before [UnaryServerRateLimit], so
+// that rejected calls count as rate_limited:
 //
-// Chain it after the authentication interceptor, which puts the tenant in
-// the context, and before the rate-limit interceptor, so that rejected calls
-// are counted as rate_limited:
+//	grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(v), grpcmw.UnaryServerTelemetry(m), grpcmw.UnaryServerRateLimit(l, plans))
 //
-//	grpc.ChainUnaryInterceptor(UnaryServerInterceptor(v), UnaryServerTelemetry(m), ...)
-//
-// otelgrpc v0.72.0 has no Labeler: its server metric attributes are fixed
-// in the stats handler's TagRPC, before any interceptor has authenticated
-// the call, so its server metrics cannot carry the tenant (this
-// interceptor's metrics do). On the client side the tenant is in the
-// caller's context from the start, and
-// otelgrpc.NewClientHandler(otelgrpc.WithMetricAttributesFn(m.TenantAttributes))
-// puts the guarded tenant attributes on otelgrpc's client metrics.
+// It panics if m is nil.
 func UnaryServerTelemetry(m *telemetry.Metrics) grpc.UnaryServerInterceptor {
-	if m == nil {
-		panic("grpcmw: UnaryServerTelemetry with a nil *telemetry.Metrics")
-	}
+	// The instruments are tenantkit.server.requests, .duration (handler
+	// time), .request.size and .response.size (the encoded size of the
+	// request and response messages, not wire bytes). With
+	// telemetry.WithUsage the same call meters it in the usage table.
+	//
+	// It takes no options: httpmw.Telemetry's one, WithLabeler, feeds
+	// otelhttp's Labeler, and otelgrpc v0.72.0 has none. Its server metric
+	// attributes are fixed in the stats handler's TagRPC, before any
+	// interceptor has authenticated the call, so its server metrics cannot
+	// carry the tenant (this interceptor's metrics do). On the client side
+	// the tenant is in the caller's context from the start, and
+	// otelgrpc.NewClientHandler(otelgrpc.WithMetricAttributesFn(m.TenantAttributes))
+	// puts the guarded tenant attributes on otelgrpc's client metrics.
+	mustDependency("UnaryServerTelemetry", "metrics", m)
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		t, _ := tenant.FromContext(ctx)
 		start := time.Now()
@@ -59,13 +59,11 @@ func UnaryServerTelemetry(m *telemetry.Metrics) grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerTelemetry is the stream counterpart of
-// [UnaryServerTelemetry]: one stream is one request, its duration the
-// handler's, its sizes the sums over the messages received and sent.
+// StreamServerTelemetry is [UnaryServerTelemetry] for streams: one stream
+// is one request, its duration the handler's, its sizes the sums over the
+// messages received and sent. It panics if m is nil.
 func StreamServerTelemetry(m *telemetry.Metrics) grpc.StreamServerInterceptor {
-	if m == nil {
-		panic("grpcmw: StreamServerTelemetry with a nil *telemetry.Metrics")
-	}
+	mustDependency("StreamServerTelemetry", "metrics", m)
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx := ss.Context()
 		t, _ := tenant.FromContext(ctx)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -13,16 +14,6 @@ import (
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
 )
-
-// DefaultSpoofableHeaders returns the request headers and trailers
-// Authenticate removes before the handler runs: tenant.SpoofableNames(),
-// such as X-Tenant-ID, Tenant-ID, X-Forwarded-Tenant and X-Scope-OrgID.
-// Names are matched by tenant.FoldName: in any letter case and with '_'
-// for '-', so X-Tenant_ID goes too. Clients can set them to anything; code
-// that read them instead of the verified tenant would be trivially spoofed.
-// It returns a new slice on every call, so no caller can change another's
-// defaults.
-func DefaultSpoofableHeaders() []string { return tenant.SpoofableNames() }
 
 type authConfig struct {
 	spoofable []string
@@ -50,29 +41,25 @@ func (c *authConfig) isPublic(r *http.Request) bool {
 	return false
 }
 
-// AuthOption configures Authenticate. Authenticate panics, naming the
-// option, when an option was given an invalid value (a nil function).
+// AuthOption configures [Authenticate].
 type AuthOption func(*authConfig)
 
-// WithPublic makes the requests for which match returns true public: such a
-// request that carries no credential (no bearer token and no assertion; an
-// Authorization header of another scheme counts as none) is served without
-// a tenant in its context, so tenant.FromContext reports false and outgoing
-// calls made with that context fail with tenant.ErrNoTenant unless marked
-// tenant-less. A public request that does carry a credential is verified as
-// on any other route: a valid one puts its tenant in the context, and an
-// invalid, refused or unverifiable one is answered 401, 403 or 503 as
-// usual, never served anonymously. Spoofable headers are removed from
-// public requests too, before match runs.
+// WithPublic makes the requests for which match returns true public: one
+// without a credential is served without a tenant in its context; one with
+// a credential is verified as on any other route.
 //
-// match runs only for requests without a credential, and sees r.URL.Path
-// as received (match on the method and the exact path, or on a prefix
-// ending in '/'). Several WithPublic options add up: a request is public
-// when any of them matches. Nothing is public without this option. Behind
-// [RateLimit], a public request without a tenant needs
-// [RateLimitUntenanted], or it is answered 401 there.
+// match sees r.URL.Path as received; several WithPublic options add up.
+// Behind [RateLimit], a public request without a tenant needs
+// [WithUntenantedKey], or it is answered 401 there.
 func WithPublic(match func(*http.Request) bool) AuthOption {
 	return func(c *authConfig) {
+		// An Authorization header of another scheme counts as no
+		// credential. A credential that is invalid, refused or cannot be
+		// verified is answered 401, 403 or 503 as elsewhere, never served
+		// anonymously, and spoofable headers go before match runs, so a
+		// public handler reads no more than any other. Outgoing calls made
+		// with the tenant-less context fail with tenant.ErrNoTenant unless
+		// marked tenant.WithoutTenant.
 		if match == nil {
 			c.fail("WithPublic(nil)")
 			return
@@ -83,61 +70,112 @@ func WithPublic(match func(*http.Request) bool) AuthOption {
 
 // WithSpoofableHeaders adds names to the headers (and trailers)
 // Authenticate removes from every request, on top of
-// DefaultSpoofableHeaders() or the list of WithSpoofableHeadersOnly. Names
-// are matched as the defaults are, by tenant.FoldName.
+// [tenant.SpoofableNames] or the list of [WithSpoofableHeadersOnly]. Names
+// are matched by [tenant.FoldName].
 func WithSpoofableHeaders(names ...string) AuthOption {
-	return func(c *authConfig) { c.extra = append(c.extra, names...) }
+	return func(c *authConfig) {
+		if checkNames(c, "WithSpoofableHeaders", names) {
+			c.extra = append(c.extra, names...)
+		}
+	}
 }
 
-// WithSpoofableHeadersOnly replaces DefaultSpoofableHeaders() with names:
-// only these (and those of WithSpoofableHeaders) are removed. A
-// Tenant-Assertion header is still removed when the middleware does not
-// verify assertions.
+// WithSpoofableHeadersOnly replaces [tenant.SpoofableNames] with names as
+// the headers Authenticate removes. Tenant-Assertion is still removed when
+// the middleware does not verify assertions.
 func WithSpoofableHeadersOnly(names ...string) AuthOption {
-	return func(c *authConfig) { c.spoofable = append([]string(nil), names...) }
+	return func(c *authConfig) {
+		if checkNames(c, "WithSpoofableHeadersOnly", names) {
+			c.spoofable = append([]string(nil), names...)
+		}
+	}
 }
 
-// WithAssertion also accepts the signed internal assertions of a (in the
-// Tenant-Assertion header), for services called by other services. A
-// request may carry a bearer token, an assertion, or both; when both, they
-// must name the same tenant and tier. To accept assertions only, pass a nil
-// verifier to Authenticate.
+// checkNames records an empty name as an invalid option; it reports
+// whether all names are usable.
+func checkNames(c *authConfig, option string, names []string) bool {
+	for _, n := range names {
+		if n == "" {
+			c.fail(option + `("")`)
+			return false
+		}
+	}
+	return true
+}
+
+// WithAssertion also accepts the signed internal assertions of a, in the
+// Tenant-Assertion header. A request with both a bearer token and an
+// assertion must name the same tenant and tier in both. To accept
+// assertions only, pass a nil verifier to [Authenticate].
 func WithAssertion(a *authn.Assertion) AuthOption {
-	return func(c *authConfig) { c.assertion = a }
+	return func(c *authConfig) {
+		if a == nil {
+			c.fail("WithAssertion(nil)")
+			return
+		}
+		c.assertion = a
+	}
 }
 
-// WithRealm sets the realm of the WWW-Authenticate challenge.
+// WithRealm sets the realm of the WWW-Authenticate challenge. A realm with
+// a control character is invalid.
 func WithRealm(realm string) AuthOption {
-	return func(c *authConfig) { c.realm = realm }
+	return func(c *authConfig) {
+		// A header value with CR or LF would be refused by net/http; the
+		// quotes and backslashes challenge escapes are fine.
+		if strings.ContainsFunc(realm, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			c.fail("WithRealm(" + strconv.Quote(realm) + "): a control character")
+			return
+		}
+		c.realm = realm
+	}
 }
 
 // WithAuthErrorHandler replaces the response written when authentication
-// fails. err wraps tenant.ErrInvalidToken (401), tenant.ErrForbidden (403),
-// authn.ErrKeysUnavailable (503) or a bearer extraction error. The handler
-// must not echo the request's credentials.
+// fails. By default, and from the error class of err, it is:
+//
+//   - 401 with a WWW-Authenticate challenge: no credential (err wraps
+//     [tenant.ErrAbsent]) or a rejected one ([tenant.ErrInvalidToken],
+//     [tenant.ErrInvalidBearer], a repeated credential, any other error);
+//   - 403: a tenant refused by a check ([tenant.ErrForbidden]);
+//   - 503 with Retry-After: the issuer's keys cannot be fetched
+//     ([tenant.ErrUnavailable], as [authn.ErrKeysUnavailable] wraps it);
+//   - 499 (the client canceled) or 504 (the deadline passed) when
+//     r.Context() ended during the check, whatever err is.
+//
+// h must not echo the request's credentials.
 func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) AuthOption {
-	return func(c *authConfig) { c.onError = h }
+	return func(c *authConfig) {
+		if h == nil {
+			c.fail("WithAuthErrorHandler(nil)")
+			return
+		}
+		c.onError = h
+	}
 }
 
 // Authenticate returns middleware that verifies the request's bearer token
 // with v and serves the request with the proven tenant in its context
-// (tenant.FromContext). It removes spoofable tenant headers and trailers
-// (DefaultSpoofableHeaders, in any letter case and with '_' for '-') before
-// the handler can read them, refuses a credential header that is repeated
-// (in one letter case or several), and puts tenant.id and tenant.tier on
-// the span already in the context (otelhttp starts it before this
-// middleware runs).
+// ([tenant.FromContext]), after removing spoofable tenant headers. Failures
+// are answered as [WithAuthErrorHandler] lists; only routes made public by
+// [WithPublic] are served without a credential.
 //
-// Requests without a valid token get 401 with an RFC 6750 WWW-Authenticate
-// challenge and an RFC 9457 problem body; a tenant refused by a check gets
-// 403; an issuer whose keys cannot be fetched gets 503 with Retry-After. A
-// request whose client gave up during the check gets 499 (a 4xx), one whose
-// deadline passed 504, never 401. Only routes made public by [WithPublic] are served without a credential.
-//
-// Authenticate panics without a verifier or [WithAssertion], and for an
-// invalid option.
+// Authenticate panics if v holds a typed nil, if v is nil without
+// [WithAssertion], or if an option is invalid ([ErrInvalidOption]).
 func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler) http.Handler {
-	cfg := authConfig{spoofable: DefaultSpoofableHeaders()}
+	// Spoofable names (tenant.SpoofableNames, matched by tenant.FoldName:
+	// any letter case, '_' for '-') go from headers and trailers before the
+	// handler can read them; a credential header that is repeated, in one
+	// letter case or several, is refused; tenant.id and tenant.tier go on
+	// the span already in the context (otelhttp starts it before this
+	// middleware runs). 401 carries an RFC 6750 challenge, every refusal an
+	// RFC 9457 problem body. A client that gave up during the check gets
+	// 499 (a 4xx, nginx's), a passed deadline 504, never 401: a check cut
+	// short proves nothing about the credential.
+	if v != nil {
+		mustDependency("Authenticate", "verifier", v)
+	}
+	cfg := authConfig{spoofable: tenant.SpoofableNames()}
 	for _, o := range opts {
 		if o == nil {
 			cfg.fail("a nil AuthOption")
@@ -145,8 +183,9 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 		}
 		o(&cfg)
 	}
-	if cfg.invalid != "" {
-		panic("httpmw.Authenticate: invalid option " + cfg.invalid)
+	mustValidOptions("Authenticate", cfg.invalid)
+	if v == nil && cfg.assertion == nil {
+		panic(errors.New("httpmw: Authenticate: verifier is nil and WithAssertion is not given"))
 	}
 	if cfg.onError == nil {
 		cfg.onError = cfg.writeAuthError
@@ -161,9 +200,6 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 	} else {
 		// Nobody here verifies assertions; make sure nobody reads one.
 		names = append(names, tenant.AssertionKey)
-	}
-	if len(props) == 0 {
-		panic("httpmw: Authenticate needs a verifier or WithAssertion")
 	}
 	s := scrubber{spoofable: tenant.NewNameSet(names...)}
 	return func(next http.Handler) http.Handler {

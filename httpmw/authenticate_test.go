@@ -173,7 +173,34 @@ func TestAuthenticateTagsExistingSpan(t *testing.T) {
 	}
 }
 
-func TestBearerToken(t *testing.T) {
+// tokenRecorder is a verifier that accepts every token as tenant acme and
+// records the last one it was given.
+type tokenRecorder struct{ token string }
+
+func (v *tokenRecorder) Verify(_ context.Context, token string) (tenant.Tenant, error) {
+	v.token = token
+	return tenant.New("acme", "free")
+}
+
+// bearerThrough sends the Authorization header values through
+// Authenticate with v, and returns the response.
+func bearerThrough(v tenant.TokenVerifier, values ...string) *httptest.ResponseRecorder {
+	h := httpmw.Authenticate(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if len(values) > 0 {
+		req.Header["Authorization"] = values
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// Authenticate hands the verifier what follows the Bearer scheme (any
+// letter case, one or more spaces); a missing header or one of another
+// scheme gets a challenge without an error code, an empty token or a
+// repeated header invalid_token, and a malformed token is the verifier's
+// to refuse (tenant.ParseBearer's rules are tested in package tenant).
+func TestAuthenticateBearerSyntax(t *testing.T) {
 	for in, want := range map[string]string{
 		"Bearer abc":          "abc",
 		"bearer abc":          "abc",
@@ -181,52 +208,65 @@ func TestBearerToken(t *testing.T) {
 		"Bearer abc==":        "abc==",
 		"Bearer a/b":          "a/b",
 	} {
-		got, err := httpmw.BearerToken(http.Header{"Authorization": {in}})
-		if err != nil || got != want {
-			t.Errorf("BearerToken(%q) = %q, %v; want %q", in, got, err, want)
+		rec := &tokenRecorder{}
+		if w := bearerThrough(rec, in); w.Code != http.StatusOK || rec.token != want {
+			t.Errorf("%q: status %d, verifier saw %q; want 200 and %q", in, w.Code, rec.token, want)
 		}
 	}
-	for in, wantErr := range map[string]error{
-		"":              tenant.ErrMissingBearer,
-		"Basic abc":     tenant.ErrMissingBearer,
-		"Bearerabc":     tenant.ErrMissingBearer,
-		"Bearer":        tenant.ErrInvalidBearer,
-		"Bearer ":       tenant.ErrInvalidBearer,
-		"Bearer a b":    tenant.ErrInvalidBearer,
-		"Bearer a=b":    tenant.ErrInvalidBearer,
-		"Bearer =":      tenant.ErrInvalidBearer,
-		"Bearer a\tb":   tenant.ErrInvalidBearer,
-		"Bearer \"a\"":  tenant.ErrInvalidBearer,
-		"Bearer a,b":    tenant.ErrInvalidBearer,
-		"Bearer a\x00b": tenant.ErrInvalidBearer,
+	f := newFixture(t)
+	for _, tc := range []struct {
+		values    []string
+		v         tenant.TokenVerifier
+		errorCode bool // the challenge says invalid_token
+	}{
+		{nil, &tokenRecorder{}, false},
+		{[]string{"Basic abc"}, &tokenRecorder{}, false},
+		{[]string{"Bearerabc"}, &tokenRecorder{}, false},
+		{[]string{"Bearer"}, &tokenRecorder{}, true},
+		{[]string{"Bearer "}, &tokenRecorder{}, true},
+		{[]string{"Bearer a", "Bearer a"}, &tokenRecorder{}, true},
+		{[]string{"Bearer a b"}, f.v, true},
+		{[]string{"Bearer a=b"}, f.v, true},
+		{[]string{"Bearer ="}, f.v, true},
+		{[]string{"Bearer a\tb"}, f.v, true},
+		{[]string{"Bearer \"a\""}, f.v, true},
+		{[]string{"Bearer a,b"}, f.v, true},
+		{[]string{"Bearer a\x00b"}, f.v, true},
 	} {
-		h := http.Header{}
-		if in != "" {
-			h.Set("Authorization", in)
-		}
-		if _, err := httpmw.BearerToken(h); !errors.Is(err, wantErr) {
-			t.Errorf("BearerToken(%q) err = %v, want %v", in, err, wantErr)
+		w := bearerThrough(tc.v, tc.values...)
+		challenge := w.Header().Get("WWW-Authenticate")
+		rec, _ := tc.v.(*tokenRecorder)
+		if w.Code != http.StatusUnauthorized || strings.Contains(challenge, "invalid_token") != tc.errorCode || rec != nil && rec.token != "" {
+			t.Errorf("%q: status %d, challenge %q; want 401, invalid_token %v, nothing verified", tc.values, w.Code, challenge, tc.errorCode)
 		}
 	}
 }
 
+// FuzzBearerToken fuzzes the Authorization header through Authenticate:
+// whatever it holds, the answer is 401 with nothing verified, or 200 with
+// the verifier handed a non-empty suffix of the value that follows the
+// Bearer scheme and its spaces.
 func FuzzBearerToken(f *testing.F) {
 	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Basic x", "Bearer  ", "Bearer a==", "Bearer a=b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		tok, err := httpmw.BearerToken(http.Header{"Authorization": {v}})
-		if err != nil {
-			if !errors.Is(err, tenant.ErrMissingBearer) && !errors.Is(err, tenant.ErrInvalidBearer) {
-				t.Fatalf("untyped error %v", err)
+		rec := &tokenRecorder{}
+		w := bearerThrough(rec, v)
+		switch w.Code {
+		case http.StatusUnauthorized:
+			if rec.token != "" {
+				t.Fatalf("401, yet the verifier saw %q", rec.token)
 			}
 			return
+		case http.StatusOK:
+		default:
+			t.Fatalf("status %d for %q", w.Code, v)
 		}
-		if tok == "" || !strings.HasSuffix(v, tok) {
-			t.Fatalf("token %q not a suffix of %q", tok, v)
-		}
-		if strings.ContainsAny(tok, " \t\r\n\",;\\") {
-			t.Fatalf("token %q has characters outside token68", tok)
+		tok := rec.token
+		scheme, rest, _ := strings.Cut(v, " ")
+		if !strings.EqualFold(scheme, "bearer") || tok == "" || tok[0] == ' ' || strings.TrimLeft(rest, " ") != tok {
+			t.Fatalf("%q: the verifier saw %q", v, tok)
 		}
 	})
 }

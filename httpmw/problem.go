@@ -10,11 +10,11 @@ import (
 	"github.com/tenantkit/tenantkit/internal/outcome"
 )
 
-// Problem is an RFC 9457 problem details object, the body of every error
+// problem is an RFC 9457 problem details object, the body of every error
 // response the middleware writes (Content-Type application/problem+json).
 // Extension members a middleware adds (for example the violated rate-limit
 // policy) go in Extensions and are written at the top level of the object.
-type Problem struct {
+type problem struct {
 	Type       string         // URI reference naming the problem type; "about:blank" when empty
 	Title      string         // short, fixed summary of the problem type
 	Status     int            // HTTP status code
@@ -23,7 +23,7 @@ type Problem struct {
 }
 
 // MarshalJSON writes the problem as one flat JSON object.
-func (p Problem) MarshalJSON() ([]byte, error) {
+func (p problem) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, 4+len(p.Extensions))
 	for k, v := range p.Extensions {
 		m[k] = v
@@ -43,7 +43,7 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 
 // writeProblem writes p as the whole response. Headers the caller set on w
 // before (WWW-Authenticate, Retry-After, RateLimit fields) are kept.
-func writeProblem(w http.ResponseWriter, p Problem) {
+func writeProblem(w http.ResponseWriter, p problem) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Only an unmarshalable extension can get here; drop the extensions
@@ -101,7 +101,7 @@ func httpStatus(k outcome.Kind) int {
 func writeOutcome(w http.ResponseWriter, o outcome.Outcome, realm string) {
 	status := httpStatus(o.Kind)
 	h := w.Header()
-	p := Problem{Title: http.StatusText(status), Status: status, Detail: o.Message}
+	p := problem{Title: http.StatusText(status), Status: status, Detail: o.Message}
 	switch o.Kind {
 	case outcome.Canceled:
 		p.Title = "Client Closed Request"

@@ -12,18 +12,15 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// RateLimitOption configures [RateLimit]. [RateLimit] panics, naming the
-// option, when an option was given an invalid value (a nil function or
-// limiter): a middleware constructor has no error to return, and such a
-// chain would fail on its first request.
+// RateLimitOption configures [RateLimit].
 type RateLimitOption func(*rateLimitConfig)
 
 type rateLimitConfig struct {
 	invalid    string // the first invalid option
 	cost       func(*http.Request) int
 	untenanted func(*http.Request) string
-	anonymous  ratelimit.Limiter // set by RateLimitUntenantedLimiter
-	anonLocal  ratelimit.Limiter // made by RateLimitUntenanted
+	anonymous  ratelimit.Limiter // set by WithUntenantedLimiter
+	anonLocal  ratelimit.Limiter // made by WithUntenantedKey
 	onDecision func(*http.Request, ratelimit.Decision, error)
 }
 
@@ -33,55 +30,59 @@ func (c *rateLimitConfig) fail(option string) {
 	}
 }
 
-// RateLimitCost sets the cost of a request (default 1), for endpoints that
-// are heavier than others. A cost above the plan's burst can never be
-// allowed and is answered 500: it is a configuration error.
-func RateLimitCost(cost func(*http.Request) int) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) {
+// WithCost sets the cost of a request (default 1), for endpoints that are
+// heavier than others. A cost above the plan's burst is answered 500.
+func WithCost(cost func(*http.Request) int) RateLimitOption {
+	return func(c *rateLimitConfig) {
+		// Such a cost can never be allowed: a configuration error.
 		if cost == nil {
-			c.fail("RateLimitCost(nil)")
+			c.fail("WithCost(nil)")
+			return
 		}
 		c.cost = cost
-	})
+	}
 }
 
-// RateLimitUntenanted limits requests that carry no tenant (public routes)
-// under the default plan, keyed by key(r) (for example the client address)
-// with the prefix "anon:", which no tenant ID can have. Without this option,
-// or when key returns "", such a request is answered 401: a request is never
-// let through unlimited because it has no tenant.
+// WithUntenantedKey limits requests without a tenant (public routes) under
+// the default plan, keyed by key(r), for example the client address.
+// Without it, or when key returns "", such a request is answered 401.
 //
-// Untenanted keys are never decided by the tenants' limiter, so that many of
-// them cannot crowd tenants out of its key bound: they go to the limiter set
-// by [RateLimitUntenantedLimiter], by default to an in-process
-// [ratelimit.Local] bounded to [ratelimit.DefaultUntenantedMaxKeys] keys,
-// which the middleware built with this option value share. Give the default
-// plan no quota, or untenanted keys that spent quota fill that bound and
-// further new ones are answered 503 until the period ends.
-func RateLimitUntenanted(key func(*http.Request) string) RateLimitOption {
+// They are decided by the limiter of [WithUntenantedLimiter], by default by
+// an in-process [ratelimit.Local] of [ratelimit.DefaultUntenantedMaxKeys]
+// keys that the middleware built with this option value share. Give the
+// default plan no quota.
+func WithUntenantedKey(key func(*http.Request) string) RateLimitOption {
+	// A request is never let through unlimited because it has no tenant.
+	// Keys get the prefix "anon:", which no tenant ID can have, and never go
+	// to the tenants' limiter, so that many of them cannot crowd tenants out
+	// of its key bound. With a quota on the default plan, untenanted keys
+	// that spent it fill the local bound, and further new ones are answered
+	// 503 until the period ends.
 	var local ratelimit.Limiter
 	if key != nil {
 		local = newUntenantedLocal()
 	}
-	return RateLimitOption(func(c *rateLimitConfig) {
+	return func(c *rateLimitConfig) {
 		if key == nil {
-			c.fail("RateLimitUntenanted(nil)")
+			c.fail("WithUntenantedKey(nil)")
+			return
 		}
 		c.untenanted, c.anonLocal = key, local
-	})
+	}
 }
 
-// RateLimitUntenantedLimiter sets the limiter that decides for requests
-// without a tenant (see [RateLimitUntenanted], which it needs), for example
-// a shared redislimit.Limiter or a [ratelimit.Local] of another size. It must
-// not be the tenants' limiter when that one is in-process.
-func RateLimitUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) {
-		if l == nil {
-			c.fail("RateLimitUntenantedLimiter(nil)")
+// WithUntenantedLimiter sets the limiter that decides for requests without
+// a tenant (see [WithUntenantedKey], which it needs), for example a shared
+// redislimit.Limiter. It must not be the tenants' limiter when that one is
+// in-process.
+func WithUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
+	return func(c *rateLimitConfig) {
+		if d := nilValue(l); d != "" {
+			c.fail("WithUntenantedLimiter(" + d + ")")
+			return
 		}
 		c.anonymous = l
-	})
+	}
 }
 
 func newUntenantedLocal() ratelimit.Limiter {
@@ -92,46 +93,45 @@ func newUntenantedLocal() ratelimit.Limiter {
 	return l
 }
 
-// RateLimitOnDecision sets a function called with every decision (and the
+// WithDecisionHook sets a function called with every decision (and the
 // error, if any) before the response is written, for metrics and logs.
-func RateLimitOnDecision(f func(*http.Request, ratelimit.Decision, error)) RateLimitOption {
-	return RateLimitOption(func(c *rateLimitConfig) {
+func WithDecisionHook(f func(*http.Request, ratelimit.Decision, error)) RateLimitOption {
+	return func(c *rateLimitConfig) {
 		if f == nil {
-			c.fail("RateLimitOnDecision(nil)")
+			c.fail("WithDecisionHook(nil)")
+			return
 		}
 		c.onDecision = f
-	})
+	}
 }
 
-// RateLimit returns middleware that limits each tenant (from
-// [tenant.FromContext], so it runs after the authentication middleware)
-// under the plan of its tier in plans.
+// RateLimit returns middleware that limits each tenant of
+// [tenant.FromContext] (so it runs after [Authenticate]) under the plan of
+// its tier in plans, and answers a denied request 429 with Retry-After.
 //
 // Every limited response carries the RateLimit-Policy and RateLimit fields
-// of the IETF httpapi draft (draft-ietf-httpapi-ratelimit-headers), one
-// policy for the plan's rate and one, named "<plan>-quota", for its quota:
+// of the IETF httpapi draft, one policy for the plan's rate and one, named
+// "<plan>-quota", for its quota:
 //
 //	RateLimit-Policy: "free";q=100;w=60, "free-quota";q=10000;w=2592000
 //	RateLimit: "free";r=42;t=18, "free-quota";r=9000;t=86400
 //
-// A denied request gets 429 Too Many Requests with Retry-After (delta
-// seconds) and an application/problem+json body whose "policy" member names
-// the violated policy ("free", "free-quota" or "free-inflight") and whose
-// "reason" member says "rate", "quota" or "in-flight". When the limiter's
-// backend is down and the plan fails closed, or an in-process limiter is
-// full ([ratelimit.ErrCapacity]), the answer is 503 Service Unavailable with
-// Retry-After; a request whose client gave up gets 499, one whose deadline
-// passed 504. The in-flight slot of an allowed request is released when the
-// handler returns, panics included.
+// A denial's problem body names the policy ("free", "free-quota" or
+// "free-inflight") and the reason ("rate", "quota" or "in-flight"). An
+// unavailable or full limiter is answered 503, a canceled request 499, a
+// passed deadline 504; a request without a tenant 401, unless
+// [WithUntenantedKey] keys it.
 //
-// A request without a tenant is answered 401, unless [RateLimitUntenanted]
-// says how to key it.
-//
-// RateLimit panics for a nil limiter or plans, and for an invalid option.
+// RateLimit panics if l or plans is nil or a typed nil, or if an option is
+// invalid ([ErrInvalidOption]).
 func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOption) func(http.Handler) http.Handler {
-	if l == nil || plans == nil {
-		panic("httpmw.RateLimit: nil limiter or plans")
-	}
+	// The draft is draft-ietf-httpapi-ratelimit-headers. 503 comes when the
+	// backend is down and the plan fails closed, or an in-process limiter is
+	// full (ratelimit.ErrCapacity), always with Retry-After. The in-flight
+	// slot of an allowed request is released when the handler returns,
+	// panics included.
+	mustDependency("RateLimit", "limiter", l)
+	mustDependency("RateLimit", "plans", plans)
 	var c rateLimitConfig
 	for _, o := range opts {
 		if o == nil {
@@ -140,12 +140,10 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 		}
 		o(&c)
 	}
-	if c.anonymous != nil && c.untenanted == nil && c.invalid == "" {
-		c.fail("RateLimitUntenantedLimiter without RateLimitUntenanted")
+	if c.anonymous != nil && c.untenanted == nil {
+		c.fail("WithUntenantedLimiter without WithUntenantedKey")
 	}
-	if c.invalid != "" {
-		panic("httpmw.RateLimit: invalid option " + c.invalid)
-	}
+	mustValidOptions("RateLimit", c.invalid)
 	anon := c.anonymous
 	if anon == nil {
 		anon = c.anonLocal

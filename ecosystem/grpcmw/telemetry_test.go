@@ -207,8 +207,8 @@ func ExampleUnaryServerTelemetry() {
 	var verifier tenant.TokenVerifier // the service's verifier
 	srv := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(verifier), grpcmw.UnaryServerTelemetry(m)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(verifier), grpcmw.StreamServerTelemetry(m)),
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(verifier), grpcmw.UnaryServerTelemetry(m)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerAuthenticate(verifier), grpcmw.StreamServerTelemetry(m)),
 	)
 	defer srv.Stop()
 

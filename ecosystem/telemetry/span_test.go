@@ -47,7 +47,7 @@ func authHTTP(v tenant.TokenVerifier, next http.Handler) http.Handler {
 }
 
 func authGRPC(v tenant.TokenVerifier) grpc.UnaryServerInterceptor {
-	authed := grpcmw.UnaryServerInterceptor(v)
+	authed := grpcmw.UnaryServerAuthenticate(v)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if len(metadata.ValueFromIncomingContext(ctx, "authorization")) == 0 {
 			return handler(ctx, req) // public
@@ -89,7 +89,7 @@ func TestSpansCarryTenant(t *testing.T) {
 	conn, err := grpc.NewClient(lis.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop))),
-		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(relay)),
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(relay)),
 	)
 	if err != nil {
 		t.Fatal(err)

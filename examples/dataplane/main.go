@@ -110,7 +110,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	backend := grpc.NewServer(tel.grpcServerOptions(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(nil, grpcmw.WithAssertion(toBackend))))...)
+	backend := grpc.NewServer(tel.grpcServerOptions(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithAssertion(toBackend))))...)
 	backend.RegisterService(&ordersDesc, nil)
 	backendAddr, err := serveGRPC(backend)
 	if err != nil {
@@ -118,7 +118,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	defer backend.Stop()
 	conn, err := grpc.NewClient(backendAddr, tel.grpcClientOptions(grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(toBackend)))...)
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(toBackend)))...)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier(), "backend": owner})
 	})
 	edge := httpmw.Authenticate(verifier)(httpmw.Telemetry(tel.metrics, httpmw.WithLabeler(otelhttpLabels))(httpmw.RateLimit(limiter, tierPlans,
-		httpmw.RateLimitOnDecision(tel.recordDecision))(mux)))
+		httpmw.WithDecisionHook(tel.recordDecision))(mux)))
 	srv, base, err := serve(otelhttp.NewHandler(edge, "edge", tel.otelhttpOptions()...))
 	if err != nil {
 		return err

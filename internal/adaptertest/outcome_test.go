@@ -522,7 +522,7 @@ func runGRPC(t *testing.T, st stack) grpcResult {
 		return resp, err
 	}
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(outer,
-		grpcmw.UnaryServerInterceptor(st.verifier),
+		grpcmw.UnaryServerAuthenticate(st.verifier),
 		grpcmw.UnaryServerRateLimit(st.limiter, st.plans)))
 	healthpb.RegisterHealthServer(gs, tenantHealth{})
 	served := make(chan struct{})

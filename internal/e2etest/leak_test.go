@@ -203,13 +203,13 @@ func runLeakTest(t *testing.T, format string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(grpcVerifier, grpcOpts...)))
+	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(grpcVerifier, grpcOpts...)))
 	backendClient := h2cClient(func(base http.RoundTripper) http.RoundTripper { return httpmw.Transport(base, toBackend) })
 	grpc_health_v1.RegisterHealthServer(gs, &backendHealth{check: checks, client: backendClient, backend: backend})
 	go func() { _ = gs.Serve(ln) }()
 	defer gs.Stop()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(grpcmw.UnaryClientInterceptor(toGRPC)))
+		grpc.WithUnaryInterceptor(grpcmw.UnaryClientPropagate(toGRPC)))
 	if err != nil {
 		t.Fatal(err)
 	}
