@@ -36,6 +36,7 @@ var qualifiers = map[string]string{
 	"grpcmw":     module + "/grpcmw",
 	"httpmw":     module + "/httpmw",
 	"isolation":  module + "/isolation",
+	"vending":    module + "/isolation/vending",
 	"ratelimit":  module + "/ratelimit",
 	"redislimit": module + "/ratelimit/redislimit",
 	"authn":      module + "/authn",
