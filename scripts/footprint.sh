@@ -87,7 +87,7 @@ func main() {
 		log.Fatal(err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	_ = grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v))).Serve(ln)
+	_ = grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerAuthenticate(v))).Serve(ln)
 }
 G
 	;;
