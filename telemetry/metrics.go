@@ -85,23 +85,22 @@ type Request struct {
 // create one per process (or per MeterProvider) with [NewMetrics] and share
 // it.
 //
-// Cardinality guard: the first N distinct tenants recorded (N is
-// [DefaultMaxTenants] unless [WithMaxTenants] says otherwise) get series of
-// their own for the life of the Metrics; every later tenant is recorded under
-// tenant.id [OverflowTenantID] with its tier (tiers past 64 distinct ones
-// are folded into [OverflowTenantID] as well). Nothing is evicted: with
-// cumulative temporality the SDK keeps exporting a series it has seen, so
-// evicting would not free anything downstream. A tenant whose tier changes
-// gets a new series with the new tier, in the same slot. Memory is bounded
-// by N, the number of tiers and the (outcome, reason) pairs of the
-// rate-limit metrics (at most 16 each; later pairs fold into
-// [OverflowTenantID]). The attribute sets of an admitted tenant are built
-// once, so recording allocates nothing in tenantkit's code.
-//
-// Give the SDK's MeterProvider a cardinality limit of at least
-// [SDKCardinalityLimit], or its own default limit folds tenant series
-// before the guard does.
+// The first N distinct tenants recorded (N is [DefaultMaxTenants] unless
+// [WithMaxTenants] says otherwise) get series of their own for the life of
+// the Metrics; every later tenant is recorded under tenant.id
+// [OverflowTenantID] with its tier. Give the SDK's MeterProvider a
+// cardinality limit of at least [SDKCardinalityLimit].
 type Metrics struct {
+	// Nothing is evicted: with cumulative temporality the SDK keeps
+	// exporting a series it has seen, so evicting would free nothing
+	// downstream. Tiers past maxOverflowTiers distinct ones fold into
+	// OverflowTenantID too. A tenant whose tier changes gets a new series
+	// with the new tier, in the same slot. Memory is bounded by N, the
+	// number of tiers and the (outcome, reason) pairs of the rate-limit
+	// metrics (at most 16 each; later pairs fold into OverflowTenantID).
+	// The attribute sets of an admitted tenant are built once, so
+	// recording allocates nothing in tenantkit's code.
+
 	requests        metric.Int64Counter
 	duration        metric.Float64Histogram
 	requestSize     metric.Int64Counter
@@ -120,23 +119,21 @@ type Metrics struct {
 	errPairs labelTable // (outcome, "") of backend errors
 }
 
-// SDKCardinalityLimit returns a per-instrument cardinality limit for the
+// SDKCardinalityLimit returns the per-instrument cardinality limit of the
 // OpenTelemetry SDK that keeps every series of [Metrics] and [Usage] apart
-// when they admit maxTenants tenants (0 means [DefaultMaxTenants]). The
-// SDK's own default limit, 2,000 data points per instrument, would fold
-// tenantkit's series into its otel.metric.overflow series as soon as a
-// thousand tenants show two outcomes each. Pass it to the MeterProvider:
+// when they admit maxTenants tenants (0 means [DefaultMaxTenants]):
 //
 //	sdkmetric.NewMeterProvider(
 //		sdkmetric.WithReader(reader),
 //		sdkmetric.WithCardinalityLimit(telemetry.SDKCardinalityLimit(telemetry.DefaultMaxTenants)),
 //	)
-//
-// The limit covers all four request outcomes for every admitted tenant,
-// every overflow tier and requests without a tenant, and as many rate-limit
-// (outcome, reason) pairs per tenant; usage series (two periods) need less.
-// It is 4,264 for the default 1,000 tenants.
 func SDKCardinalityLimit(maxTenants int) int {
+	// The SDK's default, 2,000 data points per instrument, folds the
+	// series of a thousand tenants with two outcomes each. The limit covers
+	// all four request outcomes for every admitted tenant, every overflow
+	// tier and requests without a tenant, and as many rate-limit (outcome,
+	// reason) pairs per tenant; usage series (two periods) need less. It is
+	// 4,264 for the default 1,000 tenants.
 	if maxTenants < 1 {
 		maxTenants = DefaultMaxTenants
 	}

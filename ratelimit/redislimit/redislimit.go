@@ -30,30 +30,27 @@ const mondayEpoch = 4 * 86400
 const MaxKeyLen = 256
 
 // Limiter shares rate limits and quotas between processes through Redis.
-// It implements [ratelimit.Limiter] and is safe for concurrent use.
-//
-// Each decision is one EVALSHA of one Lua script (EVAL after NOSCRIPT),
-// which reads the Redis server's clock, checks the GCRA rate and the
-// calendar quota, and writes both only if the request is allowed. A tenant
-// key has one Redis key, "<prefix>{<key>}:q": a hash with its rate state
-// (one for every plan) and one count per kind of quota period it has been
-// limited by (the kind names the period and its anchor), so a change of
-// plan keeps both what the tenant spent and its rate state. The {<key>}
-// hash tag is the key's Redis Cluster slot.
-//
-// The in-flight cap of a plan is enforced in this process (see
-// [ratelimit.InFlight]); rate and quota are shared.
-//
-// When Redis fails, each plan's [ratelimit.FailurePolicy] applies: fail
-// closed (an error wrapping [ratelimit.ErrUnavailable]), fail open, or an
-// in-process limiter holding a share of the plan. A node fault (a transport
-// error, a timeout, a node that is loading, read-only or down) stops the
-// limiter asking that node for the retry interval, then one request probes
-// it again; the first answer resumes shared limiting, with no restart.
-// Under a Redis Cluster client each master has its own such state, so the
-// tenants of the other masters keep shared limiting. An error reply (such
-// as OOM under maxmemory) fails only the decision it answers.
+// It implements [ratelimit.Limiter] and is safe for concurrent use. Rate
+// and quota are shared; a plan's in-flight cap holds in this process. When
+// Redis fails, each plan's [ratelimit.FailurePolicy] applies.
 type Limiter struct {
+	// Each decision is one EVALSHA of one Lua script (EVAL after
+	// NOSCRIPT), which reads the Redis server's clock, checks the GCRA rate
+	// and the calendar quota, and writes both only if the request is
+	// allowed. A tenant key has one Redis key, "<prefix>{<key>}:q": a hash
+	// with its rate state (one for every plan) and one count per kind of
+	// quota period it has been limited by (the kind names the period and
+	// its anchor), so a change of plan keeps both what the tenant spent and
+	// its rate state. The {<key>} hash tag is the key's Redis Cluster slot.
+	//
+	// A node fault (a transport error, a timeout, a node that is loading,
+	// read-only or down) stops the limiter asking that node for the retry
+	// interval, then one request probes it again; the first answer resumes
+	// shared limiting, with no restart. Under a Redis Cluster client each
+	// master has its own such state, so the tenants of the other masters
+	// keep shared limiting. An error reply (such as OOM under maxmemory)
+	// fails only the decision it answers.
+
 	client        redis.Scripter
 	prefix        string
 	margin        int64
