@@ -67,7 +67,8 @@ func WithPublic(match func(ctx context.Context, fullMethod string) bool) AuthOpt
 
 // WithPublicMethods makes the methods named public, as [WithPublic] does.
 // Each name is a full method name, "/package.Service/Method", such as those
-// of [HealthMethods] or the FullMethodName constants of generated code.
+// of [HealthMethods] or the FullMethodName constants of generated code;
+// another name is invalid.
 func WithPublicMethods(fullMethods ...string) AuthOption {
 	return func(c *authConfig) {
 		for _, m := range fullMethods {
@@ -83,12 +84,13 @@ func WithPublicMethods(fullMethods ...string) AuthOption {
 	}
 }
 
-// HealthMethods returns the full method names of the standard health
-// service's Check and Watch (grpc.health.v1.Health), for
-// WithPublicMethods(HealthMethods()...): load balancers and Kubernetes
-// probes call them without credentials. List, which names every service of
-// the server, is left out. It returns a new slice on every call.
+// HealthMethods returns the full method names of Check and Watch of the
+// standard health service (grpc.health.v1.Health), for
+// WithPublicMethods(HealthMethods()...). It returns a new slice on every
+// call.
 func HealthMethods() []string {
+	// Load balancers and Kubernetes probes call them without credentials.
+	// List, which names every service of the server, is left out.
 	return []string{"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
 }
 

@@ -138,8 +138,8 @@ func WithRealm(realm string) AuthOption {
 //     [tenant.ErrAbsent]) or a rejected one ([tenant.ErrInvalidToken],
 //     [tenant.ErrInvalidBearer], a repeated credential, any other error);
 //   - 403: a tenant refused by a check ([tenant.ErrForbidden]);
-//   - 503 with Retry-After: the issuer's keys cannot be fetched
-//     ([tenant.ErrUnavailable], as [authn.ErrKeysUnavailable] wraps it);
+//   - 503 with Retry-After: the credential cannot be checked now
+//     ([tenant.ErrUnavailable]; [authn.ErrKeysUnavailable] wraps it);
 //   - 499 (the client canceled) or 504 (the deadline passed) when
 //     r.Context() ended during the check, whatever err is.
 //
