@@ -149,14 +149,15 @@ func outgoing(ctx context.Context, p tenant.Propagator, method string, opts []gr
 // the context's tenant with [tenant.ErrMismatch]; neither leaves the
 // process.
 //
-// It panics if p is nil or a typed nil.
+// It panics if p is nil, or if p or the Verifier of a Relay p is a typed
+// nil.
 func UnaryClientPropagate(p tenant.Propagator) grpc.UnaryClientInterceptor {
 	// A credential of either format, under any key case, must verify with
 	// p as the context's tenant (tenant.CheckOutgoing); a per-call
 	// grpc.PerRPCCredentials option is refused as a mismatch too, since its
 	// metadata is computed after every interceptor. The credential p
 	// injects replaces every other value of its key.
-	mustDependency("UnaryClientPropagate", "propagator", p)
+	mustPropagator("UnaryClientPropagate", p)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {
@@ -167,9 +168,9 @@ func UnaryClientPropagate(p tenant.Propagator) grpc.UnaryClientInterceptor {
 }
 
 // StreamClientPropagate is [UnaryClientPropagate] for streams; the check
-// happens when the stream opens. It panics if p is nil or a typed nil.
+// happens when the stream opens. It panics as UnaryClientPropagate does.
 func StreamClientPropagate(p tenant.Propagator) grpc.StreamClientInterceptor {
-	mustDependency("StreamClientPropagate", "propagator", p)
+	mustPropagator("StreamClientPropagate", p)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ctx, err := outgoing(ctx, p, method, opts)
 		if err != nil {

@@ -108,6 +108,12 @@ func TestNilDependencyPanics(t *testing.T) {
 		{"StreamServerTelemetry: metrics is a nil *telemetry.Metrics", func() { grpcmw.StreamServerTelemetry(nil) }},
 		{"UnaryClientPropagate: propagator is nil", func() { grpcmw.UnaryClientPropagate(nil) }},
 		{"UnaryClientPropagate: propagator is a nil *authn.Assertion", func() { grpcmw.UnaryClientPropagate((*authn.Assertion)(nil)) }},
+		{"UnaryClientPropagate: propagator is a tenant.Relay whose Verifier is a nil *authn.Verifier", func() {
+			grpcmw.UnaryClientPropagate(tenant.Relay{Verifier: nilVerifier})
+		}},
+		{"StreamClientPropagate: propagator is a tenant.Relay whose Verifier is a nil *authn.Verifier", func() {
+			grpcmw.StreamClientPropagate(&tenant.Relay{Verifier: nilVerifier})
+		}},
 		{"StreamClientPropagate: propagator is nil", func() { grpcmw.StreamClientPropagate(nil) }},
 		{"StreamClientPropagate: propagator is a nil *authn.Assertion", func() { grpcmw.StreamClientPropagate((*authn.Assertion)(nil)) }},
 	} {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+
+	"github.com/tenantkit/tenantkit/tenant"
 )
 
 // ErrInvalidOption is wrapped by the value a constructor of this package
@@ -56,4 +58,23 @@ func nilValue(v any) string {
 		}
 	}
 	return ""
+}
+
+// mustPropagator is mustDependency for the propagator p of ctor, and for
+// the Verifier of a tenant.Relay, which may be nil (the Relay then only
+// injects) but not a typed nil.
+func mustPropagator(ctor string, p tenant.Propagator) {
+	mustDependency(ctor, "propagator", p)
+	var v tenant.TokenVerifier
+	switch r := p.(type) {
+	case tenant.Relay:
+		v = r.Verifier
+	case *tenant.Relay:
+		v = r.Verifier
+	}
+	if v != nil {
+		if d := nilValue(v); d != "" {
+			panic(fmt.Errorf("grpcmw: %s: propagator is a tenant.Relay whose Verifier is %s", ctor, d))
+		}
+	}
 }

@@ -98,6 +98,10 @@ func TestNilDependencyPanics(t *testing.T) {
 		{"Telemetry: metrics is a nil *telemetry.Metrics", func() { httpmw.Telemetry(nil) }},
 		{"Transport: propagator is nil", func() { httpmw.Transport(nil, nil) }},
 		{"Transport: propagator is a nil *authn.Assertion", func() { httpmw.Transport(nil, (*authn.Assertion)(nil)) }},
+		{"Transport: propagator is a tenant.Relay whose Verifier is a nil *authn.Verifier", func() {
+			httpmw.Transport(nil, tenant.Relay{Verifier: (*authn.Verifier)(nil)})
+		}},
+		{"Transport: propagator is a nil *tenant.Relay", func() { httpmw.Transport(nil, (*tenant.Relay)(nil)) }},
 		{"Transport: base is a nil *http.Transport", func() { httpmw.Transport((*http.Transport)(nil), tenant.Relay{Verifier: f.v}) }},
 	} {
 		t.Run(tc.want, func(t *testing.T) {

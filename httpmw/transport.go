@@ -99,8 +99,8 @@ func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h),
 // [tenant.ErrMismatch]. A credential goes only to the origin the caller
 // addressed, never to a redirect to another one.
 //
-// Transport panics if p is nil or a typed nil, if base is a typed nil, or
-// if an option is invalid ([ErrInvalidOption]).
+// Transport panics if p is nil, if p, the Verifier of a Relay p or base is
+// a typed nil, or if an option is invalid ([ErrInvalidOption]).
 func Transport(base http.RoundTripper, p tenant.Propagator, opts ...TransportOption) http.RoundTripper {
 	// Every tenant credential already on the request (a bearer token or a
 	// Tenant-Assertion, under any key case, every value) must verify with p
@@ -114,7 +114,7 @@ func Transport(base http.RoundTripper, p tenant.Propagator, opts ...TransportOpt
 	// the client copied from the first request. The destination options
 	// keep a tenant-supplied URL, such as a webhook, from receiving a
 	// relayed token.
-	mustDependency("Transport", "propagator", p)
+	mustPropagator("Transport", p)
 	if base != nil {
 		mustDependency("Transport", "base", base)
 	} else {
