@@ -53,3 +53,44 @@ func ExampleAuthenticate() {
 	// 200 orders of acme
 	// 401 Bearer
 }
+
+func ExampleTransport() {
+	idp, err := authntest.StartIssuer(authntest.WithAudience("orders-api"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idp.Close()
+	verifier, err := authn.NewVerifier([]authn.Issuer{{URL: idp.URL(), Audiences: []string{"orders-api"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer verifier.Close()
+
+	// The ledger, another service, sees the caller's tenant.
+	ledger := httptest.NewServer(httpmw.Authenticate(verifier)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, _ := tenant.FromContext(r.Context())
+		fmt.Fprintf(w, "balance of %s", t.ID())
+	})))
+	defer ledger.Close()
+
+	// The orders service relays its caller's token to the ledger.
+	client := &http.Client{Transport: httpmw.Transport(nil, tenant.Relay{Verifier: verifier})}
+	orders := httpmw.Authenticate(verifier)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, ledger.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	}))
+
+	req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+idp.Token("acme", ""))
+	rec := httptest.NewRecorder()
+	orders.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 200 balance of acme
+}
