@@ -1,0 +1,3 @@
+// Package examples holds the example programs (dataplane, vending) and a
+// test that builds each one as a user would, outside this repository.
+package examples
