@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -80,7 +81,7 @@ func WithUntenantedKey(key func(ctx context.Context) string) RateLimitOption {
 // in-process.
 func WithUntenantedLimiter(l ratelimit.Limiter) RateLimitOption {
 	return func(c *rateLimitConfig) {
-		if d := nilValue(l); d != "" {
+		if d := nilarg.Describe(l); d != "" {
 			c.fail("WithUntenantedLimiter(" + d + ")")
 			return
 		}
