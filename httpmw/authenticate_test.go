@@ -34,32 +34,11 @@ func newFixture(t testing.TB) *fixture {
 
 func (f *fixture) token(id, tier string) string { return f.Token(id, tier) }
 
-// whoami answers with the tenant the handler sees and any tenant header it
-// can still read.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	tn, err := tenant.Require(r.Context())
-	if err != nil {
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	_ = json.NewEncoder(w).Encode(map[string]string{
-		"id": tn.ID(), "tier": tn.Tier(),
-		"x-tenant-id": r.Header.Get("X-Tenant-ID"), "tenant-id": r.Header.Get("Tenant-ID"),
-	})
-}
-
-func do(t *testing.T, h http.Handler, header http.Header) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/orders/42", nil)
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
+// whoami and do are shared with the ecosystem module's router tests.
+var (
+	whoami = tenanttest.Whoami
+	do     = tenanttest.Do
+)
 
 func TestAuthenticateErrors(t *testing.T) {
 	f := newFixture(t)
