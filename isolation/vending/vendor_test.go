@@ -550,7 +550,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 
 func TestExpiryJitter(t *testing.T) {
 	now := time.Now()
-	v, srv := newTestVendor(t, []vendingtest.Option{vendingtest.WithNow(func() time.Time { return now })},
+	v, srv := newTestVendor(t, []vendingtest.Option{vendingtest.WithClock(func() time.Time { return now })},
 		WithSessionDuration(2*time.Hour), WithExpiryWindow(10*time.Minute, 0.5))
 	for i := range 20 {
 		c := retrieve(t, v, tenantCtx(t, fmt.Sprintf("t%d", i), "basic"), isolation.Table)

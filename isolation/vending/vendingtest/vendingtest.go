@@ -1,6 +1,14 @@
 // Package vendingtest runs a local AWS Security Token Service endpoint for tests
 // and examples.
 //
+//	srv := vendingtest.NewServer()
+//	defer srv.Close()
+//	vendor, err := vending.New(srv.Client(), resolver) // a real *sts.Client
+//	...
+//	creds, err := vendor.Credentials(ctx, isolation.Table)
+//	...
+//	req := srv.Requests()[0] // the AssumeRole the vendor sent: policy, tags
+//
 // The server listens on loopback only and speaks the real AWS Query protocol
 // that aws-sdk-go-v2/service/sts uses: a form-encoded POST
 // (Action=AssumeRole&Version=2011-06-15&...) in, an XML AssumeRoleResponse
@@ -123,9 +131,9 @@ type Option func(*Server)
 // returns. Default "123456789012".
 func WithAccount(id string) Option { return func(s *Server) { s.account = id } }
 
-// WithNow sets the clock that expirations are computed from. Default
+// WithClock sets the clock that expirations are computed from. Default
 // time.Now.
-func WithNow(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithLifetime makes credentials expire d after issue whatever
 // DurationSeconds asked for (for refresh tests). By default they last

@@ -22,7 +22,7 @@ const role = "arn:aws:iam::111122223333:role/tenant-pool"
 
 func TestAssumeRoleRoundTrip(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	srv := NewServer(WithNow(func() time.Time { return now }))
+	srv := NewServer(WithClock(func() time.Time { return now }))
 	defer srv.Close()
 
 	out, err := srv.Client().AssumeRole(context.Background(), &sts.AssumeRoleInput{
