@@ -115,6 +115,9 @@ type Assertion struct {
 	minted      *boundedCache[mintKey, *mintEntry]
 	verifier    *Verifier
 	header      string // base64url of the fixed JWS header
+	// fields is what Fields returns: built once, because the propagation
+	// rules ask for it on every request and call.
+	fields []string
 }
 
 type mintKey struct{ id, tier, subject string }
@@ -190,6 +193,7 @@ func NewAssertion(ring *KeyRing, audience string, opts ...Option) (*Assertion, e
 		return nil, err
 	}
 	a := &Assertion{
+		fields:      []string{tenant.AssertionKey},
 		ring:        ring,
 		audience:    audience,
 		issuer:      cfg.assertionIssuer,
@@ -286,5 +290,6 @@ func (a *Assertion) Verify(ctx context.Context, token string) (tenant.Tenant, er
 	return a.verifier.Verify(ctx, token)
 }
 
-// Fields returns the Tenant-Assertion key.
-func (a *Assertion) Fields() []string { return []string{tenant.AssertionKey} }
+// Fields returns the Tenant-Assertion key. The slice is shared: callers
+// must not modify it.
+func (a *Assertion) Fields() []string { return a.fields }
