@@ -184,7 +184,7 @@ func (c *rateLimitConfig) take(ctx context.Context, l ratelimit.Limiter, plans *
 	var key, subject string
 	var plan *ratelimit.Plan
 	if t, ok := tenant.FromContext(ctx); ok {
-		key, subject, plan = t.ID(), outcome.Subject(t), plans.For(t.Tier())
+		key, subject, plan = t.ID(), outcome.Subject(t), plans.For(t.Plan())
 	} else if c.untenanted != nil {
 		if k := c.untenanted(ctx); k != "" {
 			key = outcome.AnonymousKey(k)

@@ -156,7 +156,7 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 			var plan *ratelimit.Plan
 			lim := l
 			if t, ok := tenant.FromContext(r.Context()); ok {
-				key, plan = t.ID(), plans.For(t.Tier())
+				key, plan = t.ID(), plans.For(t.Plan())
 			} else if c.untenanted != nil {
 				if k := c.untenanted(r); k != "" {
 					key, plan, lim = outcome.AnonymousKey(k), plans.Default(), anon

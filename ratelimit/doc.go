@@ -13,7 +13,7 @@
 //	...
 //	limiter, err := ratelimit.NewLocal()
 //	...
-//	d, err := limiter.Take(ctx, t.ID(), plans.For(t.Tier()), 1)
+//	d, err := limiter.Take(ctx, t.ID(), plans.For(t.Plan()), 1)
 //	if err != nil || !d.Allowed {
 //		// 503 on err, else 429 with d.RetryAfter
 //	}

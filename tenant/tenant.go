@@ -38,6 +38,7 @@ var ErrInvalidTier = errors.New("tenant: invalid tier")
 type Tenant struct {
 	id     string
 	tier   string
+	plan   string // the tier whose rate-limit plan applies, "" for tier
 	issuer string // the "iss" of the credential, "" for New
 
 	// *credential is nil only in the zero Tenant. It is embedded so that
@@ -124,6 +125,48 @@ func (t Tenant) ID() string { return t.id }
 
 // Tier returns the tenant's subscription tier, or "" if none is known.
 func (t Tenant) Tier() string { return t.tier }
+
+// Plan returns the tier whose rate-limit plan applies to the tenant: the
+// plan override set by [Tenant.WithPlan], or else [Tenant.Tier].
+func (t Tenant) Plan() string {
+	if t.plan != "" {
+		return t.plan
+	}
+	return t.tier
+}
+
+// WithTier returns a copy of t with another tier, keeping its issuer,
+// subject, claims and token, after checking tier as [New] does ("" means
+// no tier). It does not allocate.
+//
+// It is for trusted code that knows better than the credential, such as a
+// tenant directory (package directory) whose answer overrides the token's
+// tier claim; it proves nothing, so request code never calls it.
+func (t Tenant) WithTier(tier string) (Tenant, error) {
+	if tier != "" {
+		if err := checkName(ErrInvalidTier, tier); err != nil {
+			return Tenant{}, err
+		}
+	}
+	t.tier = tier
+	return t, nil
+}
+
+// WithPlan returns a copy of t whose rate-limit plan is that of tier plan
+// ("" removes the override), keeping everything else, including its tier:
+// [Tenant.Plan] returns plan, [Tenant.Tier] is unchanged. It checks plan as
+// [New] checks a tier and does not allocate. Like [Tenant.WithTier] it is
+// for trusted code such as a tenant directory. The override is local to
+// the process: an outgoing assertion carries the tier, not the plan.
+func (t Tenant) WithPlan(plan string) (Tenant, error) {
+	if plan != "" {
+		if err := checkName(ErrInvalidTier, plan); err != nil {
+			return Tenant{}, err
+		}
+	}
+	t.plan = plan
+	return t, nil
+}
 
 // Subject returns the subject (the "sub" claim) of the credential that proved
 // the tenant, or "" when the Tenant was built with [New].
