@@ -278,6 +278,10 @@ func grpcCode(k outcome.Kind) codes.Code {
 func statusFor(o outcome.Outcome, subject string) error {
 	s := status.New(grpcCode(o.Kind), o.Message)
 	switch o.Kind {
+	case outcome.Forbidden:
+		if o.Reason != "" {
+			return withDetails(s, &errdetails.ErrorInfo{Reason: errorInfoReason(o.Reason), Domain: outcome.ErrorInfoDomain})
+		}
 	case outcome.Unavailable:
 		return withDetails(s, &errdetails.RetryInfo{RetryDelay: durationpb.New(o.RetryAfter)})
 	case outcome.Rate, outcome.Quota, outcome.InFlight:
@@ -291,6 +295,12 @@ func statusFor(o outcome.Outcome, subject string) error {
 			}}})
 	}
 	return s.Err()
+}
+
+// errorInfoReason is the ErrorInfo reason of an outcome reason, in the
+// UPPER_SNAKE_CASE that google.rpc.ErrorInfo asks for: "TENANT_SUSPENDED".
+func errorInfoReason(r string) string {
+	return strings.ToUpper(strings.ReplaceAll(r, "-", "_"))
 }
 
 // UnaryServerAuthenticate returns an interceptor that verifies the bearer

@@ -105,6 +105,13 @@ func writeOutcome(w http.ResponseWriter, o outcome.Outcome, realm string) {
 	switch o.Kind {
 	case outcome.Canceled:
 		p.Title = "Client Closed Request"
+	case outcome.Forbidden:
+		if o.Reason != "" {
+			// Which refusal it is, for clients that act on it (a
+			// suspended tenant may come back; an offboarded one not).
+			p.Type = outcome.ProblemTypePrefix + o.Reason
+			p.Extensions = map[string]any{"reason": o.Reason}
+		}
 	case outcome.Unauthenticated:
 		if o.Missing {
 			// RFC 6750 section 3.1: no error code when no credentials were sent.

@@ -3,6 +3,7 @@ package adaptertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/authn/authntest"
+	"github.com/tenantkit/tenantkit/directory"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/ratelimit"
@@ -57,6 +59,7 @@ type stack struct {
 
 // problem is the part of a problem+json body the cases check.
 type problem struct {
+	Type   string `json:"type"`
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Policy string `json:"policy"`
@@ -202,6 +205,55 @@ func outcomeCases() []outcomeCase {
 			checkGRPC: wantMessage("the tenant is not allowed"),
 		},
 		{
+			name: "tenant suspended in the directory",
+			setup: func(t *testing.T, f *fixture) stack {
+				return f.directoryStack(t, "acme", directory.Entry{Status: directory.Suspended}, nil)
+			},
+			wantHTTP: http.StatusForbidden, wantGRPC: codes.PermissionDenied,
+			checkHTTP: wantRefusal("tenant-suspended"),
+			checkGRPC: wantErrorInfo("the tenant is suspended", "TENANT_SUSPENDED"),
+		},
+		{
+			name: "tenant offboarded in the directory",
+			setup: func(t *testing.T, f *fixture) stack {
+				return f.directoryStack(t, "acme", directory.Entry{Status: directory.Offboarded}, nil)
+			},
+			wantHTTP: http.StatusForbidden, wantGRPC: codes.PermissionDenied,
+			checkHTTP: wantRefusal("tenant-offboarded"),
+			checkGRPC: wantErrorInfo("the tenant is offboarded", "TENANT_OFFBOARDED"),
+		},
+		{
+			name: "tenant unknown to the directory",
+			setup: func(t *testing.T, f *fixture) stack {
+				return f.directoryStack(t, "someone-else", directory.Entry{Status: directory.Active}, nil)
+			},
+			wantHTTP: http.StatusForbidden, wantGRPC: codes.PermissionDenied,
+			checkHTTP: wantRefusal("tenant-unknown"),
+			checkGRPC: wantErrorInfo("not known to the tenant directory", "TENANT_UNKNOWN"),
+		},
+		{
+			name: "directory down with nothing cached",
+			setup: func(t *testing.T, f *fixture) stack {
+				return f.directoryStack(t, "acme", directory.Entry{Status: directory.Active}, errors.New("directory down"))
+			},
+			wantHTTP: http.StatusServiceUnavailable, wantGRPC: codes.Unavailable,
+			checkHTTP: wantRetryAfter,
+			checkGRPC: wantRetryInfo,
+		},
+		{
+			name: "directory re-tiers the tenant",
+			setup: func(t *testing.T, f *fixture) stack {
+				// The token says free; the directory says tight, whose
+				// burst of 1 is spent.
+				st := f.directoryStack(t, "acme", directory.Entry{Status: directory.Active, Tier: "tight"}, nil)
+				spend(t, st, "tight")
+				return st
+			},
+			wantHTTP: http.StatusTooManyRequests, wantGRPC: codes.ResourceExhausted,
+			checkHTTP: wantDenial("tight", "rate"),
+			checkGRPC: wantViolation("tight", 1),
+		},
+		{
 			// The client is gone: 499 (a 4xx, never 401), Canceled.
 			name: "context canceled during the first key fetch",
 			setup: func(t *testing.T, f *fixture) stack {
@@ -330,6 +382,30 @@ func (f *fixture) stack(t *testing.T, auth string) stack {
 		plans:    newPlans(t),
 		auth:     auth,
 	}
+}
+
+// failingDirectory is a directory that cannot answer.
+type failingDirectory struct{ err error }
+
+func (d failingDirectory) Lookup(context.Context, string) (directory.Entry, error) {
+	return directory.Entry{}, d.err
+}
+
+// directoryStack returns a stack for a free-tier token of tenant acme whose
+// verifier admits through a tenant directory that holds e for tenant id,
+// or that fails with err when err is not nil.
+func (f *fixture) directoryStack(t *testing.T, id string, e directory.Entry, err error) stack {
+	st := f.stack(t, "Bearer "+f.iss.TokenWithClaims(claims("acme", "free", nil)))
+	var d directory.Directory = directory.NewMemory(map[string]directory.Entry{id: e})
+	if err != nil {
+		d = failingDirectory{err}
+	}
+	c, cerr := directory.NewCache(d)
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	st.verifier = directory.Verifier(st.verifier, c)
+	return st
 }
 
 // stalledStack returns a stack whose issuer's key set server holds every
@@ -597,6 +673,29 @@ func wantInvalidToken(reason string) func(*testing.T, httpResult) {
 		if !strings.HasPrefix(got, "Bearer ") || !strings.Contains(got, `error="invalid_token"`) || !strings.Contains(got, reason) {
 			t.Errorf("WWW-Authenticate %q, want an invalid_token challenge naming %q", got, reason)
 		}
+	}
+}
+
+func wantRefusal(reason string) func(*testing.T, httpResult) {
+	return func(t *testing.T, r httpResult) {
+		if r.body.Type != "urn:tenantkit:problem:"+reason || r.body.Reason != reason {
+			t.Errorf("problem %+v, want type urn:tenantkit:problem:%s and reason %q", r.body, reason, reason)
+		}
+	}
+}
+
+func wantErrorInfo(msg, reason string) func(*testing.T, grpcResult) {
+	return func(t *testing.T, r grpcResult) {
+		wantMessage(msg)(t, r)
+		for _, d := range r.client.Details() {
+			if ei, ok := d.(*errdetails.ErrorInfo); ok {
+				if ei.Reason != reason || ei.Domain != "tenantkit" {
+					t.Errorf("ErrorInfo %v, want reason %s domain tenantkit", ei, reason)
+				}
+				return
+			}
+		}
+		t.Errorf("no ErrorInfo in %v", r.client.Details())
 	}
 }
 

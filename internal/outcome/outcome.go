@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tenantkit/tenantkit/directory"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -59,13 +60,38 @@ type Outcome struct {
 	// PolicyName), and Limit is that policy's limit.
 	Policy string
 	Limit  int64
+	// Reason says why a Forbidden tenant was refused, when a tenant
+	// directory refused it: ReasonSuspended, ReasonOffboarded or
+	// ReasonUnknownTenant; "" for any other refusal.
+	Reason string
 }
+
+// Reasons of a Forbidden outcome refused by a tenant directory. Each is
+// also the last part of its problem type URI (ProblemTypePrefix + reason)
+// over HTTP, and, upper-cased with '-' as '_', the ErrorInfo reason over
+// gRPC.
+const (
+	ReasonSuspended     = "tenant-suspended"
+	ReasonOffboarded    = "tenant-offboarded"
+	ReasonUnknownTenant = "tenant-unknown"
+)
+
+// ProblemTypePrefix starts the problem type URI of a refusal with a Reason.
+const ProblemTypePrefix = "urn:tenantkit:problem:"
+
+// ErrorInfoDomain is the domain of the gRPC ErrorInfo of a refusal with a
+// Reason.
+const ErrorInfoDomain = "tenantkit"
 
 // Texts of the outcomes that do not depend on the request.
 const (
 	MsgMissing            = "a bearer token is required"
 	MsgInvalid            = "the bearer token is not valid"
 	MsgForbidden          = "the tenant is not allowed"
+	MsgSuspended          = "the tenant is suspended"
+	MsgOffboarded         = "the tenant is offboarded"
+	MsgUnknownTenant      = "the tenant is not known to the tenant directory"
+	MsgDirectoryDown      = "the tenant directory cannot be reached"
 	MsgIssuerUnavailable  = "the token issuer cannot be reached"
 	MsgNoTenant           = "the request carries no verified tenant, so no rate limit plan applies"
 	MsgLimiterUnavailable = "the rate limiter is unavailable; retry later"
@@ -126,8 +152,16 @@ func Auth(ctx context.Context, err error) Outcome {
 		return o
 	}
 	switch {
+	case errors.Is(err, directory.ErrSuspended):
+		return Outcome{Kind: Forbidden, Message: MsgSuspended, Reason: ReasonSuspended}
+	case errors.Is(err, directory.ErrOffboarded):
+		return Outcome{Kind: Forbidden, Message: MsgOffboarded, Reason: ReasonOffboarded}
+	case errors.Is(err, directory.ErrUnknownTenant):
+		return Outcome{Kind: Forbidden, Message: MsgUnknownTenant, Reason: ReasonUnknownTenant}
 	case errors.Is(err, tenant.ErrForbidden):
 		return Outcome{Kind: Forbidden, Message: MsgForbidden}
+	case errors.Is(err, directory.ErrUnavailable):
+		return Outcome{Kind: Unavailable, Message: MsgDirectoryDown, RetryAfter: IssuerRetryAfter}
 	case errors.Is(err, tenant.ErrUnavailable):
 		return Outcome{Kind: Unavailable, Message: MsgIssuerUnavailable, RetryAfter: IssuerRetryAfter}
 	case errors.Is(err, tenant.ErrAbsent):
