@@ -3,8 +3,8 @@ package apikey
 import (
 	"crypto/rand"
 	"fmt"
-	"io"
 	"hash/crc32"
+	"io"
 	"strings"
 )
 

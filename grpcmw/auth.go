@@ -24,6 +24,7 @@ type authConfig struct {
 	spoofable []string
 	extra     []string
 	assertion *authn.Assertion
+	extract   []tenant.Propagator // of WithExtractor
 	public    []func(ctx context.Context, fullMethod string) bool
 	methods   map[string]bool // of WithPublicMethods
 	invalid   string          // the first invalid option
@@ -151,10 +152,11 @@ func WithAssertion(a *authn.Assertion) AuthOption {
 
 // authenticator is the shared core of the interceptors and AuthFunc.
 type authenticator struct {
-	props     []tenant.Propagator
-	spoofable tenant.NameSet
-	public    []func(ctx context.Context, fullMethod string) bool
-	methods   map[string]bool
+	props       []tenant.Propagator
+	spoofable   tenant.NameSet
+	credentials credentials // of WithExtractor
+	public      []func(ctx context.Context, fullMethod string) bool
+	methods     map[string]bool
 }
 
 // newAuthenticator builds the authenticator of ctor; it panics as the
@@ -172,8 +174,8 @@ func newAuthenticator(ctor string, v tenant.TokenVerifier, opts []AuthOption) *a
 		o(&cfg)
 	}
 	mustValidOptions(ctor, cfg.invalid)
-	if v == nil && cfg.assertion == nil {
-		panic(errors.New("grpcmw: " + ctor + ": verifier is nil and WithAssertion is not given"))
+	if v == nil && cfg.assertion == nil && len(cfg.extract) == 0 {
+		panic(errors.New("grpcmw: " + ctor + ": verifier is nil and neither WithAssertion nor WithExtractor is given"))
 	}
 	names := append(append([]string(nil), cfg.spoofable...), cfg.extra...)
 	a := &authenticator{public: cfg.public, methods: cfg.methods}
@@ -186,7 +188,9 @@ func newAuthenticator(ctor string, v tenant.TokenVerifier, opts []AuthOption) *a
 		// Nobody here verifies assertions; make sure nobody reads one.
 		names = append(names, assertionKey)
 	}
-	a.spoofable = tenant.NewNameSet(names...)
+	a.props = append(a.props, cfg.extract...)
+	a.spoofable = tenant.NewNameSet(append(names, unclaimedKeys(a.props)...)...)
+	a.credentials = credentialSet(a.props)
 	return a
 }
 
@@ -239,7 +243,7 @@ func (a *authenticator) scrub(ctx context.Context) (context.Context, metadata.MD
 	md, _ := metadata.FromIncomingContext(ctx) // a copy, keys in lower case
 	found := false
 	for k := range md {
-		if a.spoofable.Contains(k) || credentialNames.Contains(k) && !strings.EqualFold(k, authorizationKey) && !strings.EqualFold(k, assertionKey) {
+		if a.spoofable.Contains(k) || credentialNames.Contains(k) && !strings.EqualFold(k, authorizationKey) && !strings.EqualFold(k, assertionKey) || a.credentials.variant(k) {
 			delete(md, k)
 			found = true
 		}
@@ -309,8 +313,8 @@ func errorInfoReason(r string) string {
 // tenant metadata. Only methods made public by [WithPublic] or
 // [WithPublicMethods] run without a credential.
 //
-// It panics if v holds a typed nil, if v is nil without [WithAssertion], or
-// if an option is invalid ([ErrInvalidOption]).
+// It panics if v holds a typed nil, if v is nil without [WithAssertion] or
+// [WithExtractor], or if an option is invalid ([ErrInvalidOption]).
 func UnaryServerAuthenticate(v tenant.TokenVerifier, opts ...AuthOption) grpc.UnaryServerInterceptor {
 	// Failures map as in httpmw: Unauthenticated (401), PermissionDenied
 	// (403), Unavailable with a RetryInfo (503), Canceled (499) and

@@ -91,12 +91,12 @@ func TestNilDependencyPanics(t *testing.T) {
 		want  string
 		build func()
 	}{
-		{"UnaryServerAuthenticate: verifier is nil and WithAssertion is not given", func() { grpcmw.UnaryServerAuthenticate(nil) }},
+		{"UnaryServerAuthenticate: verifier is nil and neither WithAssertion nor WithExtractor is given", func() { grpcmw.UnaryServerAuthenticate(nil) }},
 		{"UnaryServerAuthenticate: verifier is a nil *authn.Verifier", func() { grpcmw.UnaryServerAuthenticate(nilVerifier) }},
 		{"UnaryServerAuthenticate: verifier is a nil *authn.Verifier", func() { grpcmw.UnaryServerAuthenticate(nilVerifier, assertion) }},
-		{"StreamServerAuthenticate: verifier is nil and WithAssertion is not given", func() { grpcmw.StreamServerAuthenticate(nil) }},
+		{"StreamServerAuthenticate: verifier is nil and neither WithAssertion nor WithExtractor is given", func() { grpcmw.StreamServerAuthenticate(nil) }},
 		{"StreamServerAuthenticate: verifier is a nil *authn.Verifier", func() { grpcmw.StreamServerAuthenticate(nilVerifier) }},
-		{"AuthFunc: verifier is nil and WithAssertion is not given", func() { grpcmw.AuthFunc(nil) }},
+		{"AuthFunc: verifier is nil and neither WithAssertion nor WithExtractor is given", func() { grpcmw.AuthFunc(nil) }},
 		{"AuthFunc: verifier is a nil *authn.Verifier", func() { grpcmw.AuthFunc(nilVerifier) }},
 		{"UnaryServerRateLimit: limiter is nil", func() { grpcmw.UnaryServerRateLimit(nil, ps) }},
 		{"UnaryServerRateLimit: limiter is a nil *ratelimit.Local", func() { grpcmw.UnaryServerRateLimit((*ratelimit.Local)(nil), ps) }},

@@ -21,6 +21,7 @@ type authConfig struct {
 	realm     string
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	assertion *authn.Assertion
+	extract   []tenant.Propagator // of WithExtractor
 	public    []func(*http.Request) bool
 	invalid   string // the first invalid option
 }
@@ -161,7 +162,8 @@ func WithAuthErrorHandler(h func(w http.ResponseWriter, r *http.Request, err err
 // [WithPublic] are served without a credential.
 //
 // Authenticate panics if v holds a typed nil, if v is nil without
-// [WithAssertion], or if an option is invalid ([ErrInvalidOption]).
+// [WithAssertion] or [WithExtractor], or if an option is invalid
+// ([ErrInvalidOption]).
 func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler) http.Handler {
 	// Spoofable names (tenant.SpoofableNames, matched by tenant.FoldName:
 	// any letter case, '_' for '-') go from headers and trailers before the
@@ -184,8 +186,8 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 		o(&cfg)
 	}
 	mustValidOptions("Authenticate", cfg.invalid)
-	if v == nil && cfg.assertion == nil {
-		panic(errors.New("httpmw: Authenticate: verifier is nil and WithAssertion is not given"))
+	if v == nil && cfg.assertion == nil && len(cfg.extract) == 0 {
+		panic(errors.New("httpmw: Authenticate: verifier is nil and neither WithAssertion nor WithExtractor is given"))
 	}
 	if cfg.onError == nil {
 		cfg.onError = cfg.writeAuthError
@@ -201,7 +203,8 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 		// Nobody here verifies assertions; make sure nobody reads one.
 		names = append(names, tenant.AssertionKey)
 	}
-	s := scrubber{spoofable: tenant.NewNameSet(names...)}
+	props = append(props, cfg.extract...)
+	s := scrubber{spoofable: tenant.NewNameSet(append(names, unclaimedKeys(props)...)...), credentials: credentialSet(props)}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.header(r.Header)
@@ -236,7 +239,10 @@ func credentialVariant(k string) bool {
 }
 
 // scrubber removes spoofable headers and trailers from requests.
-type scrubber struct{ spoofable tenant.NameSet }
+type scrubber struct {
+	spoofable   tenant.NameSet
+	credentials credentials // of WithExtractor, beside the built-in ones
+}
 
 // header removes every spoofable name, and every variant of a credential
 // header other than a change of letter case, from h. (Case variants stay,
@@ -244,7 +250,7 @@ type scrubber struct{ spoofable tenant.NameSet }
 // nothing.
 func (s *scrubber) header(h http.Header) {
 	for k := range h {
-		if s.spoofable.Contains(k) || credentialVariant(k) {
+		if s.spoofable.Contains(k) || credentialVariant(k) || s.credentials.variant(k) {
 			delete(h, k)
 		}
 	}

@@ -87,7 +87,7 @@ func TestNilDependencyPanics(t *testing.T) {
 		want  string
 		build func()
 	}{
-		{"Authenticate: verifier is nil and WithAssertion is not given", func() { httpmw.Authenticate(nil) }},
+		{"Authenticate: verifier is nil and neither WithAssertion nor WithExtractor is given", func() { httpmw.Authenticate(nil) }},
 		{"Authenticate: verifier is a nil *authn.Verifier", func() { httpmw.Authenticate((*authn.Verifier)(nil)) }},
 		{"Authenticate: verifier is a nil *authn.Verifier", func() {
 			httpmw.Authenticate((*authn.Verifier)(nil), httpmw.WithAssertion(tenanttest.Assertion(t, "orders")))

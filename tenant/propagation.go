@@ -11,6 +11,9 @@ import (
 const (
 	AuthorizationKey = "Authorization"
 	AssertionKey     = "Tenant-Assertion"
+	// APIKeyKey is the header of API keys (package apikey). A key is
+	// never sent on: CheckOutgoing refuses a request that carries one.
+	APIKeyKey = "X-API-Key"
 )
 
 // ErrMismatch reports that two credentials of one request or call name
@@ -116,7 +119,10 @@ func Same(a, b Tenant) bool { return a.id == b.id && a.tier == b.tier }
 // marked with WithoutTenant. Every tenant credential already in c is then
 // checked, whatever its format, under every letter case of its key, value
 // by value: a bearer token in Authorization, any Tenant-Assertion, and any
-// value of a field of props. Each must verify with one of props and name
+// value of a field of props. A bearer token that a Relay of props verifies
+// but may not send on (its Tenant holds no token to relay, as with an API
+// key) and any X-API-Key are refused with ErrMismatch: such credentials
+// stop at the service they were given to. Each must verify with one of props and name
 // the tenant of ctx (Same); otherwise, or when none of props can verify its
 // format (an assertion when props holds only Relay), or when the call is
 // tenant-less, CheckOutgoing returns an error wrapping ErrMismatch, which
@@ -167,11 +173,19 @@ func CheckOutgoing(ctx context.Context, c Carrier, props ...Propagator) (t Tenan
 
 // credentialFields are the keys of the tenant credentials tenantkit
 // defines; CheckOutgoing checks them whichever propagators it is given.
-var credentialFields = [...]string{AuthorizationKey, AssertionKey}
+var credentialFields = [...]string{AuthorizationKey, AssertionKey, APIKeyKey}
 
 // relayFields is Relay's field list, so that the hot path does not
 // allocate the slice Relay.Fields returns.
 var relayFields = []string{AuthorizationKey}
+
+func isRelay(p Propagator) bool {
+	switch p.(type) {
+	case Relay, *Relay:
+		return true
+	}
+	return false
+}
 
 func fieldsOf(p Propagator) []string {
 	switch p.(type) {
@@ -274,6 +288,8 @@ func (o *outgoingCheck) value(field string, builtin int, v string, n int) error 
 			return mismatch("a tenant-less call carries a tenant credential")
 		case !Same(other, o.t):
 			return mismatch("the request already carries a credential of another tenant")
+		case isRelay(p) && other.token == "":
+			return mismatch("the request carries a bearer credential that is never relayed")
 		}
 		handled = true
 		o.found[i]++
@@ -289,6 +305,8 @@ func (o *outgoingCheck) value(field string, builtin int, v string, n int) error 
 		return mismatch("the request carries a bearer token this client cannot verify")
 	case 1:
 		return mismatch("the request carries a tenant assertion this client cannot verify")
+	case 2:
+		return mismatch("the request carries an API key, which is never sent on")
 	}
 	return nil
 }
