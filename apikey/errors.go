@@ -30,3 +30,6 @@ var malformed = &tenant.TokenError{Reason: ErrMalformedKey, Issuer: Issuer, Deta
 func refused(reason error, keyID, detail string) error {
 	return &tenant.TokenError{Reason: reason, Issuer: Issuer, KeyID: keyID, Detail: detail}
 }
+
+// errBadKeyID is the error of ValidateKeyID.
+var errBadKeyID = errors.New("apikey: not a well-formed key ID")

@@ -160,3 +160,17 @@ func format(prefix, id, secret string) string {
 	encodeChecksum(&sum, crc32.ChecksumIEEE([]byte(head)))
 	return head + string(sum[:])
 }
+
+// ValidateKeyID reports whether id is a well-formed key ID: IDLen base62
+// characters. It is the check of a subscriber to a key invalidation feed.
+func ValidateKeyID(id string) error {
+	if len(id) != IDLen {
+		return errBadKeyID
+	}
+	for i := 0; i < len(id); i++ {
+		if !isBase62(id[i]) {
+			return errBadKeyID
+		}
+	}
+	return nil
+}
