@@ -22,9 +22,13 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
 # Every module of the repository, the library first.
-MODULES := . ecosystem examples benchmarks
+MODULES := . ecosystem examples benchmarks dynamostore
 # The modules whose tests make unit runs besides the library's own.
-TEST_MODULES := ecosystem examples
+TEST_MODULES := ecosystem examples dynamostore
+# The test modules run with a throwaway DynamoDB-compatible server
+# (scripts/with-dynalite.sh: dynalite from npm, in .cache/dynalite), unless
+# one is given in TENANTKIT_DYNAMODB_ENDPOINT.
+WITH_DYNALITE := $(if $(TENANTKIT_DYNAMODB_ENDPOINT),,scripts/with-dynalite.sh)
 
 .PHONY: test check modules unit faults fuzz bench-module bench
 
@@ -41,10 +45,10 @@ check:
 # make modules vets and tests every module (without the heavy end-to-end
 # run, the fault suite and the fuzzers, which make unit and make fuzz add).
 modules:
-	@set -e; for m in $(MODULES); do \
+	@$(WITH_DYNALITE) sh -c 'set -e; for m in $(MODULES); do \
 		echo "vet and test: module $$m"; \
-		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -skip '^TestFault' ./...); \
-	done
+		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -skip "^TestFault" ./...); \
+	done'
 
 # The end-to-end leak test holds 2,000 requests in flight across three hops
 # under the race detector, and 20,000 in a plain build asked for with
@@ -60,7 +64,7 @@ unit:
 	$(GO) test -race -count=1 -skip '^TestFault' $$($(GO) list ./... | grep -v /internal/e2etest)
 	$(GO) test -race -count=1 -timeout 10m ./internal/e2etest
 	TENANTKIT_E2E_HEAVY=1 $(GO) test -count=1 -timeout 10m ./internal/e2etest
-	@set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done
+	@$(WITH_DYNALITE) sh -c 'set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done'
 	$(MAKE) --no-print-directory faults
 
 FAULT_PKGS := ./ratelimit/redislimit

@@ -62,7 +62,12 @@ var tableSeq atomic.Int64
 
 // tableName returns a table name of its own for tb.
 func tableName(tb testing.TB) string {
-	name := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(tb.Name())
+	name := strings.Map(func(r rune) rune {
+		if r == '_' || r == '.' || r == '-' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, tb.Name())
 	if len(name) > 180 {
 		name = name[:180]
 	}
