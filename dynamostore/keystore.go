@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tenantkit/tenantkit/apikey"
+	"github.com/tenantkit/tenantkit/tenant"
 )
 
 // The attributes of a key item besides its keys; see the package
@@ -29,6 +30,10 @@ const (
 	attrSuccessor = "successor"
 	attrVersion   = "version"
 )
+
+// maxKeyIDLen bounds a key ID, well inside DynamoDB's 2,048 bytes of a
+// partition key value.
+const maxKeyIDLen = 1024
 
 var keyAttributes = []string{attrTenant, attrKeyID, attrTier, attrScopes, attrHash, attrCreated, attrExpires, attrRevoked, attrSuccessor, attrVersion}
 
@@ -72,7 +77,7 @@ func (s *KeyStore) get(ctx context.Context, keyID string, consistent bool) (apik
 	if err := ctx.Err(); err != nil {
 		return apikey.Record{}, 0, err
 	}
-	if keyID == "" {
+	if keyID == "" || len(keyID) > maxKeyIDLen {
 		return apikey.Record{}, 0, apikey.ErrNotFound
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -166,6 +171,9 @@ func (s *KeyStore) List(ctx context.Context, tenantID string) ([]apikey.Record, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if tenant.ValidateID(tenantID) != nil {
+		return nil, nil // Put stores no key of an invalid tenant ID
+	}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		IndexName:                aws.String(s.c.index),
@@ -203,8 +211,12 @@ func checkRecord(r apikey.Record) error {
 	switch {
 	case r.KeyID == "":
 		return errors.New("dynamostore: a record without a key ID")
+	case len(r.KeyID) > maxKeyIDLen:
+		return fmt.Errorf("dynamostore: a key ID of %d bytes (at most %d)", len(r.KeyID), maxKeyIDLen)
 	case r.TenantID == "":
 		return fmt.Errorf("dynamostore: key %q: a record without a tenant ID", r.KeyID)
+	case tenant.ValidateID(r.TenantID) != nil:
+		return fmt.Errorf("dynamostore: key %q: %w", r.KeyID, tenant.ValidateID(r.TenantID))
 	case len(r.Hash) == 0:
 		return fmt.Errorf("dynamostore: key %q: a record without a hash", r.KeyID)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,12 +82,12 @@ func TestKeyStorePutGet(t *testing.T) {
 				t.Errorf("after a refused Put the key belongs to %q", got.TenantID)
 			}
 
-			for _, id := range []string{"nope", ""} {
+			for _, id := range []string{"nope", "", strings.Repeat("k", 4096)} {
 				if _, err := ks.Get(ctx, id); !errors.Is(err, apikey.ErrNotFound) || errors.Is(err, tenant.ErrUnavailable) {
 					t.Errorf("Get(%q): %v; want ErrNotFound", id, err)
 				}
 			}
-			for _, bad := range []apikey.Record{{TenantID: "a", Hash: []byte{1}}, {KeyID: "x", Hash: []byte{1}}, {KeyID: "x", TenantID: "a"}} {
+			for _, bad := range []apikey.Record{{TenantID: "a", Hash: []byte{1}}, {KeyID: "x", Hash: []byte{1}}, {KeyID: "x", TenantID: "a"}, {KeyID: "x", TenantID: "a#b", Hash: []byte{1}}, {KeyID: strings.Repeat("k", 4096), TenantID: "a", Hash: []byte{1}}} {
 				if err := ks.Put(ctx, bad); err == nil {
 					t.Errorf("Put(%+v) = nil; want an error", bad)
 				}
@@ -199,6 +200,9 @@ func TestKeyStoreList(t *testing.T) {
 	}
 	if got, err := ks.List(ctx, "nobody"); err != nil || len(got) != 0 {
 		t.Errorf("List(nobody) = %v, %v; want none", got, err)
+	}
+	if got, err := ks.List(ctx, "acme#"); err != nil || len(got) != 0 {
+		t.Errorf("List(acme#) = %v, %v; want none", got, err)
 	}
 	// A prefix of a tenant ID does not list that tenant's keys.
 	if got, err := ks.List(ctx, "acm"); err != nil || len(got) != 0 {
