@@ -99,6 +99,9 @@ type Subscriber struct {
 	invalidated, all, malformed, subscriptions, errs atomic.Uint64
 }
 
+// stateReloader is implemented by *redis.ClusterClient.
+type stateReloader interface{ ReloadState(ctx context.Context) }
+
 // errStale ends a subscription whose health-check ping went unanswered.
 var errStale = errors.New("redisfeed: no reply to the health check")
 
@@ -188,6 +191,14 @@ func (s *Subscriber) run() {
 		}
 		s.errs.Add(1)
 		s.cfg.onError(fmt.Errorf("redisfeed: subscription to %s: %w", s.channel, err))
+		// A ClusterClient subscribes on the master of the channel's slot as
+		// its slot map names it, and nothing else refreshes that map: after
+		// a failover it would dial the dead master until its periodic
+		// reload. Non-sharded messages reach every node, so any master
+		// would do; asking for a reload finds the promoted one.
+		if r, ok := s.client.(stateReloader); ok {
+			r.ReloadState(s.ctx)
+		}
 		if subscribed {
 			failures = 0
 		}
