@@ -29,9 +29,10 @@
 // a message is published never sees it. So a Subscriber calls the target's
 // InvalidateAll each time its subscription is confirmed, the first included,
 // and makes a lost subscription again after a bounded backoff
-// ([WithBackoff]); a silent connection is detected by a ping
-// ([WithHealthCheck]). While no subscription can be made, the cache's TTL
-// bounds how stale an answer gets.
+// ([WithBackoff]). A closed connection is seen at once, a silent one
+// within twice the health-check interval ([WithHealthCheck]). While no
+// subscription can be made, the cache's TTL bounds how stale an answer
+// gets.
 //
 // On a Redis Cluster the feed uses PUBLISH and SUBSCRIBE, which the Cluster
 // broadcasts to every node, not sharded pub/sub. Grant PUBLISH on the

@@ -179,6 +179,9 @@ func (s *Subscriber) run() {
 		s.cur = ps
 		s.mu.Unlock()
 
+		// go-redis redials once by itself when a read fails; closing ps
+		// after the session ends keeps every later attempt here, behind
+		// the backoff.
 		subscribed, err := s.session(ps)
 
 		s.mu.Lock()
