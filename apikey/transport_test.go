@@ -443,3 +443,39 @@ func TestClientsRefuseAnOutgoingKey(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestKeysOnlyMiddlewareAndInvalidExtractor(t *testing.T) {
+	f := newFixture(t)
+	key, _ := f.create(t, "acme", apikey.CreateOptions{})
+	h := httpmw.Authenticate(nil, httpmw.WithExtractor(apikey.Header{Verifier: f.keys}))(http.HandlerFunc(tenanttest.Whoami))
+	if rec := tenanttest.Do(t, h, http.Header{"X-Api-Key": {key}}); rec.Code != http.StatusOK {
+		t.Fatalf("HTTP keys only: %d", rec.Code)
+	}
+	if rec := tenanttest.Do(t, h, http.Header{"Authorization": {"Bearer " + key}}); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("HTTP keys only, bearer: %d", rec.Code)
+	}
+	intercept := grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithExtractor(apikey.Header{Verifier: f.keys}))
+	ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs("x-api-key", key))
+	if _, err := intercept(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/s.V1/M"}, func(ctx context.Context, _ any) (any, error) {
+		if tn, ok := tenant.FromContext(ctx); !ok || tn.ID() != "acme" {
+			t.Errorf("gRPC keys only: tenant %v", tn)
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatalf("gRPC keys only: %v", err)
+	}
+	for name, build := range map[string]func(){
+		"httpmw": func() { httpmw.Authenticate(nil, httpmw.WithExtractor(nil)) },
+		"grpcmw": func() { grpcmw.UnaryServerAuthenticate(nil, grpcmw.WithExtractor(nil)) },
+	} {
+		func() {
+			defer func() {
+				err, _ := recover().(error)
+				if !errors.Is(err, httpmw.ErrInvalidOption) && !errors.Is(err, grpcmw.ErrInvalidOption) {
+					t.Errorf("%s: WithExtractor(nil) panics with %v", name, err)
+				}
+			}()
+			build()
+		}()
+	}
+}
