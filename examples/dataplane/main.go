@@ -1,12 +1,16 @@
 // Command dataplane is tenantkit's demo: a multi-tenant HTTP edge service
 // behind tenantkit's middleware that calls a gRPC backend. It sends requests
 // with good and bad credentials and prints what each got and which tenant
-// each hop saw, then shows per-tier rate limits and quotas, and ends with the
-// per-tenant usage and cost table.
+// each hop saw, then shows per-tier rate limits and quotas, a tenant
+// suspended and another downgraded mid-run through the tenant directory, a
+// machine client calling with an API key, and ends with the per-tenant usage
+// and cost table.
 //
 // It runs on loopback only and needs no AWS account and no Redis: a local
-// OpenID Connect issuer stands in for Amazon Cognito and rate limits are
-// kept in process.
+// OpenID Connect issuer stands in for Amazon Cognito, the tenant directory
+// and the API key store are held in memory (directory.Memory, apikey.Memory;
+// DynamoDB in production, through dynamostore) and rate limits are kept in
+// process.
 //
 //	go run ./examples/dataplane                   # everything in process
 //	go run ./examples/dataplane -redis 127.0.0.1:6379  # limits shared through Redis
@@ -36,8 +40,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tenantkit/tenantkit/apikey"
 	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/authn/authntest"
+	"github.com/tenantkit/tenantkit/directory"
 	"github.com/tenantkit/tenantkit/grpcmw"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/ratelimit"
@@ -150,8 +156,42 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		limits = "shared through Redis at " + o.redisAddr
 	}
 
-	// The edge: authentication, per-tenant metrics and usage, rate limits,
-	// then the application, which sees only the verified tenant.
+	// The tenant directory, the control plane's record of each tenant's
+	// status and current tier, behind a cache (10 s TTL, served stale for
+	// up to 5 min while the directory fails). Its tier overrides the
+	// token's tier claim.
+	dir := directory.NewMemory(tenants())
+	cache, err := directory.NewCache(dir)
+	if err != nil {
+		return err
+	}
+	// API keys for machine clients: the store keeps a digest of each
+	// secret, the Verifier caches verified keys, and the Manager tells it
+	// at once when a key is revoked.
+	keyStore := apikey.NewMemory()
+	keyMgr, err := apikey.NewManager(keyStore)
+	if err != nil {
+		return err
+	}
+	keys, err := apikey.NewVerifier(keyStore)
+	if err != nil {
+		return err
+	}
+	keyMgr.OnChange(keys.Invalidate)
+	// The control plane's events (an EventBridge API destination in
+	// production) reach the cache here, on a listener of their own.
+	controlPlane := http.NewServeMux()
+	controlPlane.Handle("POST /events/tenants", directory.EventHandler(cache))
+	events, eventsBase, err := serve(controlPlane)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+
+	// The edge: authentication (a JWT or an API key, as a bearer token or
+	// in X-API-Key, and the tenant admitted by the directory), per-tenant
+	// metrics and usage, rate limits, then the application, which sees
+	// only the verified tenant.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
 		t, err := tenant.Require(r.Context())
@@ -167,14 +207,17 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": t.ID(), "tier": t.Tier(), "backend": owner})
 	})
-	edge := httpmw.Authenticate(verifier)(httpmw.Telemetry(tel.metrics, httpmw.WithLabeler(otelhttpLabels))(httpmw.RateLimit(limiter, tierPlans,
+	auth := httpmw.Authenticate(directory.Verifier(apikey.Dispatch(verifier, keys), cache),
+		httpmw.WithExtractor(apikey.Header{Verifier: directory.Verifier(keys, cache)}))
+	edge := auth(httpmw.Telemetry(tel.metrics, httpmw.WithLabeler(otelhttpLabels))(httpmw.RateLimit(limiter, tierPlans,
 		httpmw.WithDecisionHook(tel.recordDecision))(mux)))
 	srv, base, err := serve(otelhttp.NewHandler(edge, "edge", tel.otelhttpOptions()...))
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	d := &demo{ctx: ctx, out: out, base: base, idp: idp, client: &http.Client{Timeout: 5 * time.Second}}
+	d := &demo{ctx: ctx, out: out, base: base, idp: idp, client: &http.Client{Timeout: 5 * time.Second},
+		dir: dir, events: eventsBase + "/events/tenants", keys: keyMgr}
 
 	if err := d.identity(); err != nil {
 		return err
@@ -185,16 +228,28 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err := d.rateLimits(limits); err != nil {
 		return err
 	}
+	if err := d.suspension(); err != nil {
+		return err
+	}
+	if err := d.downgrade(); err != nil {
+		return err
+	}
+	if err := d.machineClient(); err != nil {
+		return err
+	}
 	return tel.usageTable(out)
 }
 
-// demo holds what the three parts of the demo share.
+// demo holds what the parts of the demo share.
 type demo struct {
 	ctx    context.Context
 	out    io.Writer
 	base   string
 	idp    *authntest.Issuer
 	client *http.Client
+	dir    *directory.Memory // the control plane's tenant directory
+	events string            // URL of the edge's control-plane event endpoint
+	keys   *apikey.Manager
 }
 
 func (d *demo) claims(id, tier string) map[string]any {
@@ -205,7 +260,8 @@ func (d *demo) claims(id, tier string) map[string]any {
 type result struct {
 	status                         int
 	tenant, tier, backend, problem string
-	reason                         string // rate-limit reason: rate, quota, in-flight
+	reason                         string // refusal reason: rate, quota, in-flight, tenant-suspended
+	problemType                    string // the problem type URI of a refusal
 }
 
 func (d *demo) get(token string, header map[string]string) (result, error) {
@@ -224,7 +280,7 @@ func (d *demo) get(token string, header map[string]string) (result, error) {
 	var body map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return result{status: resp.StatusCode, tenant: str(body["tenant"]), tier: str(body["tier"]),
-		backend: str(body["backend"]), problem: str(body["detail"]), reason: str(body["reason"])}, nil
+		backend: str(body["backend"]), problem: str(body["detail"]), reason: str(body["reason"]), problemType: str(body["type"])}, nil
 }
 
 // identity sends good and bad credentials and shows what each hop saw.

@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tenantkit/tenantkit/apikey"
+
 	"github.com/tenantkit/tenantkit/internal/redistest"
 )
 
@@ -35,10 +37,31 @@ func TestDemo(t *testing.T) {
 		`wrong issuer\s+401`,
 		`wildcard tenant ID\s+401`,
 		`no token\s+401`,
+		// 4. suspension: refused once the event invalidates the cached answer
+		`umbrella active\s+200\s+umbrella\s+umbrella`,
+		`answer still cached \(TTL 10s\)\s+200\s+umbrella`,
+		`event "Tenant Suspended" to the edge\s+204`,
+		`next request\s+403\s+-\s+-\s+urn:tenantkit:problem:tenant-suspended`,
+		// 5. downgrade: same token, the directory's tier and its limit
+		`before\s+pro\s+600/min, burst 50\s+20 in a row\s+20\s+0\s+-`,
+		`after\s+free\s+20/s, burst 5\s+20 in a row\s+[5-9]\s+1[1-5]\s+request [6-9]`,
+		// 6. machine client: the key is masked, acts for its tenant, and is
+		// refused once revoked
+		`created for acme: tk_live_[0-9A-Za-z]{16}…`,
+		`Authorization: Bearer <key>\s+200\s+acme\s+enterprise\s+acme`,
+		`X-API-Key: <key>\s+200\s+acme\s+enterprise\s+acme`,
+		`mistyped key\s+401\s+.*malformed key`,
+		`key of suspended umbrella\s+403\s+.*tenant-suspended`,
+		`same key, revoked\s+401\s+.*key revoked`,
+		`7\. Usage and cost`,
 	} {
 		if !regexp.MustCompile(want).Match(out.Bytes()) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The secret of the key is printed nowhere.
+	if m := regexp.MustCompile(apikey.ScannerPattern(apikey.DefaultPrefix)).Find(out.Bytes()); m != nil {
+		t.Errorf("output shows an API key: %s", m)
 	}
 }
 

@@ -108,7 +108,7 @@ func (t *demoTelemetry) usageTable(out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n4. Usage and cost, %s to %s (a $1,000.00 bill split by usage)\n",
+	fmt.Fprintf(out, "\n7. Usage and cost, %s to %s (a $1,000.00 bill split by usage)\n",
 		snap.Start.Format("2006-01-02"), snap.End.Format("2006-01-02"))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TENANT\tTIER\tREQUESTS\tHANDLER TIME\tBYTES OUT\tCOST\tPRICE\tMARGIN\t")
