@@ -33,6 +33,9 @@ var qualifiers = map[string]string{
 	"slog":    "log/slog",
 	"time":    "time",
 
+	"apikey":     module + "/apikey",
+	"directory":  module + "/directory",
+	"redisfeed":  module + "/directory/redisfeed",
 	"grpcmw":     module + "/grpcmw",
 	"httpmw":     module + "/httpmw",
 	"isolation":  module + "/isolation",
