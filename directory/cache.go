@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantkit/tenantkit/internal/nilarg"
@@ -29,12 +30,18 @@ type Cache struct {
 	flights map[string]*flight
 }
 
-// record is one cached answer. It never changes once stored.
+// record is one cached answer. Only expired changes once it is stored.
 type record struct {
 	entry Entry
 	found bool
 	fresh time.Time // used without a lookup until then
 	stale time.Time // served on a lookup failure until then
+
+	// On the real clock, a timer sets expired at fresh, so that a hit
+	// reads an atomic flag instead of the clock: time.Now costs more
+	// than the rest of a hit. With WithClock, hits read the clock.
+	expired atomic.Bool
+	timer   *time.Timer
 }
 
 // flight is one lookup in progress, shared by every caller that missed.
@@ -65,13 +72,21 @@ func NewCache(d Directory, opts ...Option) (*Cache, error) {
 // ctx's error.
 func (c *Cache) Lookup(ctx context.Context, id string) (Entry, error) {
 	r, ok := c.m.Load(id)
-	if ok && c.cfg.now().Before(r.fresh) {
+	if ok && c.fresh(r) {
 		if !r.found {
 			return Entry{}, ErrNotFound
 		}
 		return r.entry, nil
 	}
 	return c.miss(ctx, id)
+}
+
+// fresh reports whether r can be used without a lookup.
+func (c *Cache) fresh(r *record) bool {
+	if c.cfg.injected {
+		return c.cfg.now().Before(r.fresh)
+	}
+	return !r.expired.Load()
 }
 
 // miss joins or starts the lookup of id and waits for it or for ctx.
@@ -150,12 +165,32 @@ func (c *Cache) store(f *flight, id string, r *record) {
 		return
 	}
 	now := c.cfg.now()
-	c.m.Store(id, r, func(o *record) bool { return !now.Before(o.stale) && !now.Before(o.fresh) })
+	if !c.cfg.injected {
+		r.timer = time.AfterFunc(r.fresh.Sub(now), func() { r.expired.Store(true) })
+	}
+	if old, ok := c.m.Load(id); ok {
+		old.stop()
+	}
+	c.m.Store(id, r, func(o *record) bool {
+		if !now.Before(o.stale) && !now.Before(o.fresh) {
+			o.stop()
+			return true
+		}
+		return false
+	})
+}
+
+// stop stops r's timer, if any, so that it no longer holds r.
+func (r *record) stop() {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 }
 
 // drop deletes the record of id. c.mu is held.
 func (c *Cache) drop(id string) {
 	if old, ok := c.m.Load(id); ok {
+		old.stop()
 		c.m.CompareAndDelete(id, old)
 	}
 }
@@ -186,7 +221,10 @@ func (c *Cache) InvalidateAll() {
 		f.forgotten = true
 		delete(c.flights, id)
 	}
-	c.m.DeleteFunc(func(string, *record) bool { return true })
+	c.m.DeleteFunc(func(_ string, r *record) bool {
+		r.stop()
+		return true
+	})
 	c.mu.Unlock()
 }
 

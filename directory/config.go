@@ -37,6 +37,7 @@ type config struct {
 	ttl, maxStale, negTTL, lookupTimeout time.Duration
 	size                                 int
 	now                                  func() time.Time
+	injected                             bool // now is WithClock's, not time.Now
 	admitUnknown                         bool
 	err                                  error
 }
@@ -124,14 +125,14 @@ func WithLookupTimeout(d time.Duration) Option {
 }
 
 // WithClock makes the cache read time from now instead of time.Now, for
-// tests.
+// tests. The cache then reads now on every lookup, cached or not.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {
 			c.fail("WithClock(nil)")
 			return
 		}
-		c.now = now
+		c.now, c.injected = now, true
 	}
 }
 

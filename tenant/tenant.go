@@ -143,10 +143,8 @@ func (t Tenant) Plan() string {
 // tenant directory (package directory) whose answer overrides the token's
 // tier claim; it proves nothing, so request code never calls it.
 func (t Tenant) WithTier(tier string) (Tenant, error) {
-	if tier != "" {
-		if err := checkName(ErrInvalidTier, tier); err != nil {
-			return Tenant{}, err
-		}
+	if tier != "" && idProblem(tier) != "" {
+		return Tenant{}, checkName(ErrInvalidTier, tier)
 	}
 	t.tier = tier
 	return t, nil
@@ -159,10 +157,8 @@ func (t Tenant) WithTier(tier string) (Tenant, error) {
 // for trusted code such as a tenant directory. The override is local to
 // the process: an outgoing assertion carries the tier, not the plan.
 func (t Tenant) WithPlan(plan string) (Tenant, error) {
-	if plan != "" {
-		if err := checkName(ErrInvalidTier, plan); err != nil {
-			return Tenant{}, err
-		}
+	if plan != "" && idProblem(plan) != "" {
+		return Tenant{}, checkName(ErrInvalidTier, plan)
 	}
 	t.plan = plan
 	return t, nil
