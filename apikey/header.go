@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -57,7 +58,12 @@ func (h Header) Fields() []string { return []string{h.name()} }
 // of keys' prefix (prefix "_" ...) to keys and every other token to other:
 // one Authenticate middleware then accepts both JWTs and API keys. With a
 // nil other, tokens that are not keys are refused as malformed keys.
+// Dispatch panics if keys is nil or other a typed nil.
 func Dispatch(other tenant.TokenVerifier, keys *Verifier) tenant.TokenVerifier {
+	nilarg.MustDependency("apikey", "Dispatch", "keys", keys)
+	if other != nil {
+		nilarg.MustDependency("apikey", "Dispatch", "other", other)
+	}
 	return dispatch{other: other, keys: keys, prefix: keys.cfg.prefix + "_"}
 }
 

@@ -78,7 +78,9 @@ func TestBadChecksumIsRefusedWithoutAStoreLookup(t *testing.T) {
 	}
 }
 
-func isAlnum(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 func TestRevokedKeyIsRefusedAtOnceThroughInvalidation(t *testing.T) {
 	f := newFixture(t)
@@ -374,5 +376,23 @@ func TestCachedVerifyDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = f.keys.Verify(bg, key) }); n != 0 {
 		t.Fatalf("%v allocations per cached verification", n)
+	}
+}
+
+func TestDispatchPanicsOnNilVerifiers(t *testing.T) {
+	f := newFixture(t)
+	var typedNil *apikey.Verifier
+	for name, build := range map[string]func(){
+		"nil keys":        func() { apikey.Dispatch(nil, nil) },
+		"typed nil other": func() { apikey.Dispatch(typedNil, f.keys) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			build()
+		}()
 	}
 }
