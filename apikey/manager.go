@@ -35,7 +35,10 @@ func NewManager(s Store, opts ...Option) (*Manager, error) {
 
 // OnChange sets a function called with the key ID after every Rotate and
 // Revoke has been stored: a Verifier's Invalidate, or the publisher of a
-// fleet-wide invalidation feed. It must be called before m is used.
+// fleet-wide invalidation feed (redisfeed.Publish on its APIKeyChannel,
+// with a timeout of its own). If f cannot deliver, the change still
+// reaches every Verifier within its TTL. It must be called before m is
+// used.
 func (m *Manager) OnChange(f func(keyID string)) { m.onChange = f }
 
 // CreateOptions are the optional attributes of a new key.
