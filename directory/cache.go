@@ -83,11 +83,14 @@ func (c *Cache) Lookup(ctx context.Context, id string) (Entry, error) {
 
 // fresh reports whether r can be used without a lookup.
 func (c *Cache) fresh(r *record) bool {
-	if c.cfg.injected {
-		return c.cfg.now().Before(r.fresh)
+	if !c.cfg.injected {
+		return !r.expired.Load()
 	}
-	return !r.expired.Load()
+	return c.freshAt(r)
 }
+
+// freshAt is fresh on the clock of WithClock.
+func (c *Cache) freshAt(r *record) bool { return c.cfg.now().Before(r.fresh) }
 
 // miss joins or starts the lookup of id and waits for it or for ctx.
 func (c *Cache) miss(ctx context.Context, id string) (Entry, error) {
@@ -236,38 +239,73 @@ func (c *Cache) InvalidateAll() {
 // [ErrUnavailable]; when ctx ends first, it is ctx's error. A cached answer
 // costs no allocation.
 func (c *Cache) Admit(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	if t.IsZero() {
-		return tenant.Tenant{}, tenant.ErrNoTenant
+	r, ok := c.m.Load(t.ID())
+	if !ok || !c.fresh(r) {
+		return c.admit(ctx, t)
 	}
-	e, err := c.Lookup(ctx, t.ID())
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			if c.cfg.admitUnknown {
-				return t, nil
-			}
-			return tenant.Tenant{}, ErrUnknownTenant
-		}
-		return tenant.Tenant{}, err
+	if !r.found || r.entry.Status != Active {
+		return c.refuse(t, r.entry, r.found)
 	}
-	switch e.Status {
-	case Active:
-	case Suspended:
-		return tenant.Tenant{}, ErrSuspended
-	default: // Offboarded; Lookup stores only valid entries
-		return tenant.Tenant{}, ErrOffboarded
-	}
-	if e.Tier != "" && e.Tier != t.Tier() {
+	// The override, written out here so that WithTier and WithPlan inline:
+	// a Tenant is copied once per call instead of once per function.
+	var err error
+	if e := &r.entry; e.Tier != "" && e.Tier != t.Tier() {
 		if t, err = t.WithTier(e.Tier); err != nil {
-			return tenant.Tenant{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return tenant.Tenant{}, invalidOverride(err)
 		}
 	}
-	if e.Plan != "" {
+	if e := &r.entry; e.Plan != "" {
 		if t, err = t.WithPlan(e.Plan); err != nil {
-			return tenant.Tenant{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return tenant.Tenant{}, invalidOverride(err)
 		}
 	}
 	return t, nil
 }
+
+// admit is Admit on a miss: it looks the tenant up, then decides.
+func (c *Cache) admit(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
+	if t.IsZero() {
+		return tenant.Tenant{}, tenant.ErrNoTenant
+	}
+	e, err := c.Lookup(ctx, t.ID())
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return c.refuse(t, e, false)
+	case err != nil:
+		return tenant.Tenant{}, err
+	case e.Status != Active:
+		return c.refuse(t, e, true)
+	}
+	if e.Tier != "" && e.Tier != t.Tier() {
+		if t, err = t.WithTier(e.Tier); err != nil {
+			return tenant.Tenant{}, invalidOverride(err)
+		}
+	}
+	if e.Plan != "" {
+		if t, err = t.WithPlan(e.Plan); err != nil {
+			return tenant.Tenant{}, invalidOverride(err)
+		}
+	}
+	return t, nil
+}
+
+// refuse answers a tenant that is not active (e), or not found: an
+// unknown tenant is admitted as it is under WithAdmitUnknown.
+func (c *Cache) refuse(t tenant.Tenant, e Entry, found bool) (tenant.Tenant, error) {
+	switch {
+	case !found && c.cfg.admitUnknown:
+		return t, nil
+	case !found:
+		return tenant.Tenant{}, ErrUnknownTenant
+	case e.Status == Suspended:
+		return tenant.Tenant{}, ErrSuspended
+	}
+	return tenant.Tenant{}, ErrOffboarded // Lookup stores only valid entries
+}
+
+// invalidOverride is the error of an entry whose tier or plan is invalid,
+// which Lookup never stores.
+func invalidOverride(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
 
 // Verifier returns a [tenant.TokenVerifier] that verifies a credential with
 // v and then admits its tenant with c.Admit: use it in place of v in the

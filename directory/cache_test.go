@@ -343,8 +343,15 @@ func TestAdmit(t *testing.T) {
 		t.Errorf("zero tenant: %v", err)
 	}
 	open := newCache(t, d, directory.WithAdmitUnknown())
-	if got, err := open.Admit(ctx, mustTenant(t, "nobody", "pro")); err != nil || got.Tier() != "pro" {
-		t.Errorf("WithAdmitUnknown: %v, %v", got, err)
+	for range 2 { // a miss, then a cached "unknown"
+		if got, err := open.Admit(ctx, mustTenant(t, "nobody", "pro")); err != nil || got.Tier() != "pro" {
+			t.Errorf("WithAdmitUnknown: %v, %v", got, err)
+		}
+	}
+	for range 2 {
+		if _, err := c.Admit(ctx, mustTenant(t, "initech", "pro")); !errors.Is(err, directory.ErrSuspended) {
+			t.Errorf("cached suspension: %v", err)
+		}
 	}
 	if _, err := open.Admit(ctx, mustTenant(t, "hooli", "pro")); !errors.Is(err, directory.ErrOffboarded) {
 		t.Errorf("WithAdmitUnknown still refuses the offboarded: %v", err)

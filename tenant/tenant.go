@@ -143,8 +143,8 @@ func (t Tenant) Plan() string {
 // tenant directory (package directory) whose answer overrides the token's
 // tier claim; it proves nothing, so request code never calls it.
 func (t Tenant) WithTier(tier string) (Tenant, error) {
-	if tier != "" && idProblem(tier) != "" {
-		return Tenant{}, checkName(ErrInvalidTier, tier)
+	if err := checkTier(tier); err != nil {
+		return Tenant{}, err
 	}
 	t.tier = tier
 	return t, nil
@@ -157,11 +157,20 @@ func (t Tenant) WithTier(tier string) (Tenant, error) {
 // for trusted code such as a tenant directory. The override is local to
 // the process: an outgoing assertion carries the tier, not the plan.
 func (t Tenant) WithPlan(plan string) (Tenant, error) {
-	if plan != "" && idProblem(plan) != "" {
-		return Tenant{}, checkName(ErrInvalidTier, plan)
+	if err := checkTier(plan); err != nil {
+		return Tenant{}, err
 	}
 	t.plan = plan
 	return t, nil
+}
+
+// checkTier is checkName for a tier, where "" means none. It is one call,
+// so that WithTier and WithPlan inline.
+func checkTier(tier string) error {
+	if tier == "" || idProblem(tier) == "" {
+		return nil
+	}
+	return checkName(ErrInvalidTier, tier)
 }
 
 // Subject returns the subject (the "sub" claim) of the credential that proved
