@@ -116,6 +116,9 @@ func (c *Cache) miss(ctx context.Context, id string) (Entry, error) {
 	c.mu.Unlock()
 	select {
 	case <-f.done:
+		if f.err != nil && ctx.Err() != nil {
+			return Entry{}, ctx.Err() // the caller's end, whatever the lookup's
+		}
 		return f.entry, f.err
 	case <-ctx.Done():
 		return Entry{}, ctx.Err()
@@ -309,9 +312,16 @@ func invalidOverride(err error) error { return fmt.Errorf("%w: %w", ErrUnavailab
 
 // Verifier returns a [tenant.TokenVerifier] that verifies a credential with
 // v and then admits its tenant with c.Admit: use it in place of v in the
-// server middleware (httpmw.Authenticate, grpcmw.UnaryServerAuthenticate)
-// and in propagators. A cached verification and a cached directory answer
-// together cost no allocation.
+// server middleware (httpmw.Authenticate, grpcmw.UnaryServerAuthenticate),
+// and in the Relay of the client adapters, so that a credential already on
+// an outgoing request is compared with the re-tiered tenant of the
+// context. A cached verification and a cached directory answer together
+// cost no allocation.
+//
+// A signed assertion (authn.Assertion) carries the tier of the tenant it
+// was minted for, so the directory's tier travels with it; a service that
+// accepts assertions (httpmw.WithAssertion, grpcmw.WithAssertion) trusts
+// the minting service's admission for the assertion's lifetime (seconds).
 func Verifier(v tenant.TokenVerifier, c *Cache) tenant.TokenVerifier {
 	nilarg.MustDependency("directory", "Verifier", "v", v)
 	nilarg.MustDependency("directory", "Verifier", "c", c)
