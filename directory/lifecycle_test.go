@@ -404,3 +404,26 @@ func TestDirectoryDown(t *testing.T) {
 		})
 	}
 }
+
+// A directory that hangs: past the TTL, a cached tenant waits for the
+// lookup's timeout and is then served its stale answer; a tenant with
+// nothing cached gets 503 / Unavailable.
+func TestDirectoryHangs(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			w := newWorld(t, tr, map[string]directory.Entry{"acme": active, "globex": active},
+				directory.WithLookupTimeout(50*time.Millisecond))
+			acme, globex := w.iss.Token("acme", "pro"), w.iss.Token("globex", "pro")
+			want(t, w.call(t, acme), "ok", "")
+			release := w.dir.hold()
+			defer release()
+			w.clk.Advance(directory.DefaultTTL)
+			want(t, w.call(t, acme), "ok", "")
+			want(t, w.call(t, globex), "unavailable", "")
+			release()
+			w.clk.Advance(time.Second) // the retry interval of a stale answer
+			want(t, w.call(t, globex), "ok", "")
+			want(t, w.call(t, acme), "ok", "")
+		})
+	}
+}
