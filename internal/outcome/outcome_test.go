@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantkit/tenantkit/directory"
 	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -56,6 +57,34 @@ func TestAuth(t *testing.T) {
 	}
 	if o := outcome.Auth(live, tenant.ErrInvalidBearer); o.Missing || o.Message != tenant.ErrInvalidBearer.Error() {
 		t.Errorf("invalid bearer: %+v", o)
+	}
+}
+
+// TestAuthDirectory checks that a directory's refusal says which, and that
+// a directory that cannot answer is Unavailable.
+func TestAuthDirectory(t *testing.T) {
+	live, canceled, _ := ctxs()
+	for _, tc := range []struct {
+		err    error
+		reason string
+		msg    string
+	}{
+		{directory.ErrSuspended, outcome.ReasonSuspended, outcome.MsgSuspended},
+		{directory.ErrOffboarded, outcome.ReasonOffboarded, outcome.MsgOffboarded},
+		{fmt.Errorf("wrapped: %w", directory.ErrUnknownTenant), outcome.ReasonUnknownTenant, outcome.MsgUnknownTenant},
+		{tenant.ErrForbidden, "", outcome.MsgForbidden},
+	} {
+		o := outcome.Auth(live, tc.err)
+		if o.Kind != outcome.Forbidden || o.Reason != tc.reason || o.Message != tc.msg {
+			t.Errorf("%v: %+v, want Forbidden reason %q message %q", tc.err, o, tc.reason, tc.msg)
+		}
+	}
+	down := fmt.Errorf("%w: %w", directory.ErrUnavailable, context.DeadlineExceeded)
+	if o := outcome.Auth(live, down); o.Kind != outcome.Unavailable || o.Message != outcome.MsgDirectoryDown || o.RetryAfter <= 0 {
+		t.Errorf("directory down: %+v", o)
+	}
+	if o := outcome.Auth(canceled, down); o.Kind != outcome.Canceled {
+		t.Errorf("directory down, caller gone: %+v", o)
 	}
 }
 
