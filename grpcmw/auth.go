@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/internal/credfield"
 	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -154,7 +155,7 @@ func WithAssertion(a *authn.Assertion) AuthOption {
 type authenticator struct {
 	props       []tenant.Propagator
 	spoofable   tenant.NameSet
-	credentials credentials // of WithExtractor
+	credentials credfield.Set // of WithExtractor
 	public      []func(ctx context.Context, fullMethod string) bool
 	methods     map[string]bool
 }
@@ -189,8 +190,8 @@ func newAuthenticator(ctor string, v tenant.TokenVerifier, opts []AuthOption) *a
 		names = append(names, assertionKey)
 	}
 	a.props = append(a.props, cfg.extract...)
-	a.spoofable = tenant.NewNameSet(append(names, unclaimedKeys(a.props)...)...)
-	a.credentials = credentialSet(a.props)
+	a.spoofable = tenant.NewNameSet(append(names, credfield.Unclaimed(a.props)...)...)
+	a.credentials = credfield.New(a.props)
 	return a
 }
 
@@ -243,7 +244,7 @@ func (a *authenticator) scrub(ctx context.Context) (context.Context, metadata.MD
 	md, _ := metadata.FromIncomingContext(ctx) // a copy, keys in lower case
 	found := false
 	for k := range md {
-		if a.spoofable.Contains(k) || credentialNames.Contains(k) && !strings.EqualFold(k, authorizationKey) && !strings.EqualFold(k, assertionKey) || a.credentials.variant(k) {
+		if a.spoofable.Contains(k) || credentialNames.Contains(k) && !strings.EqualFold(k, authorizationKey) && !strings.EqualFold(k, assertionKey) || a.credentials.Variant(k) {
 			delete(md, k)
 			found = true
 		}

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/internal/credfield"
 	"github.com/tenantkit/tenantkit/internal/outcome"
 	"github.com/tenantkit/tenantkit/telemetry"
 	"github.com/tenantkit/tenantkit/tenant"
@@ -204,7 +205,7 @@ func Authenticate(v tenant.TokenVerifier, opts ...AuthOption) func(http.Handler)
 		names = append(names, tenant.AssertionKey)
 	}
 	props = append(props, cfg.extract...)
-	s := scrubber{spoofable: tenant.NewNameSet(append(names, unclaimedKeys(props)...)...), credentials: credentialSet(props)}
+	s := scrubber{spoofable: tenant.NewNameSet(append(names, credfield.Unclaimed(props)...)...), credentials: credfield.New(props)}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.header(r.Header)
@@ -241,7 +242,7 @@ func credentialVariant(k string) bool {
 // scrubber removes spoofable headers and trailers from requests.
 type scrubber struct {
 	spoofable   tenant.NameSet
-	credentials credentials // of WithExtractor, beside the built-in ones
+	credentials credfield.Set // of WithExtractor, beside the built-in ones
 }
 
 // header removes every spoofable name, and every variant of a credential
@@ -250,7 +251,7 @@ type scrubber struct {
 // nothing.
 func (s *scrubber) header(h http.Header) {
 	for k := range h {
-		if s.spoofable.Contains(k) || credentialVariant(k) || s.credentials.variant(k) {
+		if s.spoofable.Contains(k) || credentialVariant(k) || s.credentials.Variant(k) {
 			delete(h, k)
 		}
 	}

@@ -1,10 +1,6 @@
 package httpmw
 
-import (
-	"strings"
-
-	"github.com/tenantkit/tenantkit/tenant"
-)
+import "github.com/tenantkit/tenantkit/tenant"
 
 // WithExtractor also accepts the credentials that p extracts from its own
 // headers (p.Fields), such as the X-API-Key header of an apikey.Header.
@@ -30,53 +26,4 @@ func WithExtractor(p tenant.Propagator) AuthOption {
 		}
 		c.extract = append(c.extract, p)
 	}
-}
-
-// credentials are the fields of extractors: their variants other than a
-// change of letter case (X_API_Key, X-API-Key-Bin) go, as those of the
-// built-in credential headers do.
-type credentials struct {
-	names tenant.NameSet
-	exact []string
-}
-
-// credentialSet returns the fields of props other than the built-in ones.
-func credentialSet(props []tenant.Propagator) credentials {
-	var c credentials
-	for _, p := range props {
-		for _, f := range p.Fields() {
-			if !strings.EqualFold(f, tenant.AuthorizationKey) && !strings.EqualFold(f, tenant.AssertionKey) {
-				c.exact = append(c.exact, f)
-			}
-		}
-	}
-	c.names = tenant.NewNameSet(c.exact...)
-	return c
-}
-
-// variant reports whether k folds to a field of c without being one in
-// any letter case.
-func (c *credentials) variant(k string) bool {
-	if !c.names.Contains(k) {
-		return false
-	}
-	for _, f := range c.exact {
-		if strings.EqualFold(k, f) {
-			return false
-		}
-	}
-	return true
-}
-
-// unclaimedKeys returns tenant.APIKeyKey unless a field of props is it:
-// an API key nobody here verifies is removed before the handler runs.
-func unclaimedKeys(props []tenant.Propagator) []string {
-	for _, p := range props {
-		for _, f := range p.Fields() {
-			if strings.EqualFold(f, tenant.APIKeyKey) {
-				return nil
-			}
-		}
-	}
-	return []string{tenant.APIKeyKey}
 }
