@@ -2,10 +2,12 @@ package redisfeed_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +27,8 @@ import (
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/internal/grpchealthtest"
 	"github.com/tenantkit/tenantkit/internal/redistest"
+	"github.com/tenantkit/tenantkit/ratelimit"
+	"github.com/tenantkit/tenantkit/tenant"
 )
 
 // publisher publishes on the replicas' channel, as the control plane does.
@@ -196,4 +200,154 @@ func TestSuspensionRefusedOnThreeGRPCReplicasWithinOneSecond(t *testing.T) {
 			return false, err
 		}
 	})
+}
+
+// tierReply is what a replica of the tier test answered: the status, the
+// tier the handler saw (tenant.FromContext; "" if it did not run), the
+// first policy named by RateLimit-Policy and, on a 429, the problem body's
+// policy.
+type tierReply struct {
+	status int
+	tier   string
+	plan   string
+	denied string
+}
+
+// policyName returns the name of the first item of a RateLimit-Policy field
+// value ("free" of `"free";q=60;w=60`).
+func policyName(field string) string {
+	name, _, _ := strings.Cut(strings.TrimPrefix(field, `"`), `"`)
+	return name
+}
+
+// A downgrade from pro to free in the directory, published once, reaches
+// three replicas' limiter plan (RateLimit-Policy, then a 429 after the free
+// burst) and the tier their handlers see within 1 s, with a cache TTL of an
+// hour so that only the feed can explain the change.
+func TestTierChangeReachesThreeHTTPReplicasWithinOneSecond(t *testing.T) {
+	var calls []func() (tierReply, error)
+	dir, pub, _ := replicas(t, func(cache *directory.Cache, iss *authntest.Issuer) func() (bool, error) {
+		v := directory.Verifier(authntest.NewVerifier(t, iss), cache)
+		// Each replica has a limiter of its own, as in-process limiters do.
+		l, err := ratelimit.NewLocal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans, err := ratelimit.NewPlans(ratelimit.Plan{Rate: ratelimit.PerMinute(1), Burst: 1}, map[string]ratelimit.Plan{
+			"pro":  {Rate: ratelimit.PerSecond(1000), Burst: 20},
+			"free": {Rate: ratelimit.PerMinute(60), Burst: 2},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		report := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tn, _ := tenant.FromContext(r.Context())
+			w.Header().Set("X-Tier", tn.Tier())
+			w.WriteHeader(http.StatusNoContent)
+		})
+		srv := httptest.NewServer(httpmw.Authenticate(v)(httpmw.RateLimit(l, plans)(report)))
+		t.Cleanup(srv.Close)
+		client := srv.Client()
+		token := iss.Token("acme", "pro") // the token keeps saying pro
+		call := func() (tierReply, error) {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/orders", nil)
+			if err != nil {
+				return tierReply{}, err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return tierReply{}, err
+			}
+			defer resp.Body.Close()
+			r := tierReply{status: resp.StatusCode, tier: resp.Header.Get("X-Tier"), plan: policyName(resp.Header.Get("RateLimit-Policy"))}
+			if r.status == http.StatusTooManyRequests {
+				var body struct{ Policy string }
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					return r, fmt.Errorf("429 body: %v", err)
+				}
+				r.denied = body.Policy
+			}
+			return r, nil
+		}
+		calls = append(calls, call)
+		return nil // the test uses calls
+	})
+	// sees returns, per replica, a request answering whether the handler
+	// saw tier and the limiter applied tier's plan; a tier and a plan that
+	// disagree, or another status than 204 or 429, is an error.
+	sees := func(tier string) []func() (bool, error) {
+		var do []func() (bool, error)
+		for _, call := range calls {
+			do = append(do, func() (bool, error) {
+				r, err := call()
+				if err != nil {
+					return false, err
+				}
+				switch r.status {
+				case http.StatusNoContent:
+					if r.tier != r.plan {
+						return false, fmt.Errorf("the handler saw tier %q under the plan %q", r.tier, r.plan)
+					}
+					return r.tier == tier, nil
+				case http.StatusTooManyRequests:
+					return false, nil
+				}
+				return false, fmt.Errorf("status %d", r.status)
+			})
+		}
+		return do
+	}
+	toFree, toPro := sees("free"), sees("pro")
+
+	const rounds = 10
+	var all, each []time.Duration
+	for round := range rounds {
+		// Cached as pro on all three.
+		for i, f := range toPro {
+			if pro, err := f(); err != nil || !pro {
+				t.Fatalf("round %d: replica %d does not see the pro tenant as pro (%v)", round, i, err)
+			}
+		}
+		dir.Set("acme", directory.Entry{Status: directory.Active, Tier: "free"})
+		// Without the feed, every replica still serves its cached pro.
+		for i, f := range toPro {
+			if pro, err := f(); err != nil || !pro {
+				t.Fatalf("round %d: replica %d left pro before the publish (%v): the cache is not in play", round, i, err)
+			}
+		}
+		start := time.Now()
+		pub.publish("acme")
+		took := untilAll(t, start, 2*time.Second, true, toFree)
+		each = append(each, took...)
+		all = append(all, slices.Max(took))
+
+		// The free plan is applied, not only named: its burst of 2 ends
+		// in a 429 naming free (one token went on the request above).
+		for i, call := range calls {
+			var r tierReply
+			for range 3 {
+				var err error
+				if r, err = call(); err != nil {
+					t.Fatalf("round %d: replica %d: %v", round, i, err)
+				}
+				if r.status == http.StatusTooManyRequests {
+					break
+				}
+			}
+			if r.status != http.StatusTooManyRequests || r.plan != "free" || r.denied != "free" {
+				t.Fatalf("round %d: replica %d: after the free burst got %+v, want a 429 of the free plan", round, i, r)
+			}
+		}
+
+		dir.Set("acme", directory.Entry{Status: directory.Active, Tier: "pro"})
+		pub.publish("acme")
+		untilAll(t, time.Now(), 2*time.Second, true, toPro)
+	}
+	worst := slices.Max(all)
+	t.Logf("downgrade to the free tier and plan on 3 replicas over %d rounds: all three p50 %v, max %v; per replica p50 %v, p99 %v",
+		rounds, percentile(all, 0.5), worst, percentile(each, 0.5), percentile(each, 0.99))
+	if worst >= time.Second {
+		t.Fatalf("a downgrade took %v to reach all three replicas, want < 1 s", worst)
+	}
 }
