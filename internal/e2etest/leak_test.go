@@ -114,6 +114,22 @@ func h2cClient(rt func(http.RoundTripper) http.RoundTripper) *http.Client {
 	return &http.Client{Transport: rt(base), Timeout: deadline}
 }
 
+// warm sends one request without a credential through c, so that c holds
+// an open connection to url; the answer must be 401.
+func warm(t *testing.T, ctx context.Context, c *http.Client, url string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("warm-up request to %s: %v", url, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("warm-up request to %s: %s, want 401", url, resp.Status)
+	}
+}
+
 // backendHealth is the gRPC hop: it checks the tenant, then calls the HTTP
 // backend with the tenant propagated by its client.
 type backendHealth struct {
@@ -233,6 +249,13 @@ func runLeakTest(t *testing.T, format string) {
 		tokens[i] = idp.TokenWithClaims(map[string]any{"aud": "dataplane", "custom:tenant_id": fmt.Sprintf("tenant-%03d", i), "custom:tier": []string{"free", "pro", "enterprise"}[i%3]})
 	}
 	client := h2cClient(func(base http.RoundTripper) http.RoundTripper { return base })
+	// Open each HTTP/2 connection before the flood: requests that start
+	// together before a connection exists each dial their own, and on a
+	// loaded machine thousands of such dials run out of file descriptors.
+	// Both warm-up requests carry no credential, so they are answered 401
+	// at once and never reach the barrier.
+	warm(t, context.Background(), client, edge)
+	warm(t, tenant.WithoutTenant(context.Background()), backendClient, backend)
 
 	var (
 		wg        sync.WaitGroup
