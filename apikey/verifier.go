@@ -8,21 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/tenantkit/tenantkit/internal/shardmap"
+	"github.com/tenantkit/tenantkit/internal/lookupcache"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
 // fetchTimeout bounds one store lookup, which runs detached from the
 // contexts of the requests waiting for it.
 const fetchTimeout = 10 * time.Second
-
-// cacheShards is the number of shards of the verification cache.
-const cacheShards = 64
 
 // Verifier verifies API keys against a Store. It implements
 // tenant.TokenVerifier: give it to the adapters through Dispatch (bearer
@@ -37,30 +32,17 @@ const cacheShards = 64
 type Verifier struct {
 	cfg   config
 	store Store
-	cache *shardmap.Evicting[string, *entry]
-	gen   atomic.Uint64 // bumped by every invalidation
-
-	mu      sync.Mutex
-	flights map[string]*flight
+	cache *lookupcache.Cache[entry]
 }
 
-// entry is what the cache holds of one key ID. It never changes once
-// stored.
+// entry is what the cache holds of a key ID the store knows. It never
+// changes once stored.
 type entry struct {
-	fetched time.Time
-	unknown bool     // the store holds no such key
 	key     string   // the full key that verified, for the fast path
 	hash    [32]byte // the stored digest
 	tenant  tenant.Tenant
 	expires time.Time
 	revoked time.Time
-}
-
-// flight is one store lookup that concurrent Verify calls share.
-type flight struct {
-	done chan struct{}
-	e    *entry
-	err  error
 }
 
 // NewVerifier returns a Verifier of the keys in s. It returns an error
@@ -73,12 +55,12 @@ func NewVerifier(s Store, opts ...Option) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{
-		cfg:     cfg,
-		store:   s,
-		cache:   shardmap.NewEvicting[string, *entry](cfg.cacheSize, cacheShards),
-		flights: make(map[string]*flight),
-	}, nil
+	v := &Verifier{cfg: cfg, store: s}
+	// Now is always set: Verify reads the clock anyway, for revocation
+	// and expiry, and gives it to the cache (PeekAt).
+	v.cache = lookupcache.New[entry](nil, lookupcache.Options{TTL: cfg.ttl, MaxStale: cfg.maxStale,
+		NegativeTTL: cfg.negTTL, LookupTimeout: fetchTimeout, Size: cfg.cacheSize, Now: cfg.now, NotFound: ErrNotFound})
+	return v, nil
 }
 
 // Prefix returns the prefix of the keys v verifies.
@@ -101,13 +83,15 @@ func (v *Verifier) Verify(ctx context.Context, key string) (tenant.Tenant, error
 	}
 	id := key[p+1 : p+1+IDLen]
 	now := v.cfg.now()
-	e, cached := v.cache.Load(id)
-	if cached && now.Before(e.freshUntil(&v.cfg)) {
-		if e.key != "" && constantTimeEqual(e.key, key) {
+	if e, found, ok := v.cache.PeekAt(id, now); ok {
+		if found && e.key != "" && constantTimeEqual(e.key, key) {
 			return e.check(now)
 		}
 		if _, _, ok := parse(v.cfg.prefix, key); !ok {
 			return tenant.Tenant{}, malformed
+		}
+		if !found {
+			return tenant.Tenant{}, refused(ErrUnknownKey, id, "no such key")
 		}
 		return v.match(e, key, now)
 	}
@@ -115,34 +99,24 @@ func (v *Verifier) Verify(ctx context.Context, key string) (tenant.Tenant, error
 	if err != nil {
 		return tenant.Tenant{}, err
 	}
-	fresh, err := v.fetch(ctx, k, id)
+	// The store's answer, or while it fails the last one within the
+	// max-stale bound; the lookup is shared with concurrent callers, and
+	// cached unless an invalidation comes meanwhile.
+	e, err := v.cache.LoadWith(ctx, id, func(ctx context.Context, id string) (entry, error) {
+		return v.lookup(ctx, k, id)
+	})
 	switch {
-	case err == nil:
-		e = fresh
-	case ctx.Err() != nil:
-		return tenant.Tenant{}, ctx.Err()
-	case cached && !e.unknown && now.Before(e.fetched.Add(v.cfg.ttl+v.cfg.maxStale)):
-		// The store fails: serve what it said last, within the bound.
-	default:
+	case errors.Is(err, ErrNotFound):
+		return tenant.Tenant{}, refused(ErrUnknownKey, id, "no such key")
+	case err != nil:
 		return tenant.Tenant{}, err
 	}
-	return v.match(e, key, now)
-}
-
-// freshUntil returns when e must be looked up again.
-func (e *entry) freshUntil(c *config) time.Time {
-	if e.unknown {
-		return e.fetched.Add(c.negTTL)
-	}
-	return e.fetched.Add(c.ttl)
+	return v.match(&e, key, now)
 }
 
 // match checks key's secret against e's digest, then e itself.
 func (v *Verifier) match(e *entry, key string, now time.Time) (tenant.Tenant, error) {
 	id := key[len(v.cfg.prefix)+1:][:IDLen]
-	if e.unknown {
-		return tenant.Tenant{}, refused(ErrUnknownKey, id, "no such key")
-	}
 	secret := key[len(v.cfg.prefix)+1+IDLen:][:SecretLen]
 	d := digest(v.cfg.pepper, id, secret)
 	if subtle.ConstantTimeCompare(d[:], e.hash[:]) != 1 {
@@ -162,66 +136,29 @@ func (e *entry) check(now time.Time) (tenant.Tenant, error) {
 	return e.tenant, nil
 }
 
-// fetch looks id up in the store, sharing the lookup with concurrent
-// callers, and caches the answer unless an invalidation came meanwhile.
-func (v *Verifier) fetch(ctx context.Context, k Key, id string) (*entry, error) {
-	v.mu.Lock()
-	f, ok := v.flights[id]
-	if !ok {
-		f = &flight{done: make(chan struct{})}
-		v.flights[id] = f
-		gen := v.gen.Load()
-		// Detached from ctx, so that one caller giving up does not fail
-		// the others; bounded by fetchTimeout.
-		go v.lookup(context.WithoutCancel(ctx), f, k, id, gen)
-	}
-	v.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.e, f.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (v *Verifier) lookup(ctx context.Context, f *flight, k Key, id string, gen uint64) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	defer cancel()
+// lookup is the cache's loader for key k, of ID id.
+func (v *Verifier) lookup(ctx context.Context, k Key, id string) (entry, error) {
 	r, err := v.store.Get(ctx, id)
-	now := v.cfg.now()
 	switch {
 	case errors.Is(err, ErrNotFound):
-		f.e = &entry{fetched: now, unknown: true}
-		if v.cfg.negTTL == 0 {
-			gen = ^gen // do not cache
-		}
+		return entry{}, ErrNotFound
 	case err != nil:
-		f.err = fmt.Errorf("%w: apikey: key store: %w", tenant.ErrUnavailable, err)
-	default:
-		f.e, f.err = v.newEntry(r, k, now)
+		return entry{}, fmt.Errorf("%w: apikey: key store: %w", tenant.ErrUnavailable, err)
 	}
-	v.mu.Lock()
-	if v.flights[id] == f {
-		delete(v.flights, id)
-	}
-	if f.e != nil && v.gen.Load() == gen {
-		v.cache.Store(id, f.e, func(old *entry) bool { return !now.Before(old.fetched.Add(v.cfg.ttl + v.cfg.maxStale)) })
-	}
-	v.mu.Unlock()
-	close(f.done)
+	return v.newEntry(r, k)
 }
 
 // newEntry builds the cache entry of r, found for key k.
-func (v *Verifier) newEntry(r Record, k Key, now time.Time) (*entry, error) {
+func (v *Verifier) newEntry(r Record, k Key) (entry, error) {
 	if r.KeyID != k.ID || len(r.Hash) != sha256.Size {
-		return nil, fmt.Errorf("%w: apikey: key store returned a bad record", tenant.ErrUnavailable)
+		return entry{}, fmt.Errorf("%w: apikey: key store returned a bad record", tenant.ErrUnavailable)
 	}
 	claims := map[string]any{"scope": strings.Join(r.Scopes, " ")}
 	t, err := tenant.Verified(r.TenantID, r.Tier, tenant.Proof{Issuer: Issuer, Subject: r.KeyID, Claims: claims})
 	if err != nil {
-		return nil, fmt.Errorf("%w: apikey: key store returned a bad record: %w", tenant.ErrUnavailable, err)
+		return entry{}, fmt.Errorf("%w: apikey: key store returned a bad record: %w", tenant.ErrUnavailable, err)
 	}
-	e := &entry{fetched: now, tenant: t, expires: r.ExpiresAt, revoked: r.RevokedAt}
+	e := entry{tenant: t, expires: r.ExpiresAt, revoked: r.RevokedAt}
 	copy(e.hash[:], r.Hash)
 	d := digest(v.cfg.pepper, k.ID, k.secret)
 	if subtle.ConstantTimeCompare(d[:], e.hash[:]) == 1 {
@@ -232,24 +169,10 @@ func (v *Verifier) newEntry(r Record, k Key, now time.Time) (*entry, error) {
 
 // Invalidate drops what v caches of keyID, so that the next Verify of it
 // asks the store. A lookup already under way is not cached.
-func (v *Verifier) Invalidate(keyID string) {
-	v.mu.Lock()
-	v.gen.Add(1)
-	delete(v.flights, keyID)
-	v.mu.Unlock()
-	if e, ok := v.cache.Load(keyID); ok {
-		v.cache.CompareAndDelete(keyID, e)
-	}
-}
+func (v *Verifier) Invalidate(keyID string) { v.cache.Invalidate(keyID) }
 
 // InvalidateAll drops everything v caches.
-func (v *Verifier) InvalidateAll() {
-	v.mu.Lock()
-	v.gen.Add(1)
-	clear(v.flights)
-	v.mu.Unlock()
-	v.cache.DeleteFunc(func(string, *entry) bool { return true })
-}
+func (v *Verifier) InvalidateAll() { v.cache.InvalidateAll() }
 
 // digest is the stored form of a secret: SHA-256, or HMAC-SHA-256 under
 // pepper, of the key ID and the secret (both of fixed length).

@@ -4,17 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/tenantkit/tenantkit/internal/lookupcache"
 	"github.com/tenantkit/tenantkit/internal/nilarg"
-	"github.com/tenantkit/tenantkit/internal/shardmap"
 	"github.com/tenantkit/tenantkit/tenant"
 )
-
-// cacheShards is the number of shards of a Cache's map.
-const cacheShards = 64
 
 // Cache is a caching layer in front of any [Directory]: a bounded map of
 // answers, each used for a TTL, served stale up to a maximum while the
@@ -24,32 +18,7 @@ const cacheShards = 64
 type Cache struct {
 	d   Directory
 	cfg config
-	m   *shardmap.Evicting[string, *record]
-
-	mu      sync.Mutex // guards flights; held while storing and deleting records
-	flights map[string]*flight
-}
-
-// record is one cached answer. Only expired changes once it is stored.
-type record struct {
-	entry Entry
-	found bool
-	fresh time.Time // used without a lookup until then
-	stale time.Time // served on a lookup failure until then
-
-	// On the real clock, a timer sets expired at fresh, so that a hit
-	// reads an atomic flag instead of the clock: time.Now costs more
-	// than the rest of a hit. With WithClock, hits read the clock.
-	expired atomic.Bool
-	timer   *time.Timer
-}
-
-// flight is one lookup in progress, shared by every caller that missed.
-type flight struct {
-	done      chan struct{}
-	entry     Entry
-	err       error
-	forgotten bool // invalidated while in flight: its answer is not stored
+	lc  *lookupcache.Cache[Entry]
 }
 
 // NewCache returns a Cache in front of d.
@@ -61,8 +30,14 @@ func NewCache(d Directory, opts ...Option) (*Cache, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
-	return &Cache{d: d, cfg: cfg, m: shardmap.NewEvicting[string, *record](cfg.size, cacheShards),
-		flights: make(map[string]*flight)}, nil
+	c := &Cache{d: d, cfg: cfg}
+	o := lookupcache.Options{TTL: cfg.ttl, MaxStale: cfg.maxStale, NegativeTTL: cfg.negTTL,
+		RetryInterval: retryInterval, LookupTimeout: cfg.lookupTimeout, Size: cfg.size, NotFound: ErrNotFound}
+	if cfg.injected {
+		o.Now = cfg.now // hits read it; on the real clock they read a timer-set flag
+	}
+	c.lc = lookupcache.New(c.load, o)
+	return c, nil
 }
 
 // Lookup returns the entry of id: from the cache while fresh, else from the
@@ -71,28 +46,16 @@ func NewCache(d Directory, opts ...Option) (*Cache, error) {
 // tenant's error wraps [ErrNotFound]. When ctx ends first, Lookup returns
 // ctx's error.
 func (c *Cache) Lookup(ctx context.Context, id string) (Entry, error) {
-	r, ok := c.m.Load(id)
-	if ok && c.fresh(r) {
-		if !r.found {
+	if r, ok := c.lc.Record(id); ok && c.lc.Fresh(r) {
+		if !r.Found() {
 			return Entry{}, ErrNotFound
 		}
-		return r.entry, nil
+		return *r.Value(), nil
 	}
 	return c.miss(ctx, id)
 }
 
-// fresh reports whether r can be used without a lookup.
-func (c *Cache) fresh(r *record) bool {
-	if !c.cfg.injected {
-		return !r.expired.Load()
-	}
-	return c.freshAt(r)
-}
-
-// freshAt is fresh on the clock of WithClock.
-func (c *Cache) freshAt(r *record) bool { return c.cfg.now().Before(r.fresh) }
-
-// miss joins or starts the lookup of id and waits for it or for ctx.
+// miss loads id, which is not cached fresh.
 func (c *Cache) miss(ctx context.Context, id string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
@@ -100,139 +63,30 @@ func (c *Cache) miss(ctx context.Context, id string) (Entry, error) {
 	if tenant.ValidateID(id) != nil {
 		return Entry{}, ErrNotFound // no directory holds an invalid ID
 	}
-	c.mu.Lock()
-	f := c.flights[id]
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		c.flights[id] = f
-		// The lookup serves every caller that joins it, so one caller
-		// giving up does not cut it; its own timeout bounds it.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.lookupTimeout)
-		go func() {
-			defer cancel()
-			c.run(lctx, id, f)
-		}()
-	}
-	c.mu.Unlock()
-	select {
-	case <-f.done:
-		if f.err != nil && ctx.Err() != nil {
-			return Entry{}, ctx.Err() // the caller's end, whatever the lookup's
-		}
-		return f.entry, f.err
-	case <-ctx.Done():
-		return Entry{}, ctx.Err()
-	}
+	return c.lc.Load(ctx, id)
 }
 
-// run looks id up, stores the answer and completes f.
-func (c *Cache) run(ctx context.Context, id string, f *flight) {
+// load is the cache's loader: it looks id up in the directory, and keeps
+// only valid entries.
+func (c *Cache) load(ctx context.Context, id string) (Entry, error) {
 	e, err := c.d.Lookup(ctx, id)
 	if err == nil {
-		err = e.Validate()
-		if err != nil {
-			e = Entry{}
+		if err = e.Validate(); err == nil {
+			return e, nil
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	defer close(f.done)
-	if !f.forgotten {
-		delete(c.flights, id)
+	if errors.Is(err, ErrNotFound) {
+		return Entry{}, ErrNotFound
 	}
-	now := c.cfg.now()
-	switch {
-	case err == nil:
-		f.entry = e
-		c.store(f, id, &record{entry: e, found: true, fresh: now.Add(c.cfg.ttl), stale: now.Add(c.cfg.ttl + c.cfg.maxStale)})
-	case errors.Is(err, ErrNotFound):
-		f.err = ErrNotFound
-		if c.cfg.negTTL > 0 {
-			c.store(f, id, &record{fresh: now.Add(c.cfg.negTTL)})
-		} else {
-			c.drop(id)
-		}
-	default:
-		if old, ok := c.m.Load(id); ok && old.found && now.Before(old.stale) && !f.forgotten {
-			// Serve the last answer, and ask again in a while rather
-			// than on every request.
-			f.entry = old.entry
-			c.store(f, id, &record{entry: old.entry, found: true, stale: old.stale,
-				fresh: minTime(now.Add(min(retryInterval, c.cfg.ttl)), old.stale)})
-			return
-		}
-		f.err = fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-}
-
-// store caches r for id unless f was invalidated. c.mu is held.
-func (c *Cache) store(f *flight, id string, r *record) {
-	if f.forgotten {
-		return
-	}
-	now := c.cfg.now()
-	if !c.cfg.injected {
-		r.timer = time.AfterFunc(r.fresh.Sub(now), func() { r.expired.Store(true) })
-	}
-	if old, ok := c.m.Load(id); ok {
-		old.stop()
-	}
-	c.m.Store(id, r, func(o *record) bool {
-		if !now.Before(o.stale) && !now.Before(o.fresh) {
-			o.stop()
-			return true
-		}
-		return false
-	})
-}
-
-// stop stops r's timer, if any, so that it no longer holds r.
-func (r *record) stop() {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-}
-
-// drop deletes the record of id. c.mu is held.
-func (c *Cache) drop(id string) {
-	if old, ok := c.m.Load(id); ok {
-		old.stop()
-		c.m.CompareAndDelete(id, old)
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
+	return Entry{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 // Invalidate forgets what is cached of id, including the answer of a
 // lookup in flight: the next Lookup asks the directory.
-func (c *Cache) Invalidate(id string) {
-	c.mu.Lock()
-	if f := c.flights[id]; f != nil {
-		f.forgotten = true
-		delete(c.flights, id)
-	}
-	c.drop(id)
-	c.mu.Unlock()
-}
+func (c *Cache) Invalidate(id string) { c.lc.Invalidate(id) }
 
 // InvalidateAll forgets everything cached.
-func (c *Cache) InvalidateAll() {
-	c.mu.Lock()
-	for id, f := range c.flights {
-		f.forgotten = true
-		delete(c.flights, id)
-	}
-	c.m.DeleteFunc(func(_ string, r *record) bool {
-		r.stop()
-		return true
-	})
-	c.mu.Unlock()
-}
+func (c *Cache) InvalidateAll() { c.lc.InvalidateAll() }
 
 // Admit checks t against the directory: an active tenant is returned with
 // the directory's tier (and plan override) in place of its credential's;
@@ -242,22 +96,22 @@ func (c *Cache) InvalidateAll() {
 // [ErrUnavailable]; when ctx ends first, it is ctx's error. A cached answer
 // costs no allocation.
 func (c *Cache) Admit(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	r, ok := c.m.Load(t.ID())
-	if !ok || !c.fresh(r) {
+	rec, ok := c.lc.Record(t.ID())
+	if !ok || !c.lc.Fresh(rec) {
 		return c.admit(ctx, t)
 	}
-	if !r.found || r.entry.Status != Active {
-		return c.refuse(t, r.entry, r.found)
+	if r := rec.Value(); !rec.Found() || r.Status != Active {
+		return c.refuse(t, *r, rec.Found())
 	}
 	// The override, written out here so that WithTier and WithPlan inline:
 	// a Tenant is copied once per call instead of once per function.
 	var err error
-	if e := &r.entry; e.Tier != "" && e.Tier != t.Tier() {
+	if e := rec.Value(); e.Tier != "" && e.Tier != t.Tier() {
 		if t, err = t.WithTier(e.Tier); err != nil {
 			return tenant.Tenant{}, invalidOverride(err)
 		}
 	}
-	if e := &r.entry; e.Plan != "" {
+	if e := rec.Value(); e.Plan != "" {
 		if t, err = t.WithPlan(e.Plan); err != nil {
 			return tenant.Tenant{}, invalidOverride(err)
 		}

@@ -1,4 +1,4 @@
 package directory
 
 // CacheLen returns the number of tenants c holds, for tests.
-func CacheLen(c *Cache) int { return c.m.Len() }
+func CacheLen(c *Cache) int { return c.lc.Len() }
