@@ -98,9 +98,9 @@ var ErrNotFound = errors.New("directory: tenant not found")
 // Refusals of [Cache.Admit]. Each wraps [tenant.ErrForbidden], so the
 // transports answer 403 / PermissionDenied.
 var (
-	ErrSuspended     = fmt.Errorf("%w: the tenant is suspended", tenant.ErrForbidden)
-	ErrOffboarded    = fmt.Errorf("%w: the tenant is offboarded", tenant.ErrForbidden)
-	ErrUnknownTenant = fmt.Errorf("%w: the tenant is unknown", tenant.ErrForbidden)
+	ErrSuspended     error = &tenant.Refusal{Reason: "tenant-suspended", Message: "the tenant is suspended"}
+	ErrOffboarded    error = &tenant.Refusal{Reason: "tenant-offboarded", Message: "the tenant is offboarded"}
+	ErrUnknownTenant error = &tenant.Refusal{Reason: "tenant-unknown", Message: "the tenant is not known to the tenant directory"}
 )
 
 // ErrUnavailable reports that the directory cannot answer and nothing

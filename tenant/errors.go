@@ -54,6 +54,22 @@ func (e *TokenError) Error() string {
 // Unwrap makes errors.Is match both ErrInvalidToken and the reason.
 func (e *TokenError) Unwrap() []error { return []error{ErrInvalidToken, e.Reason} }
 
+// Refusal refuses a verified tenant for a reason the caller may be told:
+// Reason is a short slug (such as "tenant-suspended") that the adapters put
+// into the problem type and the gRPC ErrorInfo, Message a fixed public
+// text. It matches ErrForbidden. A directory or a check hook returns one
+// (or an error wrapping one) to say why; any other ErrForbidden is answered
+// without a reason.
+type Refusal struct {
+	Reason  string
+	Message string
+}
+
+func (r *Refusal) Error() string { return "tenant: forbidden: " + r.Message }
+
+// Unwrap makes errors.Is(err, ErrForbidden) match.
+func (r *Refusal) Unwrap() error { return ErrForbidden }
+
 // ErrForbidden marks a verified tenant that is not allowed in (for example
 // by a WithCheck allow-list). Transports answer it with 403 /
 // PermissionDenied rather than 401 / Unauthenticated.

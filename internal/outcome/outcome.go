@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tenantkit/tenantkit/directory"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -60,21 +59,13 @@ type Outcome struct {
 	// PolicyName), and Limit is that policy's limit.
 	Policy string
 	Limit  int64
-	// Reason says why a Forbidden tenant was refused, when a tenant
-	// directory refused it: ReasonSuspended, ReasonOffboarded or
-	// ReasonUnknownTenant; "" for any other refusal.
+	// Reason says why a Forbidden tenant was refused, when the refusal
+	// was a *tenant.Refusal (a directory's "tenant-suspended", say): the
+	// last part of the problem type URI (ProblemTypePrefix + Reason) over
+	// HTTP and, upper-cased with '-' as '_', the ErrorInfo reason over
+	// gRPC; "" for any other refusal.
 	Reason string
 }
-
-// Reasons of a Forbidden outcome refused by a tenant directory. Each is
-// also the last part of its problem type URI (ProblemTypePrefix + reason)
-// over HTTP, and, upper-cased with '-' as '_', the ErrorInfo reason over
-// gRPC.
-const (
-	ReasonSuspended     = "tenant-suspended"
-	ReasonOffboarded    = "tenant-offboarded"
-	ReasonUnknownTenant = "tenant-unknown"
-)
 
 // ProblemTypePrefix starts the problem type URI of a refusal with a Reason.
 const ProblemTypePrefix = "urn:tenantkit:problem:"
@@ -88,11 +79,7 @@ const (
 	MsgMissing            = "a bearer token is required"
 	MsgInvalid            = "the bearer token is not valid"
 	MsgForbidden          = "the tenant is not allowed"
-	MsgSuspended          = "the tenant is suspended"
-	MsgOffboarded         = "the tenant is offboarded"
-	MsgUnknownTenant      = "the tenant is not known to the tenant directory"
-	MsgDirectoryDown      = "the tenant directory cannot be reached"
-	MsgIssuerUnavailable  = "the token issuer cannot be reached"
+	MsgUnavailable        = "the credential cannot be checked now; retry later"
 	MsgNoTenant           = "the request carries no verified tenant, so no rate limit plan applies"
 	MsgLimiterUnavailable = "the rate limiter is unavailable; retry later"
 	MsgLimiterInternal    = "the rate limiter could not decide"
@@ -151,19 +138,17 @@ func Auth(ctx context.Context, err error) Outcome {
 	if o, ok := ended(ctx, err); ok {
 		return o
 	}
+	// A refusal that says why (a directory's suspension, say) carries its
+	// reason and public text itself, so the table needs no knowledge of
+	// who refused.
+	var r *tenant.Refusal
 	switch {
-	case errors.Is(err, directory.ErrSuspended):
-		return Outcome{Kind: Forbidden, Message: MsgSuspended, Reason: ReasonSuspended}
-	case errors.Is(err, directory.ErrOffboarded):
-		return Outcome{Kind: Forbidden, Message: MsgOffboarded, Reason: ReasonOffboarded}
-	case errors.Is(err, directory.ErrUnknownTenant):
-		return Outcome{Kind: Forbidden, Message: MsgUnknownTenant, Reason: ReasonUnknownTenant}
+	case errors.As(err, &r):
+		return Outcome{Kind: Forbidden, Message: r.Message, Reason: r.Reason}
 	case errors.Is(err, tenant.ErrForbidden):
 		return Outcome{Kind: Forbidden, Message: MsgForbidden}
-	case errors.Is(err, directory.ErrUnavailable):
-		return Outcome{Kind: Unavailable, Message: MsgDirectoryDown, RetryAfter: IssuerRetryAfter}
 	case errors.Is(err, tenant.ErrUnavailable):
-		return Outcome{Kind: Unavailable, Message: MsgIssuerUnavailable, RetryAfter: IssuerRetryAfter}
+		return Outcome{Kind: Unavailable, Message: MsgUnavailable, RetryAfter: IssuerRetryAfter}
 	case errors.Is(err, tenant.ErrAbsent):
 		return Outcome{Kind: Unauthenticated, Missing: true, Message: MsgMissing}
 	}

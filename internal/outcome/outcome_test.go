@@ -69,10 +69,13 @@ func TestAuthDirectory(t *testing.T) {
 		reason string
 		msg    string
 	}{
-		{directory.ErrSuspended, outcome.ReasonSuspended, outcome.MsgSuspended},
-		{directory.ErrOffboarded, outcome.ReasonOffboarded, outcome.MsgOffboarded},
-		{fmt.Errorf("wrapped: %w", directory.ErrUnknownTenant), outcome.ReasonUnknownTenant, outcome.MsgUnknownTenant},
+		{directory.ErrSuspended, "tenant-suspended", "the tenant is suspended"},
+		{directory.ErrOffboarded, "tenant-offboarded", "the tenant is offboarded"},
+		{fmt.Errorf("wrapped: %w", directory.ErrUnknownTenant), "tenant-unknown", "the tenant is not known to the tenant directory"},
 		{tenant.ErrForbidden, "", outcome.MsgForbidden},
+		// Any verifier or check hook can say why: the table knows no
+		// directory.
+		{fmt.Errorf("check: %w", &tenant.Refusal{Reason: "contract-expired", Message: "the contract has expired"}), "contract-expired", "the contract has expired"},
 	} {
 		o := outcome.Auth(live, tc.err)
 		if o.Kind != outcome.Forbidden || o.Reason != tc.reason || o.Message != tc.msg {
@@ -80,7 +83,7 @@ func TestAuthDirectory(t *testing.T) {
 		}
 	}
 	down := fmt.Errorf("%w: %w", directory.ErrUnavailable, context.DeadlineExceeded)
-	if o := outcome.Auth(live, down); o.Kind != outcome.Unavailable || o.Message != outcome.MsgDirectoryDown || o.RetryAfter <= 0 {
+	if o := outcome.Auth(live, down); o.Kind != outcome.Unavailable || o.Message != outcome.MsgUnavailable || o.RetryAfter <= 0 {
 		t.Errorf("directory down: %+v", o)
 	}
 	if o := outcome.Auth(canceled, down); o.Kind != outcome.Canceled {
