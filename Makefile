@@ -22,13 +22,17 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
 # Every module of the repository, the library first.
-MODULES := . ecosystem examples benchmarks dynamostore
+MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope
 # The modules whose tests make unit runs besides the library's own.
-TEST_MODULES := ecosystem examples dynamostore
+TEST_MODULES := ecosystem examples dynamostore kmsenvelope
 # The test modules run with a throwaway DynamoDB-compatible server
 # (scripts/with-dynalite.sh: dynalite from npm, in .cache/dynalite), unless
 # one is given in TENANTKIT_DYNAMODB_ENDPOINT.
 WITH_DYNALITE := $(if $(TENANTKIT_DYNAMODB_ENDPOINT),,scripts/with-dynalite.sh)
+# and with a throwaway KMS-compatible server (scripts/with-local-kms.sh:
+# local-kms built from the Go module proxy into .cache/bin), unless one is
+# given in TENANTKIT_KMS_ENDPOINT.
+WITH_LOCALKMS := $(if $(TENANTKIT_KMS_ENDPOINT),,scripts/with-local-kms.sh)
 
 .PHONY: test check modules unit faults fuzz bench-module bench
 
@@ -45,7 +49,7 @@ check:
 # make modules vets and tests every module (without the heavy end-to-end
 # run, the fault suite and the fuzzers, which make unit and make fuzz add).
 modules:
-	@$(WITH_DYNALITE) sh -c 'set -e; for m in $(MODULES); do \
+	@$(WITH_DYNALITE) $(WITH_LOCALKMS) sh -c 'set -e; for m in $(MODULES); do \
 		echo "vet and test: module $$m"; \
 		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -skip "^TestFault" ./...); \
 	done'
@@ -64,7 +68,7 @@ unit:
 	$(GO) test -race -count=1 -skip '^TestFault' $$($(GO) list ./... | grep -v /internal/e2etest)
 	$(GO) test -race -count=1 -timeout 10m ./internal/e2etest
 	TENANTKIT_E2E_HEAVY=1 $(GO) test -count=1 -timeout 10m ./internal/e2etest
-	@$(WITH_DYNALITE) sh -c 'set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done'
+	@$(WITH_DYNALITE) $(WITH_LOCALKMS) sh -c 'set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done'
 	$(MAKE) --no-print-directory faults
 
 FAULT_PKGS := ./ratelimit/redislimit
