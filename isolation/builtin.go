@@ -59,3 +59,28 @@ func KMSTenantKey() *Template {
 		"Action":["kms:Encrypt","kms:Decrypt","kms:GenerateDataKey","kms:DescribeKey"],
 		"Resource":"${kmsKey}"}]}`)
 }
+
+// KMSTenantContext returns a template that allows data-key use of
+// ${kmsKey} (GenerateDataKey, Decrypt, Encrypt) only under an encryption
+// context whose tenant_id is the caller's TenantID session tag, and that
+// has no other key. The tag is the one the credential vendor sets, so
+// the condition holds for pooled keys too: a tenant's session cannot ask
+// for a data key, or decrypt one, of another tenant.
+//
+// Its tenant value is the IAM policy variable ${aws:PrincipalTag/TenantID},
+// which IAM evaluates, not a placeholder: the rendered policy is the same
+// for every tenant of a key, so it also serves as a role's identity policy.
+// IAM compares the names of kms:EncryptionContext: condition keys without
+// regard to case; the kms:EncryptionContextKeys condition refuses a context
+// that adds a look-alike key such as "Tenant_ID". A service that adds
+// pairs of its own to the encryption context lists their keys there in a
+// template of its own.
+func KMSTenantContext() *Template {
+	return MustParseTemplate(`{"Version":"2012-10-17","Statement":[{
+		"Sid":"TenantKeyContext","Effect":"Allow",
+		"Action":["kms:GenerateDataKey","kms:Decrypt","kms:Encrypt"],
+		"Resource":"${kmsKey}",
+		"Condition":{
+			"StringEquals":{"kms:EncryptionContext:tenant_id":"${aws:PrincipalTag/TenantID}"},
+			"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["tenant_id"]}}}]}`)
+}

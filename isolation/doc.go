@@ -29,8 +29,9 @@
 // string values. [Template.Render] checks every value before it
 // substitutes it into the parsed structure (never into the text), and
 // refuses a policy longer than [MaxSessionPolicyLen]. Built-ins:
-// [DynamoDBLeadingKeys], [DynamoDBLeadingKeyPrefix], [S3Prefix] and
-// [KMSTenantKey].
+// [DynamoDBLeadingKeys], [DynamoDBLeadingKeyPrefix], [S3Prefix],
+// [KMSTenantKey] and [KMSTenantContext] (data keys only under the tenant's
+// encryption context, as package kmsenvelope asks for them).
 //
 // In a pooled bucket or table every top-level prefix is a tenant ID, so it
 // should hold tenant data only: a file kept at "shared/config.json" beside

@@ -785,3 +785,19 @@ func TestNewVendorRejectsNilDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestKMSContextPolicyNamesTheVendorsTag: the encryption-context template
+// compares with the very session tag the vendor sets, and is sent as the
+// pooled session's policy when configured.
+func TestKMSContextPolicyNamesTheVendorsTag(t *testing.T) {
+	v, srv := newTestVendor(t, nil, WithPolicy(isolation.KMSKey, isolation.KMSTenantContext()))
+	ctx := tenantCtx(t, "acme", "basic")
+	retrieve(t, v, ctx, isolation.KMSKey)
+	r := srv.Requests()[0]
+	if !strings.Contains(r.Policy, `"kms:EncryptionContext:tenant_id":"${aws:PrincipalTag/`+TagTenantID+`}"`) {
+		t.Errorf("policy %s does not compare with the %s tag", r.Policy, TagTenantID)
+	}
+	if tag, ok := r.Tag(TagTenantID); !ok || tag != "acme" {
+		t.Errorf("tag %s = %q, %v", TagTenantID, tag, ok)
+	}
+}
