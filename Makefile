@@ -22,9 +22,9 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
 # Every module of the repository, the library first.
-MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge
+MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge featureflag
 # The modules whose tests make unit runs besides the library's own.
-TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge
+TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge featureflag
 # The test modules run with a throwaway DynamoDB-compatible server
 # (scripts/with-dynalite.sh: dynalite from npm, in .cache/dynalite), unless
 # one is given in TENANTKIT_DYNAMODB_ENDPOINT.

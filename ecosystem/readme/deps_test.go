@@ -8,6 +8,8 @@ import (
 	_ "github.com/aws/aws-sdk-go-v2/service/sts"
 	_ "github.com/go-chi/chi/v5"
 	_ "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	_ "github.com/open-feature/go-sdk/openfeature"
+	_ "github.com/open-feature/go-sdk/openfeature/memprovider"
 	_ "github.com/redis/go-redis/v9"
 	_ "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	_ "go.opentelemetry.io/otel"
@@ -16,4 +18,6 @@ import (
 	_ "go.opentelemetry.io/otel/sdk/trace"
 	_ "google.golang.org/grpc"
 	_ "google.golang.org/grpc/credentials"
+
+	_ "github.com/tenantkit/tenantkit/featureflag"
 )

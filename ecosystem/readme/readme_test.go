@@ -47,12 +47,16 @@ var qualifiers = map[string]string{
 	"spanproc":   module + "/telemetry/spanproc",
 	"tenant":     module + "/tenant",
 
+	"featureflag": module + "/featureflag",
+
 	"auth":        "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth",
 	"attribute":   "go.opentelemetry.io/otel/attribute",
 	"aws":         "github.com/aws/aws-sdk-go-v2/aws",
 	"chi":         "github.com/go-chi/chi/v5",
 	"credentials": "google.golang.org/grpc/credentials",
 	"grpc":        "google.golang.org/grpc",
+	"memprovider": "github.com/open-feature/go-sdk/openfeature/memprovider",
+	"openfeature": "github.com/open-feature/go-sdk/openfeature",
 	"otel":        "go.opentelemetry.io/otel",
 	"otelhttp":    "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
 	"pb":          "", // stubPB, at a path known only when the test runs
