@@ -8,16 +8,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/time/rate"
 
 	"github.com/tenantkit/tenantkit/internal/shardmap"
 )
 
-// Local is the in-process limiter: one token bucket ([rate.Limiter]) per
-// key, plus the key's quota counters and in-flight count, in a sharded map
-// with a bound on the number of keys. It is safe for concurrent use and makes
-// no allocation per decision once a key is known.
+// Local is the in-process limiter: one token bucket per key, with the
+// arithmetic of [rate.Limiter] (tokens refill at the plan's rate up to its
+// burst; a request of cost n is allowed when n tokens are there, and a
+// denied one spends none), plus the key's quota counters and in-flight
+// count, in a sharded map with a bound on the number of keys. It is safe for
+// concurrent use and makes no allocation per decision once a key is known.
 //
 // A key keeps one rate bucket and one quota counter per period kind (day,
 // week or month, and anchor) across plan changes: a request under a new plan
@@ -44,11 +47,11 @@ import (
 // takes the bucket's lock (golang/go#71360), so a goroutine that read the
 // time and was then delayed moves the bucket's clock backwards and the
 // interval in between is refilled twice. Local reads the clock after it
-// takes the shard's lock and passes that instant to AllowN, so every bucket
-// sees a non-decreasing time (an injected clock that goes backwards is
-// clamped to the key's last instant). It reads the monotonic clock only, which
-// costs half of what time.Now does, and takes the wall time (which calendar
-// quotas need) from an anchor each shard reads again at every sweep.
+// takes the shard's lock, so every bucket sees a non-decreasing time (an
+// injected clock that goes backwards is clamped to the key's last instant).
+// It reads the monotonic clock only, which costs half of what time.Now
+// does, and takes the wall time (which calendar quotas need) from an anchor
+// each shard reads again at every sweep.
 type Local struct {
 	now        func() time.Time
 	injected   bool
@@ -68,10 +71,11 @@ type shard struct {
 	peak      int   // largest size since the map was last rebuilt
 	nextSweep int64 // unix ns of the next time-based sweep
 	// base anchors the shard's clock: Take reads the monotonic clock alone
-	// (time.Since, half the cost of time.Now) and adds it to base. base is
-	// read again at every time-based sweep, so a step of the wall clock
-	// reaches quota periods within one sweep interval.
-	base time.Time
+	// (time.Since, half the cost of time.Now) and adds it to baseNs, base in
+	// unix ns. base is read again at every time-based sweep, so a step of
+	// the wall clock reaches quota periods within one sweep interval.
+	base   time.Time
+	baseNs int64
 	// fullUntil is, when the shard was last found full of keys that hold
 	// spent quota, the unix ns at which the first of them may be forgotten;
 	// until then a new key fails without a scan.
@@ -81,31 +85,64 @@ type shard struct {
 	// a pointer in every bucket so that the common bucket stays at 128
 	// bytes. An entry lives as long as its bucket is in m.
 	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
-	// 80 bytes of fields padded to two 64-byte lines (TestShardSizes;
+	// 88 bytes of fields padded to two 64-byte lines (TestShardSizes;
 	// shardmap.MakeShards panics on a size that is not whole lines), so that
 	// no shard's fields share a line with its neighbour's lock.
-	_ [2*shardmap.LineSize - 80]byte
+	_ [2*shardmap.LineSize - 88]byte
 }
 
-// bucket is the state of one key: 128 bytes (TestBucketSize), with the map
-// entry and the key string outside it, plus an entry of its shard's extra
-// map for a key whose plans have had more than one kind of quota period.
+// bucket is the state of one key: one 64-byte cache line (TestBucketSize;
+// the allocator's 64-byte size class keeps it on a line boundary), with the
+// map entry outside it, plus an entry of its shard's extra map for a key
+// whose plans have had more than one kind of quota period. A key of up to
+// inlineKey bytes is kept in the bucket itself, and the map's key points at
+// those bytes, so that a lookup that compares the key touches the line the
+// decision reads anyway.
 //
-// lim decides; tokens and at mirror its state (the tokens it held at unix
-// ns at, with the same arithmetic) so that an allowed decision can report
-// what remains without taking lim's lock a second time. A denial reads lim
-// itself and resynchronises the mirror.
+// tokens and at are the rate bucket: the tokens it held at unix ns at,
+// refilled with the arithmetic of rate.Limiter (see refill). The shard's
+// lock guards every field but inflight, which a Slot gives back without
+// the lock.
 type bucket struct {
-	lim    rate.Limiter
+	tokens float64 // tokens at at
+	at     int64   // unix ns of the last decision that read or changed the tokens
 	plan   *Plan
-	at     int64   // unix ns of the last decision that read or changed lim
-	tokens float64 // lim's tokens at at
 	// qkind, qused and qend are the inline counter (see counter), spelled
 	// out so that inflight fills the four bytes a counter would pad.
 	qkind    int64
 	qused    int64
 	qend     uint32
 	inflight atomic.Int32
+	key      [inlineKey]byte
+}
+
+// inlineKey is the longest key kept in its bucket.
+const inlineKey = 16
+
+// refill returns the tokens b holds at ns under p: the tokens at b.at plus
+// what p's rate adds since, at most p's burst. It is rate.Limiter's advance:
+// the same operations in the same order, so the same float64 results.
+func (b *bucket) refill(p *Plan, ns int64) float64 {
+	tokens := b.tokens
+	if elapsed := ns - b.at; elapsed > 0 {
+		tokens += time.Duration(elapsed).Seconds() * float64(p.limit)
+		if burst := float64(p.Burst); tokens > burst {
+			tokens = burst
+		}
+	}
+	return tokens
+}
+
+// mapKey returns key as b's map key: a string of b's own bytes when key
+// fits there, else a copy (the caller's string may alias a buffer).
+func (b *bucket) mapKey(key string) string {
+	if len(key) > inlineKey {
+		return strings.Clone(key)
+	}
+	n := copy(b.key[:], key)
+	// b.key is never written again while b is in the map, so the string
+	// is as immutable as any other.
+	return unsafe.String(&b.key[0], n)
 }
 
 // counter is the quota spent by a key in one period of one kind. Period
@@ -180,7 +217,7 @@ func NewLocal(opts ...Option) (*Local, error) {
 	start := time.Now()
 	l.shards = shardmap.MakeShards[string](n, func(_ int, s *shard) {
 		s.sweepAt = minSweepAt
-		s.base = start
+		s.base, s.baseNs = start, start.UnixNano()
 	})
 	return l, nil
 }
@@ -218,20 +255,19 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	}
 	s := l.shards.Of(key)
 	s.mu.Lock()
-	now, ns := l.read(s)
+	ns := l.read(s)
 	b := s.m[key]
 	inserted := b == nil
 	if inserted {
 		var wait int64
-		if b, wait, err = l.insert(s, key, p, now, ns); err != nil {
+		if b, wait, err = l.insert(s, key, p, ns); err != nil {
 			s.mu.Unlock()
 			return capacityDecision(p, wait), err
 		}
 	} else if ns < b.at && l.injected {
-		// time.Now is monotonic and read under the lock, so only an
-		// injected clock can go backwards: never let lim see that.
+		// The monotonic clock is read under the lock, so only an
+		// injected clock can go backwards: never let the bucket see that.
 		ns = b.at
-		now = time.Unix(0, ns)
 	}
 	var c quota
 	if p.Quota.Limit > 0 {
@@ -243,9 +279,9 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 		}
 	}
 	if b.plan != p {
-		b.reconfigure(p, now)
+		b.reconfigure(p, ns)
 	}
-	b.decide(&d, p, c, cost, now, ns)
+	b.decide(&d, p, c, cost, ns)
 	if inserted && ns < s.fullUntil && !s.holdsQuota(b, ns) {
 		s.fullUntil = 0 // the shard now has a key it may forget
 	}
@@ -253,24 +289,24 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	return d, nil
 }
 
-// read returns the time under s's lock (see the type's documentation), and
-// sweeps s when its interval has passed.
-func (l *Local) read(s *shard) (time.Time, int64) {
-	var now time.Time
+// read returns the time in unix ns under s's lock (see the type's
+// documentation), and sweeps s when its interval has passed.
+func (l *Local) read(s *shard) int64 {
+	var ns int64
 	if l.injected {
-		now = l.now()
+		ns = l.now().UnixNano()
 	} else {
-		now = s.base.Add(time.Since(s.base))
+		ns = s.baseNs + int64(time.Since(s.base))
 	}
-	ns := now.UnixNano()
 	if ns >= s.nextSweep {
 		l.keys.Add(-int64(s.sweep(ns)))
 		s.nextSweep = ns + l.sweepEvery
 		if !l.injected {
 			s.base = time.Now()
+			s.baseNs = s.base.UnixNano()
 		}
 	}
-	return now, ns
+	return ns
 }
 
 // capacityDecision is the Decision that goes with ErrCapacity: a retry
@@ -300,14 +336,14 @@ func (l *Local) seedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 	s := l.shards.Of(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now, ns := l.read(s)
+	ns := l.read(s)
 	if _, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9)); periodEnd.UnixNano() != end*1e9 {
 		return nil
 	}
 	b := s.m[key]
 	if b == nil {
 		var err error
-		if b, _, err = l.insert(s, key, p, now, ns); err != nil {
+		if b, _, err = l.insert(s, key, p, ns); err != nil {
 			return err
 		}
 	}
@@ -410,21 +446,15 @@ func (s *shard) liveEnds(b *bucket, ns int64) (first, last int64) {
 	return first, last
 }
 
-// decide fills d, which is zero, for a request of cost under p at now (ns
-// in unix nanoseconds); q is the counter of p's quota, none without one.
-func (b *bucket) decide(d *Decision, p *Plan, q quota, cost int, now time.Time, ns int64) {
+// decide fills d, which is zero, for a request of cost under p at ns (unix
+// nanoseconds); q is the counter of p's quota, none without one.
+func (b *bucket) decide(d *Decision, p *Plan, q quota, cost int, ns int64) {
 	d.Plan, d.Limit = p, p.Rate.N
 	hasQuota := q.used != nil
 	if hasQuota {
 		q.roll(p, ns)
 	}
-	tokens := b.tokens
-	if elapsed := ns - b.at; elapsed > 0 {
-		tokens += float64(elapsed) / 1e9 * float64(p.limit)
-		if burst := float64(p.Burst); tokens > burst {
-			tokens = burst
-		}
-	}
+	tokens := b.refill(p, ns)
 	c := float64(cost)
 	switch {
 	case p.InFlight > 0 && int(b.inflight.Load()) >= p.InFlight:
@@ -433,18 +463,12 @@ func (b *bucket) decide(d *Decision, p *Plan, q quota, cost int, now time.Time, 
 	case hasQuota && *q.used+int64(cost) > p.Quota.Limit:
 		d.DeniedBy = ReasonQuota
 		d.RetryAfter = time.Duration(q.endNs() - ns)
-	case tokens >= c && b.lim.AllowN(now, cost):
+	case tokens >= c:
 		d.Allowed = true
 	default:
-		// Ask lim itself, and allow if the mirror was merely behind.
-		tokens = b.lim.TokensAt(now)
-		if tokens >= c && b.lim.AllowN(now, cost) {
-			d.Allowed = true
-		} else {
-			d.DeniedBy = ReasonRate
-			d.RetryAfter = durationFor(c-tokens, p.limit)
-			b.tokens, b.at = tokens, ns
-		}
+		// As in rate.Limiter, a denial changes nothing.
+		d.DeniedBy = ReasonRate
+		d.RetryAfter = durationFor(c-tokens, p.limit)
 	}
 	if d.Allowed {
 		tokens -= c
@@ -481,7 +505,7 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 // evictOne). A shard whose keys all hold spent quota grows past its share
 // of the bound while the limiter as a whole is under it; beyond, insert fails
 // with errShardFull and the wait until the shard may forget a key.
-func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) (*bucket, int64, error) {
+func (l *Local) insert(s *shard, key string, p *Plan, ns int64) (*bucket, int64, error) {
 	if len(s.m) >= s.sweepAt {
 		l.keys.Add(-int64(s.sweep(ns)))
 	}
@@ -514,27 +538,21 @@ func (l *Local) insert(s *shard, key string, p *Plan, now time.Time, ns int64) (
 		s.m = make(map[string]*bucket)
 	}
 	l.keys.Add(1)
-	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)}
-	// A new key starts with a full bucket, as if it had been idle long
-	// enough to refill: x/time/rate offers no other way to fill a Limiter
-	// that is not allocated by NewLimiter.
-	past := now.Add(-time.Duration(p.fillTime))
-	b.lim.SetBurstAt(past, p.Burst)
-	b.lim.SetLimitAt(past, p.limit)
-	s.m[strings.Clone(key)] = b
+	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)} // a new key starts full
+	s.m[b.mapKey(key)] = b
 	if len(s.m) > s.peak {
 		s.peak = len(s.m)
 	}
 	return b, 0, nil
 }
 
-// reconfigure moves b to plan p at now: the bucket keeps its tokens (capped
-// at p's burst) and refills at p's rate from now on; the quota counters are
-// kept, each belongs to its period kind.
-func (b *bucket) reconfigure(p *Plan, now time.Time) {
-	b.lim.SetLimitAt(now, p.limit)
-	b.lim.SetBurstAt(now, p.Burst)
-	b.tokens, b.at = b.lim.TokensAt(now), now.UnixNano()
+// reconfigure moves b to plan p at ns: the bucket keeps its tokens, refilled
+// under its old plan until ns and capped at p's burst, and refills at p's
+// rate from then on (what rate.Limiter's SetLimitAt and SetBurstAt do); the
+// quota counters are kept, each belongs to its period kind.
+func (b *bucket) reconfigure(p *Plan, ns int64) {
+	b.tokens = min(b.refill(b.plan, ns), float64(p.Burst))
+	b.at = ns
 	b.plan = p
 }
 

@@ -143,8 +143,8 @@ func TestGrowthSweepThatEmptiesTheShard(t *testing.T) {
 // The bucket is what every key pays for; BenchmarkBucketMemory's per-tenant
 // budget depends on it staying within two cache lines.
 func TestBucketSize(t *testing.T) {
-	if n := unsafe.Sizeof(bucket{}); n != 128 {
-		t.Errorf("bucket is %d bytes, want 128", n)
+	if n := unsafe.Sizeof(bucket{}); n != 64 {
+		t.Errorf("bucket is %d bytes, want 64", n)
 	}
 }
 
