@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/tenantkit/tenantkit/apikey"
 	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/lambdaedge/authorizer"
@@ -317,5 +315,3 @@ func TestOptions(t *testing.T) {
 		t.Errorf("valid options: %v", err)
 	}
 }
-
-var _ = events.APIGatewayCustomAuthorizerResponse{}

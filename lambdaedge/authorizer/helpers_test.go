@@ -34,11 +34,12 @@ var planKeys = map[string]string{"free": freeKey, "pro": proKey}
 // fixture is an issuer, a directory in which suspendedID is suspended, and
 // an Authorizer over both that logs into logs.
 type fixture struct {
-	iss  *authntest.Issuer
-	dir  *directory.Memory
-	a    *authorizer.Authorizer
-	mu   sync.Mutex
-	logs bytes.Buffer
+	iss    *authntest.Issuer
+	forger *authntest.Key // of the issuer's key ID, never published
+	dir    *directory.Memory
+	a      *authorizer.Authorizer
+	mu     sync.Mutex
+	logs   bytes.Buffer
 }
 
 func newFixture(t *testing.T, opts ...authorizer.Option) *fixture {
@@ -89,11 +90,14 @@ func (f *fixture) expired(id, tier string) string {
 
 // forged is signed by a key of the same ID that the issuer never published.
 func (f *fixture) forged(t *testing.T, id, tier string) string {
-	k, err := authntest.NewKey("key-1", "RS256")
-	if err != nil {
-		t.Fatal(err)
+	if f.forger == nil {
+		k, err := authntest.NewKey("key-1", "RS256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.forger = k
 	}
-	return k.Sign(nil, f.iss.Claims(map[string]any{
+	return f.forger.Sign(nil, f.iss.Claims(map[string]any{
 		"aud": f.iss.Audience(), "token_use": "id", "custom:tenant_id": id, "custom:tier": tier,
 	}))
 }
