@@ -30,10 +30,10 @@
 // and, when the tenant has one, tenant.tier.
 //
 //	name                               kind               unit        more attributes
-//	tenantkit.server.requests          counter            {request}   outcome
+//	tenantkit.server.requests          async counter      {request}   outcome
 //	tenantkit.server.duration          histogram          s           outcome
-//	tenantkit.server.request.size      counter            By          outcome
-//	tenantkit.server.response.size     counter            By          outcome
+//	tenantkit.server.request.size      async counter      By          outcome
+//	tenantkit.server.response.size     async counter      By          outcome
 //	tenantkit.ratelimit.decisions      counter            {decision}  outcome, reason
 //	tenantkit.ratelimit.backend.errors counter            {error}     outcome
 //	tenantkit.usage.requests           async counter      {request}   tenantkit.usage.period
@@ -43,6 +43,15 @@
 //
 // The request outcome is one of ok, client_error, rate_limited and
 // server_error ([Outcome]).
+//
+// [Metrics.RecordRequest] counts requests and bytes in its own series
+// table, with atomic adds, and reports the sums through the three async
+// counters when the SDK collects; per request it makes one SDK call, the
+// duration record, which is also where exemplars are kept. The sums
+// exported are the monotonic, cumulative ones a synchronous counter gives;
+// with delta temporality, a series that recorded nothing since the last
+// collection reports 0 (the SDK's rule for async counters) instead of no
+// point.
 //
 // # Cardinality
 //

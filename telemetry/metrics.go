@@ -100,13 +100,21 @@ type Metrics struct {
 	// metrics (at most 16 each; later pairs fold into OverflowTenantID).
 	// The attribute sets of an admitted tenant are built once, so
 	// recording allocates nothing in tenantkit's code.
+	//
+	// The three request counters are kept here, in atomic counts per
+	// series and outcome, and reported through observable counters when
+	// the SDK collects (reg lists every series for the callback): a
+	// request costs three atomic adds and one histogram record, not four
+	// SDK calls. What is exported is the same cumulative sums.
 
-	requests        metric.Int64Counter
+	requests        metric.Int64ObservableCounter
 	duration        metric.Float64Histogram
-	requestSize     metric.Int64Counter
-	responseSize    metric.Int64Counter
+	requestSize     metric.Int64ObservableCounter
+	responseSize    metric.Int64ObservableCounter
 	rlDecisions     metric.Int64Counter
 	rlBackendErrors metric.Int64Counter
+
+	reg registry
 
 	usage *Usage
 
@@ -160,18 +168,19 @@ func NewMetrics(opts ...Option) (*Metrics, error) {
 		tenants: newBoundedMap[series](c.maxTenants),
 		tiers:   newBoundedMap[series](maxOverflowTiers),
 	}
+	m.reg.max = 2*c.maxTenants + maxOverflowTiers + 2
 	var err, e error
-	m.requests, e = meter.Int64Counter(RequestsName, metric.WithUnit("{request}"),
+	m.requests, e = meter.Int64ObservableCounter(RequestsName, metric.WithUnit("{request}"),
 		metric.WithDescription("Requests handled, by tenant and outcome."))
 	err = errors.Join(err, e)
 	m.duration, e = meter.Float64Histogram(DurationName, metric.WithUnit("s"),
 		metric.WithDescription("Handler time of requests, by tenant and outcome."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	err = errors.Join(err, e)
-	m.requestSize, e = meter.Int64Counter(RequestSizeName, metric.WithUnit("By"),
+	m.requestSize, e = meter.Int64ObservableCounter(RequestSizeName, metric.WithUnit("By"),
 		metric.WithDescription("Request body bytes read, by tenant and outcome."))
 	err = errors.Join(err, e)
-	m.responseSize, e = meter.Int64Counter(ResponseSizeName, metric.WithUnit("By"),
+	m.responseSize, e = meter.Int64ObservableCounter(ResponseSizeName, metric.WithUnit("By"),
 		metric.WithDescription("Response body bytes written, by tenant and outcome."))
 	err = errors.Join(err, e)
 	m.rlDecisions, e = meter.Int64Counter(RateLimitDecisionsName, metric.WithUnit("{decision}"),
@@ -183,24 +192,33 @@ func NewMetrics(opts ...Option) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.overflow = newSeries(OverflowTenantID, OverflowTenantID)
-	m.none = newSeries("", "")
+	// The Metrics lives as long as its MeterProvider: the callback is
+	// never unregistered, as the SDK keeps a synchronous instrument's
+	// series for its life too.
+	if _, err := meter.RegisterCallback(m.observe, m.requests, m.requestSize, m.responseSize); err != nil {
+		return nil, err
+	}
+	m.overflow = m.reg.add(newSeries(OverflowTenantID, OverflowTenantID))
+	m.none = m.reg.add(newSeries("", ""))
 	return m, nil
 }
 
 // RecordRequest records one handled request of t (the zero Tenant for a
 // request without one) and, with [WithUsage], meters it in the usage table.
-// ctx is passed to the instruments (exemplars take the span from it).
+// ctx is passed to the duration histogram (exemplars take the span from
+// it); the request and size counters are counted in the series and
+// reported when the SDK collects.
 func (m *Metrics) RecordRequest(ctx context.Context, t tenant.Tenant, r Request) {
 	o := r.Outcome
 	if o >= numOutcomes {
 		o = OutcomeServerError
 	}
-	opts := &m.series(t).req[o]
-	m.requests.Add(ctx, 1, opts.add...)
-	m.duration.Record(ctx, r.Duration.Seconds(), opts.rec...)
-	m.requestSize.Add(ctx, r.RequestBytes, opts.add...)
-	m.responseSize.Add(ctx, r.ResponseBytes, opts.add...)
+	s := m.series(t)
+	c := &s.counts[o]
+	c.requests.Add(1)
+	c.requestBytes.Add(r.RequestBytes)
+	c.responseBytes.Add(r.ResponseBytes)
+	m.duration.Record(ctx, r.Duration.Seconds(), s.req[o].rec...)
 	if m.usage != nil && !t.IsZero() {
 		m.usage.Record(t, r)
 	}
@@ -245,28 +263,136 @@ func (m *Metrics) series(t tenant.Tenant) *series {
 	}
 	id, tier := t.ID(), t.Tier()
 	if s := m.tenants.get(id, func(s *series) bool { return s.tier == tier },
-		func() *series { return newSeries(id, tier) }); s != nil {
+		func() *series { return m.tenantSeries(id, tier) }); s != nil {
 		return s
 	}
-	if s := m.tiers.get(tier, nil, func() *series { return newSeries(OverflowTenantID, tier) }); s != nil {
+	return m.tierSeries(tier)
+}
+
+// tierSeries returns the overflow series of tier, or the all-overflow one
+// past maxOverflowTiers tiers.
+func (m *Metrics) tierSeries(tier string) *series {
+	if s := m.tiers.get(tier, nil, func() *series { return m.reg.add(newSeries(OverflowTenantID, tier)) }); s != nil {
 		return s
 	}
 	return m.overflow
 }
 
-// series holds the precomputed measurement options of one tenant.id and
-// tenant.tier pair.
-type series struct {
-	tier  string
-	attrs []attribute.KeyValue // tenant.id and tenant.tier; cap == len
-	req   [numOutcomes]seriesOptions
-	rl    [maxPairs]atomic.Pointer[[]metric.AddOption]
-	rlErr [maxPairs]atomic.Pointer[[]metric.AddOption]
+// tenantSeries returns the series of an admitted tenant id with tier: the
+// one it had when it last had that tier (its counts go on), else a new
+// one. Past the registry's bound, which only tenants that keep changing
+// tier reach, the tenant is counted under its tier's overflow series.
+func (m *Metrics) tenantSeries(id, tier string) *series {
+	if s := m.reg.find(id, tier); s != nil {
+		return s
+	}
+	if s := m.reg.addTenant(id, tier); s != nil {
+		return s
+	}
+	return m.tierSeries(tier)
 }
 
+// observe reports the counts of every series that has recorded a request
+// with some outcome, on the three request counters.
+func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
+	for _, s := range m.reg.list() {
+		for i := range s.counts {
+			c := &s.counts[i]
+			n := c.requests.Load()
+			if n == 0 {
+				continue // never recorded: no series, as with an Add
+			}
+			opts := s.req[i].obs
+			o.ObserveInt64(m.requests, n, opts...)
+			o.ObserveInt64(m.requestSize, c.requestBytes.Load(), opts...)
+			o.ObserveInt64(m.responseSize, c.responseBytes.Load(), opts...)
+		}
+	}
+	return nil
+}
+
+// registry lists every request series of a Metrics, for its callback, and
+// finds the earlier series of a tenant that changes tier back. It holds at
+// most max series.
+type registry struct {
+	mu    sync.Mutex
+	max   int
+	all   atomic.Pointer[[]*series] // append-only; readers load it without mu
+	byKey map[[2]string]*series     // tenant series by tenant.id and tenant.tier
+}
+
+// list returns every series added so far.
+func (r *registry) list() []*series {
+	if p := r.all.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// add appends s and returns it.
+func (r *registry) add(s *series) *series {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.appendLocked(s)
+	return s
+}
+
+func (r *registry) appendLocked(s *series) {
+	cur := r.list()
+	next := append(cur[:len(cur):len(cur)], s)
+	r.all.Store(&next)
+}
+
+// find returns the series of tenant id with tier, if there is one.
+func (r *registry) find(id, tier string) *series {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byKey[[2]string{id, tier}]
+}
+
+// addTenant adds a series for tenant id with tier, or returns nil when the
+// registry is full.
+func (r *registry) addTenant(id, tier string) *series {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := [2]string{id, tier}
+	if s := r.byKey[key]; s != nil {
+		return s
+	}
+	if len(r.list()) >= r.max {
+		return nil
+	}
+	s := newSeries(id, tier)
+	if r.byKey == nil {
+		r.byKey = make(map[[2]string]*series)
+	}
+	r.byKey[key] = s
+	r.appendLocked(s)
+	return s
+}
+
+// series holds the request counts and the precomputed measurement options
+// of one tenant.id and tenant.tier pair.
+type series struct {
+	tier   string
+	attrs  []attribute.KeyValue // tenant.id and tenant.tier; cap == len
+	req    [numOutcomes]seriesOptions
+	counts [numOutcomes]requestCounts
+	rl     [maxPairs]atomic.Pointer[[]metric.AddOption]
+	rlErr  [maxPairs]atomic.Pointer[[]metric.AddOption]
+}
+
+// seriesOptions are the options of one series and outcome, each with the
+// same prebuilt attribute set.
 type seriesOptions struct {
-	add []metric.AddOption
 	rec []metric.RecordOption
+	obs []metric.ObserveOption
+}
+
+// requestCounts are the cumulative sums of the request counters of one
+// series and outcome.
+type requestCounts struct {
+	requests, requestBytes, responseBytes atomic.Int64
 }
 
 func newSeries(id, tier string) *series {
@@ -281,7 +407,7 @@ func newSeries(id, tier string) *series {
 	for o := range numOutcomes {
 		set := attribute.NewSet(append(s.attrs, OutcomeKey.String(o.String()))...)
 		opt := metric.WithAttributeSet(set)
-		s.req[o] = seriesOptions{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}}
+		s.req[o] = seriesOptions{rec: []metric.RecordOption{opt}, obs: []metric.ObserveOption{opt}}
 	}
 	return s
 }

@@ -15,10 +15,13 @@ import (
 )
 
 // BenchmarkMetrics records one request (four instruments) with the SDK and
-// a manual reader that is never collected. "sdk-direct" is the floor: the
-// same four instrument calls with a prebuilt attribute set, no tenantkit
-// code. "admitted" is a tenant inside the bound, "overflow" one past it,
-// "usage" adds the usage table, "ratelimit" is one rate-limit decision.
+// a manual reader that is never collected. "sdk-direct" is the four
+// instrument calls a request once made, with a prebuilt attribute set and
+// no tenantkit code; "sdk-floor" is the least a request can cost the SDK,
+// one counter Add and one histogram Record with a prebuilt attribute set.
+// "admitted" is a tenant inside the bound, "admitted-1000" rotates over
+// 1,000 admitted tenants, "overflow" is one past the bound, "usage" adds
+// the usage table, "ratelimit" is one rate-limit decision.
 func BenchmarkMetrics(b *testing.B) {
 	ctx := context.Background()
 	newMP := func(b *testing.B) *sdkmetric.MeterProvider {
@@ -44,6 +47,18 @@ func BenchmarkMetrics(b *testing.B) {
 			c3.Add(ctx, req.ResponseBytes, add...)
 		}
 	})
+	b.Run("sdk-floor", func(b *testing.B) {
+		meter := newMP(b).Meter("bench")
+		c, _ := meter.Int64Counter("a")
+		h, _ := meter.Float64Histogram("b")
+		opt := metric.WithAttributeSet(attribute.NewSet(telemetry.TenantIDKey.String("acme"), telemetry.TenantTierKey.String("pro"), telemetry.OutcomeKey.String("ok")))
+		add, rec := []metric.AddOption{opt}, []metric.RecordOption{opt}
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Add(ctx, 1, add...)
+			h.Record(ctx, req.Duration.Seconds(), rec...)
+		}
+	})
 	run := func(name string, opts []telemetry.Option, f func(m *telemetry.Metrics, t tenant.Tenant)) {
 		b.Run(name, func(b *testing.B) {
 			mp := newMP(b)
@@ -66,6 +81,17 @@ func BenchmarkMetrics(b *testing.B) {
 	}
 	record := func(m *telemetry.Metrics, t tenant.Tenant) { m.RecordRequest(ctx, t, req) }
 	run("admitted", nil, record)
+	mix := make([]tenant.Tenant, 1000)
+	for i := range mix {
+		mix[i] = mustTenant(b, fmt.Sprintf("t%d", i), "pro")
+	}
+	next := 0
+	run("admitted-1000", nil, func(m *telemetry.Metrics, _ tenant.Tenant) {
+		m.RecordRequest(ctx, mix[next], req)
+		if next++; next == len(mix) {
+			next = 0
+		}
+	})
 	run("overflow", nil, record)
 	u, err := telemetry.NewUsage(telemetry.WithMeterProvider(newMP(b)))
 	if err != nil {
