@@ -22,9 +22,9 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
 # Every module of the repository, the library first.
-MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge featureflag
+MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge featureflag pgtenant
 # The modules whose tests make unit runs besides the library's own.
-TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge featureflag
+TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge featureflag pgtenant
 # The test modules run with a throwaway DynamoDB-compatible server
 # (scripts/with-dynalite.sh: dynalite from npm, in .cache/dynalite), unless
 # one is given in TENANTKIT_DYNAMODB_ENDPOINT.
@@ -37,6 +37,11 @@ WITH_LOCALKMS := $(if $(TENANTKIT_KMS_ENDPOINT),,scripts/with-local-kms.sh)
 # (scripts/with-lambda-rie.sh: from the Go module proxy, into .cache/bin),
 # unless one is given in TENANTKIT_LAMBDA_RIE.
 WITH_LAMBDA_RIE := $(if $(TENANTKIT_LAMBDA_RIE),,scripts/with-lambda-rie.sh)
+# ... and with a throwaway PostgreSQL cluster and PgBouncer in transaction mode
+# (scripts/with-postgres.sh: Debian's postgresql and pgbouncer), unless one
+# is given in TENANTKIT_POSTGRES_APP_URL and the other variables the script
+# documents.
+WITH_POSTGRES := $(if $(TENANTKIT_POSTGRES_APP_URL),,scripts/with-postgres.sh)
 
 .PHONY: test check modules unit faults fuzz bench-module bench
 
@@ -53,7 +58,7 @@ check:
 # make modules vets and tests every module (without the heavy end-to-end
 # run, the fault suite and the fuzzers, which make unit and make fuzz add).
 modules:
-	@$(WITH_DYNALITE) $(WITH_LOCALKMS) $(WITH_LAMBDA_RIE) sh -c 'set -e; for m in $(MODULES); do \
+	@$(WITH_DYNALITE) $(WITH_LOCALKMS) $(WITH_LAMBDA_RIE) $(WITH_POSTGRES) sh -c 'set -e; for m in $(MODULES); do \
 		echo "vet and test: module $$m"; \
 		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -skip "^TestFault" ./...); \
 	done'
@@ -72,7 +77,7 @@ unit:
 	$(GO) test -race -count=1 -skip '^TestFault' $$($(GO) list ./... | grep -v /internal/e2etest)
 	$(GO) test -race -count=1 -timeout 10m ./internal/e2etest
 	TENANTKIT_E2E_HEAVY=1 $(GO) test -count=1 -timeout 10m ./internal/e2etest
-	@$(WITH_DYNALITE) $(WITH_LOCALKMS) $(WITH_LAMBDA_RIE) sh -c 'set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done'
+	@$(WITH_DYNALITE) $(WITH_LOCALKMS) $(WITH_LAMBDA_RIE) $(WITH_POSTGRES) sh -c 'set -e; for m in $(TEST_MODULES); do (cd $$m && $(GO) test -race -count=1 ./...); done'
 	$(MAKE) --no-print-directory faults
 
 FAULT_PKGS := ./ratelimit/redislimit
