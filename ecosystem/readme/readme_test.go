@@ -45,6 +45,7 @@ var qualifiers = map[string]string{
 	"authn":      module + "/authn",
 	"telemetry":  module + "/telemetry",
 	"spanproc":   module + "/telemetry/spanproc",
+	"redisusage": module + "/telemetry/redisusage",
 	"tenant":     module + "/tenant",
 
 	"featureflag": module + "/featureflag",
