@@ -16,7 +16,8 @@ type dataKey struct {
 	aead      cipher.AEAD
 	encrypted []byte // the CiphertextBlob KMS returned or was given
 	tenantID  string
-	context   []byte    // the canonical encryption context, for the additional data
+	header    []byte    // the ciphertext header up to the nonce
+	context   []byte    // the canonical encryption context, the start of the additional data
 	obtained  time.Time // when KMS returned it; it is not used after obtained+maxAge
 }
 

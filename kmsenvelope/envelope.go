@@ -92,30 +92,24 @@ func (e *Envelope) Encrypt(ctx context.Context, plaintext, aad []byte) ([]byte, 
 	return k.seal(plaintext, aad)
 }
 
-// seal builds the ciphertext in one allocation: its spare capacity holds
-// the additional data while GCM runs, and is cut off the result.
+// seal builds the ciphertext in one allocation: the additional data is
+// laid out in front of the header, which is its last part, and cut off the
+// result.
 func (k *dataKey) seal(plaintext, aad []byte) ([]byte, error) {
-	hl := headerLen(k.tenantID, k.encrypted)
-	end := hl + len(plaintext) + tagLen
-	adLen := hl + 4 + len(k.context) + len(aad)
-	buf := make([]byte, 0, end+adLen)
-	buf = appendHeader(buf, k.tenantID, k.encrypted)
-	nonce := buf[len(buf) : len(buf)+nonceLen]
+	start := len(k.context) + 4 + len(aad) // where the ciphertext's header starts
+	adLen := start + len(k.header) + nonceLen
+	end := adLen + len(plaintext) + tagLen
+	buf := make([]byte, adLen, end)
+	n := copy(buf, k.context)
+	binary.BigEndian.PutUint32(buf[n:], uint32(len(aad)))
+	copy(buf[n+4:], aad)
+	copy(buf[start:], k.header)
+	nonce := buf[adLen-nonceLen : adLen]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("kmsenvelope: nonce: %w", err)
 	}
-	buf = buf[:hl]
-	ad := appendAD(buf[end:end], buf, k.context, aad)
-	out := k.aead.Seal(buf, nonce, plaintext, ad)
-	return out[:end:end], nil
-}
-
-// appendAD appends the additional data of a ciphertext to b.
-func appendAD(b, header, context, aad []byte) []byte {
-	b = append(b, header...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(context)))
-	b = append(b, context...)
-	return append(b, aad...)
+	out := k.aead.Seal(buf, nonce, plaintext, buf)
+	return out[start:end:end], nil
 }
 
 // Decrypt opens a ciphertext of the context's tenant, sealed by Encrypt with
@@ -134,7 +128,7 @@ func (e *Envelope) Decrypt(ctx context.Context, ciphertext, aad []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	if h.tenantID != t.ID() {
+	if string(h.tenant) != t.ID() {
 		return nil, ErrWrongTenant
 	}
 	var k *dataKey
@@ -151,8 +145,11 @@ func (e *Envelope) Decrypt(ctx context.Context, ciphertext, aad []byte) ([]byte,
 
 func (k *dataKey) open(h header, aad []byte) ([]byte, error) {
 	n := len(h.sealed) - tagLen
-	buf := make([]byte, n, n+len(h.raw)+4+len(k.context)+len(aad))
-	ad := appendAD(buf[n:n], h.raw, k.context, aad)
+	buf := make([]byte, n, n+len(k.context)+4+len(aad)+len(h.raw))
+	ad := append(buf[n:n], k.context...)
+	ad = binary.BigEndian.AppendUint32(ad, uint32(len(aad)))
+	ad = append(ad, aad...)
+	ad = append(ad, h.raw...)
 	pt, err := k.aead.Open(buf[:0], h.nonce, h.sealed, ad)
 	if err != nil {
 		clear(buf)
@@ -223,6 +220,7 @@ func newDataKey(tenantID string, plaintext, encrypted []byte, ec map[string]stri
 		aead:      aead,
 		encrypted: encrypted,
 		tenantID:  tenantID,
+		header:    appendHeader(nil, tenantID, encrypted),
 		context:   appendContext(nil, ec),
 		obtained:  time.Now(),
 	}, nil

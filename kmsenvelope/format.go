@@ -22,12 +22,14 @@ import (
 //	6+n+m   12    nonce
 //	18+n+m  ...   AES-GCM ciphertext of the plaintext, then the 16-byte tag
 //
-// The GCM additional data is the header (everything before the
-// ciphertext, nonce included), then the canonical encryption context
-// (see appendContext) prefixed with its length as 4 bytes, then the
-// caller's associated data. Every header byte is thus authenticated by the
-// data key, and the encrypted data key is bound by KMS to the encryption
-// context, which carries the tenant ID.
+// The GCM additional data is the canonical encryption context (see
+// appendContext) and then the caller's associated data, each prefixed with
+// its length as 4 bytes, and last the header (everything before the
+// ciphertext, nonce included). Every header byte is thus authenticated by
+// the data key, and the encrypted data key is bound by KMS to the
+// encryption context, which carries the tenant ID. (The header comes last
+// so that Encrypt can lay the additional data out right before the
+// ciphertext in one buffer, and cut it off.)
 const (
 	magic0, magic1 = 'T', 'K'
 	version1       = 1
@@ -42,7 +44,7 @@ const (
 
 // header is a parsed ciphertext. Its slices alias the input.
 type header struct {
-	tenantID     string
+	tenant       []byte // the tenant ID
 	encryptedKey []byte
 	nonce        []byte
 	raw          []byte // the header bytes, nonce included: the start of the additional data
@@ -52,7 +54,7 @@ type header struct {
 var errShort = errors.New("truncated")
 
 // parse splits a ciphertext into its fields. It never panics, reads only
-// within b and allocates only the tenant ID.
+// within b and does not allocate.
 func parse(b []byte) (header, error) {
 	var h header
 	if len(b) < 4 {
@@ -72,7 +74,10 @@ func parse(b []byte) (header, error) {
 	if len(b) < off+n+2 {
 		return h, malformed(errShort)
 	}
-	id := b[off : off+n]
+	h.tenant = b[off : off+n : off+n]
+	if !idBytes(h.tenant) {
+		return header{}, malformed(errors.New("invalid tenant ID"))
+	}
 	off += n
 	m := int(binary.BigEndian.Uint16(b[off:]))
 	off += 2
@@ -88,20 +93,22 @@ func parse(b []byte) (header, error) {
 	off += nonceLen
 	h.raw = b[:off:off]
 	h.sealed = b[off:]
-	h.tenantID = string(id)
-	if err := tenant.ValidateID(h.tenantID); err != nil {
-		return header{}, malformed(errors.New("invalid tenant ID"))
-	}
 	return h, nil
 }
 
-func malformed(err error) error { return fmt.Errorf("%w: %w", ErrMalformed, err) }
-
-// headerLen is the length of the header for a tenant ID and an encrypted
-// data key.
-func headerLen(tenantID string, encryptedKey []byte) int {
-	return 4 + len(tenantID) + 2 + len(encryptedKey) + nonceLen
+// idBytes reports whether b is made of the bytes tenant IDs are made of.
+// Decrypt compares it with the context's tenant ID, which passed
+// tenant.ValidateID.
+func idBytes(b []byte) bool {
+	for _, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
+
+func malformed(err error) error { return fmt.Errorf("%w: %w", ErrMalformed, err) }
 
 // appendHeader appends the header without the nonce.
 func appendHeader(b []byte, tenantID string, encryptedKey []byte) []byte {
@@ -111,10 +118,12 @@ func appendHeader(b []byte, tenantID string, encryptedKey []byte) []byte {
 	return append(b, encryptedKey...)
 }
 
-// appendContext appends the canonical encoding of an encryption context:
-// its pairs in the order of their keys, each key and value prefixed with
-// its length as 2 bytes.
+// appendContext appends the canonical encoding of an encryption context,
+// prefixed with its length as 4 bytes: its pairs in the order of their
+// keys, each key and value prefixed with its length as 2 bytes.
 func appendContext(b []byte, ec map[string]string) []byte {
+	at := len(b)
+	b = append(b, 0, 0, 0, 0)
 	keys := make([]string, 0, len(ec))
 	for k := range ec {
 		keys = append(keys, k)
@@ -126,5 +135,6 @@ func appendContext(b []byte, ec map[string]string) []byte {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(ec[k])))
 		b = append(b, ec[k]...)
 	}
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	return b
 }
