@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
+	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
@@ -11,6 +12,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tenantkit/tenantkit v0.0.0
 	github.com/tenantkit/tenantkit/featureflag v0.0.0
+	github.com/tenantkit/tenantkit/kmsenvelope v0.0.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
@@ -50,3 +52,5 @@ require (
 replace github.com/tenantkit/tenantkit => ../
 
 replace github.com/tenantkit/tenantkit/featureflag => ../featureflag
+
+replace github.com/tenantkit/tenantkit/kmsenvelope => ../kmsenvelope

@@ -36,7 +36,7 @@
 // whole header, the encryption context and the caller's associated data,
 // so a changed byte anywhere fails with [ErrDecrypt]. A ciphertext of
 // another tenant fails with [ErrWrongTenant] before any KMS call. The
-// overhead is about 230 bytes ([Overhead]).
+// overhead is about 220 bytes ([Overhead]).
 //
 // # Cache and shredding latency
 //

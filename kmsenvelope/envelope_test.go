@@ -393,3 +393,16 @@ func TestKMSDownIsErrKMS(t *testing.T) {
 		t.Errorf("canceled: %v", err)
 	}
 }
+
+// TestContextKeyMatchesThePolicyTemplate: the encryption context key this
+// package sets is the one isolation.KMSTenantContext's condition names.
+func TestContextKeyMatchesThePolicyTemplate(t *testing.T) {
+	p, err := isolation.KMSTenantContext().Render(isolation.Values{TenantID: "acme",
+		KMSKey: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p, `"kms:EncryptionContext:`+TenantContextKey+`":`) || !strings.Contains(p, `["`+TenantContextKey+`"]`) {
+		t.Errorf("policy %s does not name %q", p, TenantContextKey)
+	}
+}

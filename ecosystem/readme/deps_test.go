@@ -5,6 +5,7 @@ package readme
 // -mod=readonly.
 import (
 	_ "github.com/aws/aws-sdk-go-v2/aws"
+	_ "github.com/aws/aws-sdk-go-v2/service/kms"
 	_ "github.com/aws/aws-sdk-go-v2/service/sts"
 	_ "github.com/go-chi/chi/v5"
 	_ "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
@@ -20,4 +21,5 @@ import (
 	_ "google.golang.org/grpc/credentials"
 
 	_ "github.com/tenantkit/tenantkit/featureflag"
+	_ "github.com/tenantkit/tenantkit/kmsenvelope"
 )

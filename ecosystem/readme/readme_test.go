@@ -49,6 +49,7 @@ var qualifiers = map[string]string{
 	"tenant":     module + "/tenant",
 
 	"featureflag": module + "/featureflag",
+	"kmsenvelope": module + "/kmsenvelope",
 
 	"auth":        "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth",
 	"attribute":   "go.opentelemetry.io/otel/attribute",
@@ -56,6 +57,7 @@ var qualifiers = map[string]string{
 	"chi":         "github.com/go-chi/chi/v5",
 	"credentials": "google.golang.org/grpc/credentials",
 	"grpc":        "google.golang.org/grpc",
+	"kms":         "github.com/aws/aws-sdk-go-v2/service/kms",
 	"memprovider": "github.com/open-feature/go-sdk/openfeature/memprovider",
 	"openfeature": "github.com/open-feature/go-sdk/openfeature",
 	"otel":        "go.opentelemetry.io/otel",
