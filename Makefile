@@ -43,7 +43,7 @@ WITH_LAMBDA_RIE := $(if $(TENANTKIT_LAMBDA_RIE),,scripts/with-lambda-rie.sh)
 # documents.
 WITH_POSTGRES := $(if $(TENANTKIT_POSTGRES_APP_URL),,scripts/with-postgres.sh)
 
-.PHONY: test check modules unit faults fuzz bench-module bench
+.PHONY: test check modules unit faults fuzz bench-module bench load
 
 test: check
 	scripts/with-redis.sh $(MAKE) --no-print-directory unit fuzz bench-module
@@ -97,9 +97,23 @@ fuzz:
 	done
 
 # The benchmarks module's tests check that every comparison still builds and
-# agrees on results; the benchmarks themselves run with make bench.
+# agrees on results; the benchmarks themselves run with make bench. They
+# include one short round of the load harness (benchmarks/load TestSmoke:
+# one second per stack), which needs wrk (scripts/with-wrk.sh).
 bench-module:
-	cd benchmarks && $(GO) test -count=1 ./...
+	scripts/with-wrk.sh sh -c 'cd benchmarks && $(GO) test -count=1 ./...'
+
+# make load measures every middleware stack under load (benchmarks/load):
+# the server pinned to CPU 0 with GOMAXPROCS=1, wrk and the gRPC generator
+# on CPU 1, LOADROUNDS interleaved rounds of LOADDURATION per stack, and
+# writes the medians and ratios to benchmarks/load/results.md (about four
+# minutes).
+LOADROUNDS   ?= 5
+LOADDURATION ?= 3s
+
+load:
+	scripts/with-redis.sh scripts/with-wrk.sh sh -c 'cd benchmarks && \
+		$(GO) run ./load/cmd/loadrun -rounds $(LOADROUNDS) -duration $(LOADDURATION) -out load/results.md'
 
 # make bench runs every benchmark BENCHCOUNT times in one run, writes the
 # raw output to benchmarks/results.txt and benchstat's medians to
