@@ -21,6 +21,12 @@ type Row struct {
 	CPUUS    float64 // median server CPU µs per request (0: not measured)
 	ExtraUS  float64 // median per round of CPUUS minus the bare stack's
 	CPUShare float64 // median share of one CPU the server used (0: not measured)
+	// CPURatio is the median over the rounds of the bare stack's server CPU
+	// per request divided by the stack's: the ratio of requests/s the
+	// server would reach if CPU alone bounded it, which a shared machine
+	// disturbs less than the requests/s themselves (0: not measured).
+	CPURatio float64
+	Failed   int64 // failed requests over all rounds
 }
 
 // median returns the median of xs (0 for none).
@@ -51,12 +57,14 @@ func Summarize(stacks []Info, ms []Measurement) []Row {
 	}
 	var rows []Row
 	for _, s := range stacks {
-		var rps, ratio, p50, p99, cpu, extra, share []float64
+		var rps, ratio, p50, p99, cpu, extra, share, cpuRatio []float64
+		var failed int64
 		for round := range rounds {
 			m, ok := by[key{round, s.Name}]
 			if !ok {
 				continue
 			}
+			failed += m.Result.Errors()
 			rps = append(rps, m.Result.RPS())
 			p50 = append(p50, float64(m.Result.P50US))
 			p99 = append(p99, float64(m.Result.P99US))
@@ -71,6 +79,7 @@ func Summarize(stacks []Info, ms []Measurement) []Row {
 				ratio = append(ratio, m.Result.RPS()/b.Result.RPS())
 				if bc := cpuPerReq(b); c > 0 && bc > 0 {
 					extra = append(extra, c-bc)
+					cpuRatio = append(cpuRatio, bc/c)
 				}
 			}
 		}
@@ -78,7 +87,8 @@ func Summarize(stacks []Info, ms []Measurement) []Row {
 			continue
 		}
 		rows = append(rows, Row{Info: s, Rounds: len(rps), RPS: median(rps), Ratio: median(ratio),
-			P50US: median(p50), P99US: median(p99), CPUUS: median(cpu), ExtraUS: median(extra), CPUShare: median(share)})
+			P50US: median(p50), P99US: median(p99), CPUUS: median(cpu), ExtraUS: median(extra), CPUShare: median(share),
+			CPURatio: median(cpuRatio), Failed: failed})
 	}
 	return rows
 }
@@ -114,7 +124,7 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 	p("- %s\n", meta.Pinning)
 	p("- %d interleaved rounds (the order rotated each round) of %s per stack, %d connections, %d tenants over three tiers (60%% free, 30%% pro, 10%% enterprise), every request with the next tenant's token\n",
 		meta.Rounds, meta.Duration, meta.Conns, meta.Tenants)
-	p("- medians over the rounds; a ratio is the stack's requests/s over those of the bare server of the same round; server CPU is the server process's user+system time per request (10 ms ticks)\n")
+	p("- medians over the rounds; a ratio is the stack's requests/s over those of the bare server of the same round; server CPU is the server process's user+system time per request (10 ms ticks); the CPU ratio is the bare server's CPU per request over the stack's in the same round, the throughput ratio if CPU alone bounded the server (less disturbed by other load on a shared machine, which takes CPU time from the server and leaves it below 100%% busy)\n")
 	for _, n := range meta.Notes {
 		p("- %s\n", n)
 	}
@@ -135,14 +145,14 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 			continue
 		}
 		p("\n## %s\n\n", title)
-		p("| stack | what it runs | req/s | ratio to bare | p50 µs | p99 µs | server CPU µs/req | over bare µs/req | server CPU busy |\n")
-		p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| stack | what it runs | req/s | ratio to bare | p50 µs | p99 µs | server CPU µs/req | over bare µs/req | CPU ratio to bare | server CPU busy | failed |\n")
+		p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range rows {
 			if r.Info.Kind != kind {
 				continue
 			}
-			p("| %s | %s | %.0f | %.2fx | %.0f | %.0f | %s | %s | %s |\n", r.Info.Name, r.Info.Desc, r.RPS, r.Ratio,
-				r.P50US, r.P99US, opt(r.CPUUS, "%.1f"), opt(r.ExtraUS, "%+.1f"), opt(100*r.CPUShare, "%.0f%%"))
+			p("| %s | %s | %.0f | %.2fx | %.0f | %.0f | %s | %s | %s | %s | %d |\n", r.Info.Name, r.Info.Desc, r.RPS, r.Ratio,
+				r.P50US, r.P99US, opt(r.CPUUS, "%.1f"), opt(r.ExtraUS, "%+.1f"), opt(r.CPURatio, "%.2fx"), opt(100*r.CPUShare, "%.0f%%"), r.Failed)
 		}
 	}
 	var floors []Row
@@ -154,20 +164,23 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 	if len(floors) > 0 {
 		p("\n## Floors: what the dependencies allow\n\n")
 		p("A floor stack does only what a middleware's dependency must do; \"chain / floor\" is the middleware's ratio over the floor's (1.00x: as fast as its dependency allows).\n\n")
-		p("| floor | of | floor ratio | stack ratio | stack / floor | stack CPU over floor µs/req |\n|---|---|---:|---:|---:|---:|\n")
+		p("| floor | of | floor ratio | stack ratio | stack / floor | stack / floor by CPU | stack CPU over floor µs/req |\n|---|---|---:|---:|---:|---:|---:|\n")
 		for _, f := range floors {
 			c, ok := byName[f.Info.FloorOf]
 			if !ok || f.Ratio == 0 {
 				continue
 			}
-			over := "n/a"
+			over, byCPU := "n/a", "n/a"
 			if c.CPUUS > 0 && f.CPUUS > 0 {
 				over = fmt.Sprintf("%+.1f", c.CPUUS-f.CPUUS)
 			}
-			p("| %s | %s | %.2fx | %.2fx | %.2fx | %s |\n", f.Info.Name, c.Info.Name, f.Ratio, c.Ratio, c.Ratio/f.Ratio, over)
+			if c.CPURatio > 0 && f.CPURatio > 0 {
+				byCPU = fmt.Sprintf("%.2fx", c.CPURatio/f.CPURatio)
+			}
+			p("| %s | %s | %.2fx | %.2fx | %.2fx | %s | %s |\n", f.Info.Name, c.Info.Name, f.Ratio, c.Ratio, c.Ratio/f.Ratio, byCPU, over)
 		}
 	}
-	p("\n## Targets (ratio to the bare server in the same run)\n\n| stack | target | measured | holds |\n|---|---:|---:|---|\n")
+	p("\n## Targets (ratio to the bare server in the same run)\n\n| stack | target | measured | holds | CPU ratio |\n|---|---:|---:|---|---:|\n")
 	for _, t := range Targets {
 		r, ok := byName[t.Stack]
 		if !ok {
@@ -177,10 +190,10 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 		if r.Ratio < t.Min {
 			holds = "no"
 		}
-		p("| %s | ≥ %.2fx | %.2fx | %s |\n", t.Stack, t.Min, r.Ratio, holds)
+		p("| %s | ≥ %.2fx | %.2fx | %s | %s |\n", t.Stack, t.Min, r.Ratio, holds, opt(r.CPURatio, "%.2fx"))
 	}
 	if r, ok := byName["full-redis"]; ok {
-		p("| full-redis | reported | %.2fx | |\n", r.Ratio)
+		p("| full-redis | reported | %.2fx | | %s |\n", r.Ratio, opt(r.CPURatio, "%.2fx"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

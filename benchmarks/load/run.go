@@ -37,10 +37,18 @@ type Runner struct {
 	CPU func() (time.Duration, error)
 	// Log receives one line per measurement; nil logs nothing.
 	Log io.Writer
+	// MaxErrorShare is the share of failed requests a measurement may have
+	// (they are reported). 0 allows none.
+	MaxErrorShare float64
+	// Retries is how many times a measurement that failed (a generator
+	// error, no request answered, or too many failed requests: a shared
+	// machine can stall the server for seconds) is run again before the
+	// run fails. 0 fails at once.
+	Retries int
 }
 
-// Run runs the rounds and returns every measurement. A generator error, or
-// a load with failed requests, ends the run with an error.
+// Run runs the rounds and returns every measurement. A measurement that
+// fails more than Retries times ends the run with an error.
 func (r Runner) Run(ctx context.Context) ([]Measurement, error) {
 	logf := func(format string, args ...any) {
 		if r.Log != nil {
@@ -63,37 +71,55 @@ func (r Runner) Run(ctx context.Context) ([]Measurement, error) {
 		}
 		for i := range n {
 			s := r.Stacks[(off+i)%n]
-			var cpu0 time.Duration
-			if r.CPU != nil {
-				c, err := r.CPU()
-				if err != nil {
-					return nil, err
+			var (
+				m   Measurement
+				err error
+			)
+			for try := 0; try <= r.Retries; try++ {
+				if m, err = r.measure(ctx, s, round); err == nil {
+					break
 				}
-				cpu0 = c
+				logf("round %d  %-22s failed: %v", round+1, s.Name, err)
 			}
-			res, err := r.Load(ctx, s, r.Duration)
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", round+1, s.Name, err)
 			}
-			m := Measurement{Round: round, Stack: s.Name, Result: res}
-			if r.CPU != nil {
-				c, err := r.CPU()
-				if err != nil {
-					return nil, err
-				}
-				m.ServerCPU = c - cpu0
-			}
-			if res.Requests == 0 || res.Errors() > 0 {
-				return nil, fmt.Errorf("round %d, %s: %d requests, %d failed (connect %d, read %d, write %d, status %d, timeout %d) %s",
-					round+1, s.Name, res.Requests, res.Errors(), res.ErrConnect, res.ErrRead, res.ErrWrite,
-					res.ErrStatus, res.ErrTimeout, res.FirstError)
-			}
-			logf("round %d  %-22s %9.0f req/s  p50 %6d µs  p99 %6d µs  server CPU %5.1f µs/req",
-				round+1, s.Name, res.RPS(), res.P50US, res.P99US, cpuPerReq(m))
+			res := m.Result
+			logf("round %d  %-22s %9.0f req/s  p50 %6d µs  p99 %6d µs  server CPU %5.1f µs/req  failed %d",
+				round+1, s.Name, res.RPS(), res.P50US, res.P99US, cpuPerReq(m), res.Errors())
 			ms = append(ms, m)
 		}
 	}
 	return ms, nil
+}
+
+// measure loads s once.
+func (r Runner) measure(ctx context.Context, s Info, round int) (Measurement, error) {
+	var cpu0 time.Duration
+	if r.CPU != nil {
+		c, err := r.CPU()
+		if err != nil {
+			return Measurement{}, err
+		}
+		cpu0 = c
+	}
+	res, err := r.Load(ctx, s, r.Duration)
+	if err != nil {
+		return Measurement{}, err
+	}
+	m := Measurement{Round: round, Stack: s.Name, Result: res}
+	if r.CPU != nil {
+		c, err := r.CPU()
+		if err != nil {
+			return Measurement{}, err
+		}
+		m.ServerCPU = c - cpu0
+	}
+	if res.Requests == 0 || float64(res.Errors()) > r.MaxErrorShare*float64(res.Requests) {
+		return Measurement{}, fmt.Errorf("%d requests, %d failed (connect %d, read %d, write %d, status %d, timeout %d) %s",
+			res.Requests, res.Errors(), res.ErrConnect, res.ErrRead, res.ErrWrite, res.ErrStatus, res.ErrTimeout, res.FirstError)
+	}
+	return m, nil
 }
 
 // cpuPerReq returns the server's CPU microseconds per request of m, 0 when

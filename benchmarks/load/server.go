@@ -92,6 +92,12 @@ func Start(cfg Config) (_ *Server, err error) {
 		// buckets.
 		s.prefix = "tenantkit-load-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 		bd.redis, bd.prefix = s.redis, s.prefix
+		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.redis.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("load: redis %s: %w", cfg.RedisAddr, err)
+		}
 	}
 	for _, info := range catalog {
 		if len(cfg.Stacks) > 0 && !slices.Contains(cfg.Stacks, info.Name) {
@@ -165,7 +171,17 @@ func (s *Server) warm(b *built) error {
 		go func() {
 			defer wg.Done()
 			for i := c; i < len(s.toks); i += clients {
-				if err := send(s.toks[i]); err != nil {
+				// A busy machine can stall a Redis decision past its
+				// timeout (and the limiter then fails closed for its
+				// retry interval): try each tenant a few times.
+				var err error
+				for try := 0; try < 10; try++ {
+					if err = send(s.toks[i]); err == nil {
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+				if err != nil {
 					errs[c] = fmt.Errorf("tenant %s: %w", s.toks[i].Tenant, err)
 					return
 				}
