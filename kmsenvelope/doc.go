@@ -28,6 +28,17 @@
 // even when both share a KMS key; IAM can enforce the same with
 // isolation.KMSTenantContext.
 //
+// # Credentials
+//
+// The client may sign with the service's own credentials or with the
+// tenant's. A client whose Credentials are a vending.Vendor's
+// ContextProvider(isolation.KMSKey) signs every call with the session of
+// the tenant in the call's context: its session policy (with
+// isolation.KMSTenantContext) lets KMS serve that tenant's encryption
+// context only, and its role reaches a siloed tenant's key in the tenant's
+// own account. A client serves one region: keys in several regions need
+// an Envelope per region.
+//
 // # Format
 //
 // A ciphertext is self-describing and versioned: "TK", a version byte,
