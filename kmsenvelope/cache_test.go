@@ -288,3 +288,62 @@ func TestCacheBoundsUnder64Goroutines(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentTenantsNeverSeeEachOther: 64 goroutines of 8 tenants on one
+// pooled key seal and open records at once; each reads its tenant's
+// records and no other's, whether they name the other tenant or were
+// rewritten to name its own.
+func TestConcurrentTenantsNeverSeeEachOther(t *testing.T) {
+	c := newClient(t)
+	e := mustNew(t, c, StaticKey(createKey(t, c)), WithMaxMessages(3))
+	const tenants = 8
+	records := make([][]byte, tenants)
+	for i := range tenants {
+		ct, err := e.Encrypt(tenantCtx(t, fmt.Sprint("t", i)), []byte(fmt.Sprint("record of t", i)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		records[i] = ct
+	}
+	var leaks, wrong atomic.Int64
+	run(workers, func(w int) {
+		me := w % tenants
+		id := fmt.Sprint("t", me)
+		ctx := tenantCtx(t, id)
+		for j := range 10 {
+			pt := []byte(fmt.Sprint(id, "/", w, "/", j))
+			ct, err := e.Encrypt(ctx, pt, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got, err := e.Decrypt(ctx, ct, nil); err != nil || !bytes.Equal(got, pt) {
+				wrong.Add(1)
+			}
+			other := (me + 1 + j%(tenants-1)) % tenants
+			if got, err := e.Decrypt(ctx, records[other], nil); err == nil || got != nil {
+				leaks.Add(1)
+			}
+			if got, err := e.Decrypt(ctx, renameTenantBytes(records[other], id), nil); err == nil || got != nil {
+				leaks.Add(1)
+			}
+			if got, err := e.Decrypt(ctx, records[me], nil); err != nil || string(got) != "record of "+id {
+				wrong.Add(1)
+			}
+		}
+	})
+	if leaks.Load() != 0 || wrong.Load() != 0 {
+		t.Errorf("%d cross-tenant plaintexts, %d own records not read back", leaks.Load(), wrong.Load())
+	}
+}
+
+// renameTenantBytes is renameTenant for use off the test goroutine.
+func renameTenantBytes(ct []byte, id string) []byte {
+	h, err := parse(ct)
+	if err != nil {
+		return nil
+	}
+	out := appendHeader(nil, id, h.encryptedKey)
+	out = append(out, h.nonce...)
+	return append(out, h.sealed...)
+}

@@ -26,7 +26,11 @@
 // it. KMS binds a data key to its encryption context, so Decrypt, which
 // always asks under the context's tenant, cannot open another tenant's data
 // even when both share a KMS key; IAM can enforce the same with
-// isolation.KMSTenantContext.
+// isolation.KMSTenantContext. Decrypt names the tenant's current key in
+// its KMS call, so a ciphertext sealed under an earlier key of the tenant
+// fails with [ErrDecrypt]: re-encrypt a tenant's data before its placement
+// names another key (KMS's own key rotation keeps the key ID, and needs
+// nothing).
 //
 // # Credentials
 //

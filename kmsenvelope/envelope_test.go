@@ -44,7 +44,7 @@ func TestRoundTripPerTenant(t *testing.T) {
 				t.Fatalf("Decrypt = %q, %v; want %q", got, err, pt)
 			}
 		}
-		// Empty plaintext and nil aad work too.
+		// Empty plaintext and nil aad work too, and the longest tenant ID.
 		ct, err := e.Encrypt(ctx, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -52,6 +52,14 @@ func TestRoundTripPerTenant(t *testing.T) {
 		if got, err := e.Decrypt(ctx, ct, nil); err != nil || len(got) != 0 {
 			t.Fatalf("empty: %q, %v", got, err)
 		}
+	}
+	long := tenantCtx(t, strings.Repeat("l", tenant.MaxIDLen))
+	ct, err := mustNew(t, cc.c, StaticKey(e.keys.(placementKeys).mustKey(t, "acme"))).Encrypt(long, []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ct) != Overhead(strings.Repeat("l", tenant.MaxIDLen), len(mustParse(t, ct).encryptedKey))+1 {
+		t.Errorf("a ciphertext of %d bytes, Overhead says otherwise", len(ct))
 	}
 	// One data key per tenant, and no Decrypt call: the sealing key opens
 	// its own ciphertexts.
@@ -61,7 +69,7 @@ func TestRoundTripPerTenant(t *testing.T) {
 
 	// A fresh Envelope (another process) asks KMS once per data key.
 	ctx := tenantCtx(t, "acme")
-	ct, err := e.Encrypt(ctx, []byte("x"), nil)
+	ct, err = e.Encrypt(ctx, []byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,4 +413,31 @@ func TestContextKeyMatchesThePolicyTemplate(t *testing.T) {
 	if !strings.Contains(p, `"kms:EncryptionContext:`+TenantContextKey+`":`) || !strings.Contains(p, `["`+TenantContextKey+`"]`) {
 		t.Errorf("policy %s does not name %q", p, TenantContextKey)
 	}
+}
+
+func (p placementKeys) mustKey(t *testing.T, id string) string {
+	t.Helper()
+	k, err := p.TenantKey(context.Background(), mustTenant(t, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustTenant(t *testing.T, id string) tenant.Tenant {
+	t.Helper()
+	tt, err := tenant.New(id, "basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tt
+}
+
+func mustParse(t *testing.T, ct []byte) header {
+	t.Helper()
+	h, err := parse(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
