@@ -3,6 +3,7 @@ module github.com/tenantkit/tenantkit/ecosystem
 go 1.26.0
 
 require (
+	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
@@ -13,6 +14,7 @@ require (
 	github.com/tenantkit/tenantkit v0.0.0
 	github.com/tenantkit/tenantkit/featureflag v0.0.0
 	github.com/tenantkit/tenantkit/kmsenvelope v0.0.0
+	github.com/tenantkit/tenantkit/lambdaedge v0.0.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
@@ -54,3 +56,5 @@ replace github.com/tenantkit/tenantkit => ../
 replace github.com/tenantkit/tenantkit/featureflag => ../featureflag
 
 replace github.com/tenantkit/tenantkit/kmsenvelope => ../kmsenvelope
+
+replace github.com/tenantkit/tenantkit/lambdaedge => ../lambdaedge

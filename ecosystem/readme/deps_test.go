@@ -4,6 +4,7 @@ package readme
 // modules in this module's go.mod, which the snippet build reads with
 // -mod=readonly.
 import (
+	_ "github.com/aws/aws-lambda-go/lambda"
 	_ "github.com/aws/aws-sdk-go-v2/aws"
 	_ "github.com/aws/aws-sdk-go-v2/service/kms"
 	_ "github.com/aws/aws-sdk-go-v2/service/sts"
@@ -22,4 +23,6 @@ import (
 
 	_ "github.com/tenantkit/tenantkit/featureflag"
 	_ "github.com/tenantkit/tenantkit/kmsenvelope"
+	_ "github.com/tenantkit/tenantkit/lambdaedge/authorizer"
+	_ "github.com/tenantkit/tenantkit/lambdaedge/lambdahttp"
 )

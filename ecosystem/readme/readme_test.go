@@ -34,6 +34,8 @@ var qualifiers = map[string]string{
 	"time":    "time",
 
 	"apikey":     module + "/apikey",
+	"authorizer": module + "/lambdaedge/authorizer",
+	"lambdahttp": module + "/lambdaedge/lambdahttp",
 	"directory":  module + "/directory",
 	"redisfeed":  module + "/directory/redisfeed",
 	"grpcmw":     module + "/grpcmw",
@@ -58,6 +60,7 @@ var qualifiers = map[string]string{
 	"credentials": "google.golang.org/grpc/credentials",
 	"grpc":        "google.golang.org/grpc",
 	"kms":         "github.com/aws/aws-sdk-go-v2/service/kms",
+	"lambda":      "github.com/aws/aws-lambda-go/lambda",
 	"memprovider": "github.com/open-feature/go-sdk/openfeature/memprovider",
 	"openfeature": "github.com/open-feature/go-sdk/openfeature",
 	"otel":        "go.opentelemetry.io/otel",

@@ -38,11 +38,20 @@ func ParseMethodARN(s string) (MethodARN, error) {
 	if len(s) > maxARNLen {
 		return m, arnErr("too long")
 	}
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "execute-api" {
+	// arn:PARTITION:execute-api:REGION:ACCOUNT:RESOURCE, cut without
+	// allocating: every field is a substring of s.
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
 		return m, arnErr("not an execute-api ARN")
 	}
-	m.Partition, m.Region, m.Account = parts[1], parts[3], parts[4]
+	var service string
+	m.Partition, rest, _ = strings.Cut(rest, ":")
+	service, rest, _ = strings.Cut(rest, ":")
+	m.Region, rest, _ = strings.Cut(rest, ":")
+	m.Account, rest, ok = strings.Cut(rest, ":")
+	if !ok || service != "execute-api" {
+		return m, arnErr("not an execute-api ARN")
+	}
 	if !lowerWord(m.Partition, maxPartLen) {
 		return m, arnErr("partition")
 	}
@@ -53,13 +62,16 @@ func ParseMethodARN(s string) (MethodARN, error) {
 		return m, arnErr("account")
 	}
 	// API_ID/STAGE/METHOD[/PATH]; the path may itself hold slashes.
-	res := strings.SplitN(parts[5], "/", 4)
-	if len(res) < 3 {
+	var hasMethod bool
+	m.APIID, rest, _ = strings.Cut(rest, "/")
+	m.Stage, rest, hasMethod = strings.Cut(rest, "/")
+	if !hasMethod {
 		return m, arnErr("resource")
 	}
-	m.APIID, m.Stage, m.Method = res[0], res[1], res[2]
-	if len(res) == 4 {
-		m.Path = "/" + res[3]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		m.Method, m.Path = rest[:i], rest[i:]
+	} else {
+		m.Method = rest
 	}
 	if !alnum(m.APIID, maxAPIIDLen) {
 		return m, arnErr("API ID")

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -214,7 +214,7 @@ func (a *Authorizer) logDecision(ctx context.Context, typ string, d decision) {
 // method of the API's stage, principalId the tenant ID, the tenant
 // context and the usage plan key of its tier.
 func (a *Authorizer) Token(ctx context.Context, req events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	d := a.decide(ctx, tokenCarrier(req.AuthorizationToken))
+	d := a.decide(ctx, &tokenCarrier{v: req.AuthorizationToken})
 	a.logDecision(ctx, "token", d)
 	switch d.kind {
 	case unauthorized:
@@ -231,7 +231,7 @@ func (a *Authorizer) Token(ctx context.Context, req events.APIGatewayCustomAutho
 // check that cannot be made now ([ErrUnavailable]); an allowed caller is
 // answered as by [Authorizer.Token].
 func (a *Authorizer) Request(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	d := a.decide(ctx, headerCarrier(mergeHeaders(req.Headers, req.MultiValueHeaders)))
+	d := a.decide(ctx, &eventHeaders{single: req.Headers, multi: req.MultiValueHeaders})
 	a.logDecision(ctx, "request", d)
 	if d.kind == unavailable {
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnavailable
@@ -243,7 +243,7 @@ func (a *Authorizer) Request(ctx context.Context, req events.APIGatewayCustomAut
 // responses (payload format 2.0): isAuthorized with the tenant context, or
 // false (403) for every failure except [ErrUnavailable].
 func (a *Authorizer) HTTPSimple(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	d := a.decide(ctx, headerCarrier(mergeHeaders(req.Headers, nil)))
+	d := a.decide(ctx, &eventHeaders{single: req.Headers})
 	a.logDecision(ctx, "http-simple", d)
 	switch d.kind {
 	case unavailable:
@@ -259,7 +259,7 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, req events.APIGatewayV2Cust
 // stage of req.RouteArn with the tenant context, or a Deny policy (403)
 // for every failure except [ErrUnavailable].
 func (a *Authorizer) HTTPIAM(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, error) {
-	d := a.decide(ctx, headerCarrier(mergeHeaders(req.Headers, nil)))
+	d := a.decide(ctx, &eventHeaders{single: req.Headers})
 	a.logDecision(ctx, "http-iam", d)
 	if d.kind == unavailable {
 		return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{}, ErrUnavailable
@@ -313,91 +313,84 @@ func policy(effect, resource string) events.APIGatewayCustomAuthorizerPolicy {
 	}
 }
 
-// mergeHeaders returns the union of an event's single- and multi-value
-// headers. Where both name a header with different values, both values are
-// kept, so that the credential rule refuses the ambiguity instead of
-// picking one.
-func mergeHeaders(single map[string]string, multi map[string][]string) http.Header {
-	h := make(http.Header, len(single)+len(multi))
-	for k, vs := range multi {
-		h[k] = append(h[k], vs...)
-	}
-	for k, v := range single {
-		if !containsString(h[k], v) {
-			h[k] = append(h[k], v)
-		}
-	}
-	return h
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // carrier is what decide reads credentials from.
 type carrier = tenant.ValuesCarrier
 
 // tokenCarrier is the carrier of a TOKEN authorizer: the identity source
 // value, as the Authorization header.
-type tokenCarrier string
+type tokenCarrier struct {
+	v   string
+	one [1]string // backs Values and Keys without another allocation
+}
 
-func (t tokenCarrier) Get(key string) string {
+func (t *tokenCarrier) Get(key string) string {
 	if strings.EqualFold(key, tenant.AuthorizationKey) {
-		return string(t)
+		return t.v
 	}
 	return ""
 }
 
-func (t tokenCarrier) Values(key string) []string {
-	if v := t.Get(key); v != "" {
-		return []string{v}
-	}
-	return nil
-}
-
-func (tokenCarrier) Set(string, string) {}
-
-func (t tokenCarrier) Keys() []string {
-	if t == "" {
+func (t *tokenCarrier) Values(key string) []string {
+	if t.v == "" || !strings.EqualFold(key, tenant.AuthorizationKey) {
 		return nil
 	}
-	return []string{tenant.AuthorizationKey}
+	t.one[0] = t.v
+	return t.one[:]
 }
 
-// headerCarrier reads an event's headers, whose keys are in any letter
-// case (lower case in HTTP API events), under every case.
-type headerCarrier http.Header
+func (*tokenCarrier) Set(string, string) {}
 
-func (h headerCarrier) Get(key string) string {
-	for k, vs := range h {
-		if len(vs) > 0 && strings.EqualFold(k, key) {
-			return vs[0]
-		}
+func (t *tokenCarrier) Keys() []string {
+	if t.v == "" {
+		return nil
+	}
+	t.one[0] = tenant.AuthorizationKey
+	return t.one[:]
+}
+
+// eventHeaders reads the headers of an event, whose keys are in any letter
+// case (lower case in HTTP API events), under every case, without copying
+// them. A REST API event has single- and multi-value headers; the carrier
+// sees the union of both, so that where they disagree the credential rule
+// refuses the ambiguity instead of one of the two being picked.
+type eventHeaders struct {
+	single map[string]string
+	multi  map[string][]string
+}
+
+func (h *eventHeaders) Get(key string) string {
+	if vs := h.Values(key); len(vs) > 0 {
+		return vs[0]
 	}
 	return ""
 }
 
-func (h headerCarrier) Values(key string) []string {
+func (h *eventHeaders) Values(key string) []string {
 	var out []string
-	for k, vs := range h {
-		if strings.EqualFold(k, key) {
+	for k, vs := range h.multi {
+		if len(k) == len(key) && strings.EqualFold(k, key) {
 			out = append(out, vs...)
+		}
+	}
+	for k, v := range h.single {
+		if len(k) == len(key) && strings.EqualFold(k, key) && !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
 	return out
 }
 
-func (headerCarrier) Set(string, string) {}
+func (*eventHeaders) Set(string, string) {}
 
-func (h headerCarrier) Keys() []string {
-	out := make([]string, 0, len(h))
-	for k := range h {
+func (h *eventHeaders) Keys() []string {
+	out := make([]string, 0, len(h.single)+len(h.multi))
+	for k := range h.multi {
 		out = append(out, k)
+	}
+	for k := range h.single {
+		if _, ok := h.multi[k]; !ok {
+			out = append(out, k)
+		}
 	}
 	return out
 }
