@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tenantkit/tenantkit/authn"
+	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/httpmw"
 	"github.com/tenantkit/tenantkit/ratelimit"
 	"github.com/tenantkit/tenantkit/telemetry"
@@ -24,10 +25,11 @@ func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error 
 func (discardSpans) Shutdown(context.Context) error                             { return nil }
 
 // chainSetup builds the full server chain of a tenantkit service:
-// Authenticate (repeated token, cached), per-tenant metrics and usage on the
+// Authenticate (cached tokens), per-tenant metrics and usage on the
 // OpenTelemetry SDK, and the in-process rate limiter; optionally behind
-// otelhttp with an SDK tracer provider carrying the span processor.
-func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string) {
+// otelhttp with an SDK tracer provider carrying the span processor. It
+// returns the chain, one tenant's token and the issuer (for the mix).
+func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string, *authntest.Issuer) {
 	tb.Helper()
 	s := newAuthSetup(tb)
 	v, err := authn.NewVerifier([]authn.Issuer{{URL: s.idp.URL(), JWKSURL: s.idp.JWKSURL(), Audiences: []string{audience}}})
@@ -58,12 +60,12 @@ func chainSetup(tb testing.TB, withOtelhttp bool) (http.Handler, string) {
 	if withOtelhttp {
 		h = otelhttp.NewHandler(h, "orders", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp))
 	}
-	return h, s.token
+	return h, s.token, s.idp
 }
 
 func TestChain(t *testing.T) {
 	for _, withOtel := range []bool{false, true} {
-		h, token := chainSetup(t, withOtel)
+		h, token, _ := chainSetup(t, withOtel)
 		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
@@ -75,7 +77,9 @@ func TestChain(t *testing.T) {
 }
 
 // BenchmarkChain: a bare handler against the full server chain, for a
-// tenant presenting the same token on every request.
+// tenant presenting the same token on every request and, in the "-1000"
+// variants, for 1,000 tenants over three tiers taking turns (see
+// mixRequests).
 func BenchmarkChain(b *testing.B) {
 	bench := func(b *testing.B, h http.Handler, token string) {
 		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
@@ -88,12 +92,20 @@ func BenchmarkChain(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) { bench(b, ok, "") })
 	b.Run("tenantkit", func(b *testing.B) {
-		h, token := chainSetup(b, false)
+		h, token, _ := chainSetup(b, false)
 		bench(b, h, token)
 	})
+	b.Run("tenantkit-1000", func(b *testing.B) {
+		h, _, idp := chainSetup(b, false)
+		benchMix(b, h, mixRequests(idp))
+	})
 	b.Run("tenantkit+otelhttp", func(b *testing.B) {
-		h, token := chainSetup(b, true)
+		h, token, _ := chainSetup(b, true)
 		bench(b, h, token)
+	})
+	b.Run("tenantkit+otelhttp-1000", func(b *testing.B) {
+		h, _, idp := chainSetup(b, true)
+		benchMix(b, h, mixRequests(idp))
 	})
 	b.Run("otelhttp-only", func(b *testing.B) {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))

@@ -14,6 +14,7 @@ import (
 	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/grpcmw"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 	"github.com/tenantkit/tenantkit/tenant"
 )
 
@@ -30,7 +31,8 @@ func (servingHealth) Check(context.Context, *grpc_health_v1.HealthCheckRequest) 
 // client interceptor injecting and the server interceptor verifying the
 // tenant (repeated tenant, steady state), and the "-cold" variants for the
 // first call of a tenant (uncached RS256 token; fresh assertion signature
-// and verification).
+// and verification). "inproc/relay-1000" relays the cached tokens of 1,000
+// tenants in three tiers in turn.
 func BenchmarkHop(b *testing.B) {
 	idp, err := authntest.StartIssuer()
 	if err != nil {
@@ -92,6 +94,36 @@ func BenchmarkHop(b *testing.B) {
 			}
 		})
 	}
+	b.Run("inproc/relay-1000", func(b *testing.B) {
+		tokens := tenanttest.Mix(tenanttest.MixTenants, func(id, tier string) string {
+			return idp.TokenWithClaims(map[string]any{"aud": "api", "custom:tenant_id": id, "custom:tier": tier})
+		})
+		ctxs := make([]context.Context, len(tokens))
+		for i, tok := range tokens {
+			t, err := v.Verify(context.Background(), tok)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctxs[i] = tenant.NewContext(context.Background(), t)
+		}
+		client, server := grpcmw.UnaryClientPropagate(tenant.Relay{Verifier: v}), grpcmw.UnaryServerAuthenticate(v)
+		invoker := func(ctx context.Context, method string, req, reply any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+			md, _ := metadata.FromOutgoingContext(ctx)
+			_, err := server(metadata.NewIncomingContext(context.Background(), md), req, info, handler)
+			return err
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		for b.Loop() {
+			if err := client(ctxs[i], info.FullMethod, nil, nil, nil, invoker); err != nil {
+				b.Fatal(err)
+			}
+			if i++; i == len(ctxs) {
+				i = 0
+			}
+		}
+	})
 	for _, bc := range []struct {
 		name   string
 		server []grpc.ServerOption

@@ -18,7 +18,8 @@ import (
 // a manual reader that is never collected. "sdk-direct" is the four
 // instrument calls a request once made, with a prebuilt attribute set and
 // no tenantkit code; "sdk-floor" is the least a request can cost the SDK,
-// one counter Add and one histogram Record with a prebuilt attribute set.
+// one counter Add and one histogram Record with a prebuilt attribute set,
+// and "sdk-floor-1000" the same rotating over 1,000 prebuilt sets.
 // "admitted" is a tenant inside the bound, "admitted-1000" rotates over
 // 1,000 admitted tenants, "overflow" is one past the bound, "usage" adds
 // the usage table, "ratelimit" is one rate-limit decision.
@@ -57,6 +58,32 @@ func BenchmarkMetrics(b *testing.B) {
 		for b.Loop() {
 			c.Add(ctx, 1, add...)
 			h.Record(ctx, req.Duration.Seconds(), rec...)
+		}
+	})
+	b.Run("sdk-floor-1000", func(b *testing.B) {
+		meter := newMP(b).Meter("bench")
+		c, _ := meter.Int64Counter("a")
+		h, _ := meter.Float64Histogram("b")
+		type opts struct {
+			add []metric.AddOption
+			rec []metric.RecordOption
+		}
+		sets := make([]opts, 1000)
+		for i := range sets {
+			opt := metric.WithAttributeSet(attribute.NewSet(telemetry.TenantIDKey.String(fmt.Sprintf("t%d", i)), telemetry.TenantTierKey.String("pro"), telemetry.OutcomeKey.String("ok")))
+			sets[i] = opts{[]metric.AddOption{opt}, []metric.RecordOption{opt}}
+			c.Add(ctx, 1, sets[i].add...) // the SDK's series exist before the run
+			h.Record(ctx, req.Duration.Seconds(), sets[i].rec...)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		for b.Loop() {
+			c.Add(ctx, 1, sets[i].add...)
+			h.Record(ctx, req.Duration.Seconds(), sets[i].rec...)
+			if i++; i == len(sets) {
+				i = 0
+			}
 		}
 	})
 	run := func(name string, opts []telemetry.Option, f func(m *telemetry.Metrics, t tenant.Tenant)) {
