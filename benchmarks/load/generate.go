@@ -39,6 +39,9 @@ type Result struct {
 	MaxUS      int64 `json:"max_us"`
 	// FirstError is the first failed gRPC call's error (empty for wrk).
 	FirstError string `json:"first_error,omitempty"`
+	// GeneratorCPUUS is the CPU time (user and system) of the generator
+	// process, when it ran as one (0: not measured).
+	GeneratorCPUUS int64 `json:"generator_cpu_us,omitempty"`
 }
 
 // RPS returns the requests per second.
@@ -112,11 +115,24 @@ func (w Wrk) Run(ctx context.Context, url string, d time.Duration) (Result, erro
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	return RunGenerator(cmd)
+}
+
+// RunGenerator runs a generator process and parses its result line,
+// adding the process's CPU time.
+func RunGenerator(cmd *exec.Cmd) (Result, error) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return Result{}, fmt.Errorf("load: %s: %w: %s", strings.Join(args, " "), err, truncate(out, 2000))
+		return Result{}, fmt.Errorf("load: %s: %w: %s", strings.Join(cmd.Args, " "), err, truncate(out, 2000))
 	}
-	return ParseResult(out)
+	r, err := ParseResult(out)
+	if err != nil {
+		return Result{}, err
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		r.GeneratorCPUUS = (ps.UserTime() + ps.SystemTime()).Microseconds()
+	}
+	return r, nil
 }
 
 // GRPCLoad is a closed-loop gRPC load generator: Conns connections, each

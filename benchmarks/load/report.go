@@ -27,6 +27,10 @@ type Row struct {
 	// disturbs less than the requests/s themselves (0: not measured).
 	CPURatio float64
 	Failed   int64 // failed requests over all rounds
+	// GenShare is the median share of one CPU the load generator used (0:
+	// not measured): near 100% the generator, not the server, may bound
+	// the requests/s.
+	GenShare float64
 }
 
 // median returns the median of xs (0 for none).
@@ -59,12 +63,16 @@ func Summarize(stacks []Info, ms []Measurement) []Row {
 	for _, s := range stacks {
 		var rps, ratio, p50, p99, cpu, extra, share, cpuRatio []float64
 		var failed int64
+		var gen []float64
 		for round := range rounds {
 			m, ok := by[key{round, s.Name}]
 			if !ok {
 				continue
 			}
 			failed += m.Result.Errors()
+			if m.Result.GeneratorCPUUS > 0 && m.Result.DurationUS > 0 {
+				gen = append(gen, float64(m.Result.GeneratorCPUUS)/float64(m.Result.DurationUS))
+			}
 			rps = append(rps, m.Result.RPS())
 			p50 = append(p50, float64(m.Result.P50US))
 			p99 = append(p99, float64(m.Result.P99US))
@@ -88,7 +96,7 @@ func Summarize(stacks []Info, ms []Measurement) []Row {
 		}
 		rows = append(rows, Row{Info: s, Rounds: len(rps), RPS: median(rps), Ratio: median(ratio),
 			P50US: median(p50), P99US: median(p99), CPUUS: median(cpu), ExtraUS: median(extra), CPUShare: median(share),
-			CPURatio: median(cpuRatio), Failed: failed})
+			CPURatio: median(cpuRatio), Failed: failed, GenShare: median(gen)})
 	}
 	return rows
 }
@@ -145,14 +153,15 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 			continue
 		}
 		p("\n## %s\n\n", title)
-		p("| stack | what it runs | req/s | ratio to bare | p50 µs | p99 µs | server CPU µs/req | over bare µs/req | CPU ratio to bare | server CPU busy | failed |\n")
-		p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| stack | what it runs | req/s | ratio to bare | p50 µs | p99 µs | server CPU µs/req | over bare µs/req | CPU ratio to bare | server CPU busy | generator CPU busy | failed |\n")
+		p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, r := range rows {
 			if r.Info.Kind != kind {
 				continue
 			}
-			p("| %s | %s | %.0f | %.2fx | %.0f | %.0f | %s | %s | %s | %s | %d |\n", r.Info.Name, r.Info.Desc, r.RPS, r.Ratio,
-				r.P50US, r.P99US, opt(r.CPUUS, "%.1f"), opt(r.ExtraUS, "%+.1f"), opt(r.CPURatio, "%.2fx"), opt(100*r.CPUShare, "%.0f%%"), r.Failed)
+			p("| %s | %s | %.0f | %.2fx | %.0f | %.0f | %s | %s | %s | %s | %s | %d |\n", r.Info.Name, r.Info.Desc, r.RPS, r.Ratio,
+				r.P50US, r.P99US, opt(r.CPUUS, "%.1f"), opt(r.ExtraUS, "%+.1f"), opt(r.CPURatio, "%.2fx"),
+				opt(100*r.CPUShare, "%.0f%%"), opt(100*r.GenShare, "%.0f%%"), r.Failed)
 		}
 	}
 	var floors []Row

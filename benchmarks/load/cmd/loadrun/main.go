@@ -198,11 +198,7 @@ func run(args []string) error {
 				"-conns", fmt.Sprint(*conns), "-duration", d.String())
 			cmd := exec.CommandContext(ctx, a[0], a[1:]...)
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return load.Result{}, fmt.Errorf("%s: %w: %s", strings.Join(a, " "), err, out)
-			}
-			return load.ParseResult(out)
+			return load.RunGenerator(cmd)
 		},
 	}
 	start := time.Now()
