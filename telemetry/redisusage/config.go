@@ -195,10 +195,11 @@ func WithMaxClosedPeriods(n int) Option {
 
 // WithReplicaID names the Flusher in Redis, where it keeps the sequence
 // number of its last flush per period ([New] only). The default is a
-// random ID made by New; a fixed one must be unique among the live
-// replicas, and its flushes restart at sequence 1, so reuse one only for a
-// Flusher that starts after the one it replaces has closed. It is 1 to 128
-// printable ASCII bytes.
+// random ID made by New. A fixed one (a pod name) must be unique among the
+// live replicas. A Flusher that takes over the ID of one that stopped
+// starts its sequence numbers from its clock (in microseconds), above the
+// earlier one's unless its clock is behind by more than the earlier one
+// ran. It is 1 to 128 printable ASCII bytes.
 func WithReplicaID(id string) Option {
 	return func(c *config) {
 		if !c.flusherOnly("WithReplicaID") {

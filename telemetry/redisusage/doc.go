@@ -20,10 +20,12 @@
 //
 // The Flusher reads the usage table's own counters at each interval and
 // sends the difference from what Redis confirmed, so metering a request
-// costs the same with or without it. Each flush is one pipeline of one Lua
-// script call per period with new usage (usually one), applied atomically
-// and at most once: a batch carries a per-replica sequence number, so one
-// resent after a lost reply is recognised and skipped. A period's usage is
+// costs the same with or without it. Each flush is one pipeline with one
+// Lua script call per period with new usage (usually one) and 200 tenants,
+// each applied atomically. Delivery is exactly once while Redis keeps its
+// data: a chunk whose reply was lost is resent as it was, with its
+// per-replica sequence number, which the script finds already recorded
+// and skips. A period's usage is
 // one hash, "<prefix>{<start>,<end>}", whose braces are its Redis Cluster
 // hash tag; it expires [DefaultRetention] after the period ends
 // ([WithRetention]). At most [DefaultMaxTenants] tenants of a period get a
@@ -51,6 +53,6 @@
 // retries with backoff itself). Run Redis with maxmemory-policy
 // noeviction: an evicted period key loses the fleet's usage of the
 // period. Persistence (AOF or RDB) keeps the totals across a restart of
-// Redis. A period's hash takes about 60 bytes per tenant (MEMORY USAGE on
-// Redis 7, 1,000 tenants).
+// Redis. A period's hash takes about 330 bytes per tenant (MEMORY USAGE
+// on Redis 7, 1,000 tenants); a flush of 1,000 tenants sends about 73 KB.
 package redisusage

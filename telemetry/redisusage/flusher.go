@@ -378,8 +378,13 @@ func (f *Flusher) ledger(start, end time.Time) *ledger {
 		return f.ledgers[i]
 	}
 	key := periodKey(f.prefix, start, end)
+	// Sequence numbers start from the clock (µs, exact in a Lua double),
+	// so that a replica restarted under the same ID (WithReplicaID)
+	// continues above what its earlier life recorded instead of having
+	// its flushes taken for resends.
 	l := &ledger{start: start, end: end, keys: []string{key, key + seqSuffix},
-		acked: make(map[string]telemetry.TenantUsage), folded: make(map[string]bool)}
+		acked: make(map[string]telemetry.TenantUsage), folded: make(map[string]bool),
+		seq: time.Now().UnixMicro()}
 	f.ledgers = slices.Insert(f.ledgers, i, l)
 	return l
 }

@@ -99,7 +99,7 @@ func TestRestart(t *testing.T) {
 	other := newUsage(t, clock)
 	fo := newFlusher(t, client, other, WithPrefix(prefix))
 	u1 := newUsage(t, clock)
-	f1 := newFlusher(t, client, u1, WithPrefix(prefix))
+	f1 := newFlusher(t, client, u1, WithPrefix(prefix), WithReplicaID("pod-1"))
 	for i := range 50 {
 		record(t, u1, want, "acme", "pro", req(i))
 		record(t, other, want, "acme", "pro", req(i+1))
@@ -122,9 +122,10 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("Flush after Close: %v", err)
 	}
 
-	// The replacement, same process slot, new table.
+	// The replacement, under the same replica ID: its flushes are not
+	// taken for resends of the first one's.
 	u2 := newUsage(t, clock)
-	f2 := newFlusher(t, client, u2, WithPrefix(prefix))
+	f2 := newFlusher(t, client, u2, WithPrefix(prefix), WithReplicaID("pod-1"))
 	for i := range 20 {
 		record(t, u2, want, "acme", "pro", req(i))
 	}
