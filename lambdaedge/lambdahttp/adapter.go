@@ -85,7 +85,11 @@ func New(h http.Handler, opts ...Option) (a *Adapter, err error) {
 // (payload format 1.0). The tenant comes from requestContext.authorizer.
 func (a *Adapter) RESTProxy(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	var w responseWriter
-	r, err := restRequest(ctx, ev)
+	rc := ev.RequestContext
+	if a.reverify {
+		rc.Authorizer = nil // unverified in this mode: nobody may read it
+	}
+	r, err := restRequest(context.WithValue(ctx, restKey{}, rc), ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
@@ -99,7 +103,11 @@ func (a *Adapter) RESTProxy(ctx context.Context, ev events.APIGatewayProxyReques
 // format 2.0). The tenant comes from requestContext.authorizer.lambda.
 func (a *Adapter) HTTPAPI(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	var w responseWriter
-	r, err := httpRequest(ctx, ev)
+	rc := ev.RequestContext
+	if a.reverify {
+		rc.Authorizer = nil
+	}
+	r, err := httpRequest(context.WithValue(ctx, httpKey{}, rc), ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
@@ -127,7 +135,7 @@ func (a *Adapter) HTTPAPI(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 // did (the target group's multi-value headers setting).
 func (a *Adapter) ALB(ctx context.Context, ev events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
 	var w responseWriter
-	r, err := albRequest(ctx, ev)
+	r, err := albRequest(context.WithValue(ctx, albKey{}, ev.RequestContext), ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
@@ -153,6 +161,34 @@ func (a *Adapter) ALB(ctx context.Context, ev events.ALBTargetGroupRequest) (eve
 		}
 	}
 	return resp, nil
+}
+
+type (
+	restKey struct{}
+	httpKey struct{}
+	albKey  struct{}
+)
+
+// RESTRequestContext returns the requestContext of the REST API event a
+// request came from. With [WithReverify] its Authorizer is nil: that mode
+// does not check it.
+func RESTRequestContext(ctx context.Context) (events.APIGatewayProxyRequestContext, bool) {
+	rc, ok := ctx.Value(restKey{}).(events.APIGatewayProxyRequestContext)
+	return rc, ok
+}
+
+// HTTPAPIRequestContext returns the requestContext of the HTTP API event a
+// request came from. With [WithReverify] its Authorizer is nil.
+func HTTPAPIRequestContext(ctx context.Context) (events.APIGatewayV2HTTPRequestContext, bool) {
+	rc, ok := ctx.Value(httpKey{}).(events.APIGatewayV2HTTPRequestContext)
+	return rc, ok
+}
+
+// ALBRequestContext returns the requestContext of the ALB event a request
+// came from.
+func ALBRequestContext(ctx context.Context) (events.ALBTargetGroupRequestContext, bool) {
+	rc, ok := ctx.Value(albKey{}).(events.ALBTargetGroupRequestContext)
+	return rc, ok
 }
 
 // errNoContext is the error of a request that carries no authorizer context.

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"go.uber.org/goleak"
@@ -470,5 +473,92 @@ func TestOptions(t *testing.T) {
 	resp, _ := a.RESTProxy(context.Background(), ev)
 	if resp.Body != "kept" {
 		t.Fatalf("handler read %q, want only X-Other", resp.Body)
+	}
+}
+
+func TestEventContextReachesTheHandler(t *testing.T) {
+	var rest events.APIGatewayProxyRequestContext
+	var v2 events.APIGatewayV2HTTPRequestContext
+	var okREST, okV2 bool
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := lambdahttp.RESTRequestContext(r.Context()); ok {
+			rest, okREST = rc, true
+		}
+		if rc, ok := lambdahttp.HTTPAPIRequestContext(r.Context()); ok {
+			v2, okV2 = rc, true
+		}
+	})
+	a, err := lambdahttp.New(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, _ = a.RESTProxy(ctx, restEvent(restContext("acme", "pro")))
+	_, _ = a.HTTPAPI(ctx, httpEvent(map[string]any{authorizer.ContextTenantID: "acme", authorizer.ContextTier: "pro"}))
+	if !okREST || rest.APIID != "a1b2c3d4e5" || rest.Authorizer["tenantId"] != "acme" {
+		t.Fatalf("REST request context: %v %+v", okREST, rest)
+	}
+	if !okV2 || v2.APIID != "a1b2c3d4e5" || v2.Authorizer == nil {
+		t.Fatalf("HTTP API request context: %v %+v", okV2, v2)
+	}
+
+	// Under WithReverify the authorizer part is withheld: it is unchecked.
+	iss := authntest.NewIssuer(t)
+	ra, err := lambdahttp.New(h, lambdahttp.WithReverify(authntest.NewVerifier(t, iss)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := restEvent(restContext("initech", "pro"))
+	ev.Headers["Authorization"] = "Bearer " + iss.Token("acme", "pro")
+	okREST = false
+	_, _ = ra.RESTProxy(ctx, ev)
+	if !okREST || rest.Authorizer != nil {
+		t.Fatalf("reverify: request context %v, authorizer %v", okREST, rest.Authorizer)
+	}
+}
+
+// Concurrent invocations of different tenants never see each other's
+// tenant (one adapter serves them all, as a function instance does when
+// the runtime reuses it, and as tests drive it in parallel).
+func TestConcurrentTenantsStayApart(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tn, _ := tenant.FromContext(r.Context())
+		_, _ = io.WriteString(w, tn.ID()+"|"+r.URL.Query().Get("want"))
+	})
+	a, err := lambdahttp.New(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tenants, perTenant = 8, 50
+	errs := make(chan string, tenants*perTenant)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for i := range tenants {
+			id := "tenant-" + strconv.Itoa(i)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range perTenant {
+					ev := restEvent(restContext(id, "pro"))
+					ev.MultiValueQueryStringParameters = map[string][]string{"want": {id}}
+					resp, _ := a.RESTProxy(context.Background(), ev)
+					if resp.Body != id+"|"+id {
+						errs <- resp.Body
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("concurrent invocations did not finish in 30 s")
+	}
+	close(errs)
+	for e := range errs {
+		t.Errorf("a handler saw %q", e)
 	}
 }

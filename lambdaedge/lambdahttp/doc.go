@@ -40,5 +40,8 @@
 // values where they differ (a credential sent twice is then refused, not
 // chosen). Responses use multiValueHeaders for REST APIs, comma-joined
 // headers and cookies for HTTP APIs, and for an ALB whichever form the
-// request used; a body that is not text is base64-encoded.
+// request used; a body that is not text is base64-encoded. The handler
+// reads the event's requestContext with [RESTRequestContext],
+// [HTTPAPIRequestContext] or [ALBRequestContext], and the Lambda context
+// with lambdacontext.FromContext.
 package lambdahttp

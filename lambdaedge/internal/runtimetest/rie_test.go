@@ -1,3 +1,5 @@
+//go:build linux
+
 package runtimetest
 
 import (
@@ -128,8 +130,9 @@ func start(tb testing.TB, env ...string) *fn {
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "AWS_LAMBDA_FUNCTION_TIMEOUT=30", "AWS_LAMBDA_FUNCTION_NAME=tenantkit-test", "LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = f, f
-	// Its own process group, so that stopping it stops the function too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that stopping it stops the function too;
+	// killed as well if the test binary dies first (a timeout's panic).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
