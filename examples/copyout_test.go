@@ -29,8 +29,10 @@ func TestProgramsBuildOutsideTheRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	gomod := strings.Replace(string(mod), "module github.com/tenantkit/tenantkit/examples", "module example.com/copied", 1)
-	gomod = strings.Replace(gomod, "=> ../", "=> "+repo, 1)
-	for _, prog := range []string{"dataplane", "vending"} {
+	// Every replace points into the repository: the library's root and
+	// its integration modules.
+	gomod = strings.ReplaceAll(gomod, "=> ../", "=> "+repo+"/")
+	for _, prog := range []string{"dataplane", "vending", "sharedtable"} {
 		t.Run(prog, func(t *testing.T) {
 			dir := t.TempDir()
 			files, err := filepath.Glob(filepath.Join(prog, "*.go"))

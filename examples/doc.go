@@ -1,3 +1,4 @@
-// Package examples holds the example programs (dataplane, vending) and a
-// test that builds each one as a user would, outside this repository.
+// Package examples holds the example programs (dataplane, vending,
+// sharedtable) and a test that builds each one as a user would, outside
+// this repository.
 package examples
