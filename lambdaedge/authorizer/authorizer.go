@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ func New(v tenant.TokenVerifier, opts ...Option) (*Authorizer, error) {
 	if v == nil && cfg.keys == nil {
 		return nil, invalid("no verifier and no WithAPIKeys")
 	}
+	if typedNil(v) {
+		return nil, invalid("a typed nil verifier")
+	}
 	// The same chain the server middleware builds: bearer tokens by
 	// verifier (API keys among them by prefix), API keys by header, each
 	// behind the directory; tenant.ExtractAny then applies the library's
@@ -91,6 +95,19 @@ func New(v tenant.TokenVerifier, opts ...Option) (*Authorizer, error) {
 		a.props = append(a.props, apikey.Header{Verifier: header, Name: cfg.keyHeader})
 	}
 	return a, nil
+}
+
+// typedNil reports whether x is an interface holding a nil pointer, map,
+// slice, func or channel: a dependency that would panic on first use.
+func typedNil(x any) bool {
+	if x == nil {
+		return false
+	}
+	switch v := reflect.ValueOf(x); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // kind is the class of a decision.

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/tenantkit/tenantkit/apikey"
+	"github.com/tenantkit/tenantkit/authn"
 	"github.com/tenantkit/tenantkit/authn/authntest"
+	"github.com/tenantkit/tenantkit/isolation/vending"
 	"github.com/tenantkit/tenantkit/lambdaedge/authorizer"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -309,6 +311,14 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := authorizer.New(nil); !errors.Is(err, authorizer.ErrInvalidOption) {
 		t.Errorf("nil verifier: %v", err)
+	}
+	var typed *authn.Verifier
+	if _, err := authorizer.New(typed); !errors.Is(err, authorizer.ErrInvalidOption) {
+		t.Errorf("typed nil verifier: %v", err)
+	}
+	var vendor *vending.Vendor
+	if _, err := authorizer.New(v, authorizer.WithCredentials(vendor, 0)); !errors.Is(err, authorizer.ErrInvalidOption) {
+		t.Errorf("typed nil vendor: %v", err)
 	}
 	var tv tenant.TokenVerifier = v
 	if _, err := authorizer.New(tv, authorizer.WithAPIKeyHeader("X-Tenant-Key")); err != nil {

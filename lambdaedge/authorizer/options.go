@@ -150,7 +150,7 @@ func WithDirectory(d *directory.Cache) Option {
 // duration. A vending failure is answered with [ErrUnavailable].
 func WithCredentials(src CredentialSource, r isolation.Resource) Option {
 	return func(c *config) {
-		if src == nil {
+		if src == nil || typedNil(src) {
 			c.fail(invalid("WithCredentials(nil)"))
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -49,7 +50,7 @@ type Adapter struct {
 // function directly can write any authorizer context. [WithReverify]
 // verifies the token again instead.
 func New(h http.Handler, opts ...Option) (a *Adapter, err error) {
-	if h == nil {
+	if h == nil || reflect.ValueOf(h).Kind() == reflect.Pointer && reflect.ValueOf(h).IsNil() {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidOption)
 	}
 	var cfg config

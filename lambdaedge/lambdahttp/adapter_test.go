@@ -447,6 +447,14 @@ func TestOptions(t *testing.T) {
 	if _, err := lambdahttp.New(nil); !errors.Is(err, lambdahttp.ErrInvalidOption) {
 		t.Errorf("nil handler: %v", err)
 	}
+	var mux *http.ServeMux
+	if _, err := lambdahttp.New(mux); !errors.Is(err, lambdahttp.ErrInvalidOption) {
+		t.Errorf("typed nil handler: %v", err)
+	}
+	var typed *authn.Verifier
+	if _, err := lambdahttp.New(http.NotFoundHandler(), lambdahttp.WithReverify(typed)); !errors.Is(err, lambdahttp.ErrInvalidOption) {
+		t.Errorf("typed nil verifier: %v", err)
+	}
 	for name, o := range map[string]lambdahttp.Option{
 		"nil":              nil,
 		"nil verifier":     lambdahttp.WithReverify(nil),
