@@ -97,3 +97,69 @@ func BenchmarkDecrypt1KiB(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPaired1KiB interleaves the two in small batches, alternating
+// which goes first, so that both see the same load on a shared machine,
+// and reports each one's time per record and their ratio (envelope/bare).
+func BenchmarkPaired1KiB(b *testing.B) {
+	const batch = 16
+	rec := make([]byte, recordLen)
+	e := benchEnvelope(b)
+	ctx := tenantCtx(b, "acme")
+	aead := bareGCM(b)
+	sealed, err := e.Encrypt(ctx, rec, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := bareSeal(aead, rec)
+	for _, tc := range []struct {
+		name          string
+		envelope, raw func()
+	}{
+		{"op=encrypt",
+			func() {
+				if _, err := e.Encrypt(ctx, rec, nil); err != nil {
+					b.Fatal(err)
+				}
+			},
+			func() { bareSeal(aead, rec) }},
+		{"op=decrypt",
+			func() {
+				if _, err := e.Decrypt(ctx, sealed, nil); err != nil {
+					b.Fatal(err)
+				}
+			},
+			func() {
+				out := make([]byte, 0, recordLen)
+				if _, err := aead.Open(out, bare[:nonceLen], bare[nonceLen:], nil); err != nil {
+					b.Fatal(err)
+				}
+			}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var tEnv, tRaw time.Duration
+			timed := func(f func()) time.Duration {
+				start := time.Now()
+				for range batch {
+					f()
+				}
+				return time.Since(start)
+			}
+			i := 0
+			for b.Loop() {
+				if i%2 == 0 {
+					tEnv += timed(tc.envelope)
+					tRaw += timed(tc.raw)
+				} else {
+					tRaw += timed(tc.raw)
+					tEnv += timed(tc.envelope)
+				}
+				i++
+			}
+			n := float64(i * batch)
+			b.ReportMetric(float64(tEnv.Nanoseconds())/n, "envelope-ns/rec")
+			b.ReportMetric(float64(tRaw.Nanoseconds())/n, "bare-ns/rec")
+			b.ReportMetric(float64(tEnv)/float64(tRaw), "envelope/bare")
+		})
+	}
+}

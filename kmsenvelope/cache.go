@@ -80,8 +80,11 @@ func newCache(c config) *cache {
 	}
 }
 
-func (c *cache) fresh(k *dataKey, now time.Time) bool {
-	return now.Sub(k.obtained) < c.maxAge
+// fresh reports whether k may still be used. time.Since of a time with a
+// monotonic reading reads only the monotonic clock, half the cost of
+// time.Now on the hot path.
+func (c *cache) fresh(k *dataKey) bool {
+	return time.Since(k.obtained) < c.maxAge
 }
 
 // maxWaits bounds how often a caller waits for another's KMS call and
@@ -100,10 +103,9 @@ func (c *cache) sealKey(ctx context.Context, tenantID string, n uint64, generate
 	}
 	for range maxWaits {
 		c.mu.Lock()
-		now := time.Now()
 		s := c.enc[tenantID]
 		if s != nil && s.key != nil {
-			if c.fresh(s.key, now) && s.messages < c.maxMessages && s.bytes+n <= c.maxBytes {
+			if c.fresh(s.key) && s.messages < c.maxMessages && s.bytes+n <= c.maxBytes {
 				s.messages++
 				s.bytes += n
 				c.lru.MoveToFront(s.elem)
@@ -169,9 +171,8 @@ func (c *cache) dropSeal(s *encSlot) {
 func (c *cache) openKey(ctx context.Context, tenantID string, encrypted []byte, decrypt func() (*dataKey, error)) (*dataKey, error) {
 	for range maxWaits {
 		c.mu.Lock()
-		now := time.Now()
 		if e := c.dec[tenantID][string(encrypted)]; e != nil {
-			if c.fresh(e.key, now) {
+			if c.fresh(e.key) {
 				c.lru.MoveToFront(e.elem)
 				k := e.key
 				c.mu.Unlock()
@@ -179,7 +180,7 @@ func (c *cache) openKey(ctx context.Context, tenantID string, encrypted []byte, 
 			}
 			c.dropOpen(e)
 		}
-		if s := c.enc[tenantID]; s != nil && s.key != nil && c.fresh(s.key, now) && bytes.Equal(s.key.encrypted, encrypted) {
+		if s := c.enc[tenantID]; s != nil && s.key != nil && c.fresh(s.key) && bytes.Equal(s.key.encrypted, encrypted) {
 			k := s.key
 			c.mu.Unlock()
 			return k, nil
