@@ -2,7 +2,6 @@ package featureflag_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -11,35 +10,29 @@ import (
 	"github.com/tenantkit/tenantkit/featureflag"
 )
 
-// FuzzGuard feeds the guard evaluation contexts decoded from arbitrary
-// JSON (the shape of attributes copied from a request body) and checks
-// that it never panics and never lets a context through that the provider
-// would see with another targeting key or tenant ID.
+// FuzzGuard feeds the guard evaluation contexts built from arbitrary
+// names and values, flat and nested in a map and a slice (the shapes of
+// attributes copied from a request), and checks that it never panics and
+// never lets a context through that the provider would see with another
+// targeting key or tenant ID.
 func FuzzGuard(f *testing.F) {
-	for _, s := range []string{
-		`{}`, `{"tenantId":"acme"}`, `{"tenantId":"victim"}`, `{"Tenant.ID":"x"}`,
-		`{"user":{"tenant":{"id":"x"}}}`, `{"a":[{"targetingKey":"x"}]}`, `{"tenantTier":"pro"}`,
-		`{"ｔｅｎａｎｔＩＤ":"x"}`, `{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
-	} {
-		f.Add(s, "")
-		f.Add(s, "victim")
+	for _, k := range []string{"tenantId", "Tenant.ID", "tenant_id", "targetingKey", "tenantTier", "ｔｅｎａｎｔＩＤ", "tenant\u212a", "user", "country"} {
+		f.Add(k, "victim", "x", "")
+		f.Add(k, "acme", k, "acme")
+		f.Add("user", "pro", k, "victim")
 	}
 	guard, err := featureflag.NewGuard()
 	if err != nil {
 		f.Fatal(err)
 	}
 	ctx := tenantCtx(f, "acme", "pro")
-	f.Fuzz(func(t *testing.T, doc, targetingKey string) {
-		var attrs map[string]any
-		if json.Unmarshal([]byte(doc), &attrs) != nil {
-			return
-		}
-		var seen openfeature.FlattenedContext
-		probe := probeProvider{seen: &seen}
-		p := guard.Provider(probe)
-		fc := openfeature.FlattenedContext{}
-		for k, v := range attrs {
-			fc[k] = v
+	var seen openfeature.FlattenedContext
+	p := guard.Provider(probeProvider{seen: &seen})
+	f.Fuzz(func(t *testing.T, key, value, nestedKey, targetingKey string) {
+		seen = nil
+		fc := openfeature.FlattenedContext{
+			key:     value,
+			"outer": map[string]any{nestedKey: value, "list": []any{map[string]any{key: value}}},
 		}
 		if targetingKey != "" {
 			fc[openfeature.TargetingKey] = targetingKey
@@ -54,12 +47,15 @@ func FuzzGuard(f *testing.F) {
 		if seen[openfeature.TargetingKey] != "acme" || seen[featureflag.TenantIDAttribute] != "acme" || seen[featureflag.TenantTierAttribute] != "pro" {
 			t.Fatalf("the provider saw %v", seen)
 		}
-		// Every top-level name that folds to a tenant name holds the
-		// verified tenant's value.
-		for k, v := range seen {
-			l := strings.ToLower(k)
-			if (l == "tenantid" || l == "tenant_id" || l == "tenant.id" || l == "targetingkey") && v != "acme" {
-				t.Fatalf("%q = %v reached the provider", k, v)
+		// Every name that reads as a tenant name in any case or separator
+		// holds the verified tenant's value.
+		for _, k := range []string{key, nestedKey} {
+			l := strings.NewReplacer(".", "", "_", "", "-", "", " ", "").Replace(strings.ToLower(k))
+			if (l == "tenantid" || l == "targetingkey") && value != "acme" {
+				t.Fatalf("%q = %q reached the provider", k, value)
+			}
+			if strings.HasPrefix(l, "tenant") && l != "tenantid" && l != "tenanttier" {
+				t.Fatalf("%q reached the provider", k)
 			}
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/open-feature/go-sdk/openfeature"
 
@@ -78,11 +79,23 @@ func (g *Guard) Before(ctx context.Context, hc openfeature.HookContext, _ openfe
 		g.refuse(ctx, hc.FlagKey(), err)
 		return nil, err
 	}
-	if t.IsZero() {
+	if t.IsZero() || targets(t, ec.TargetingKey(), ec.Attribute) {
 		return nil, nil
 	}
 	forced := EvaluationContext(t)
 	return &forced, nil
+}
+
+// targets reports whether a context with targeting key tk and attributes
+// attr already names t in full, so that there is nothing to fill in.
+func targets(t tenant.Tenant, tk string, attr func(string) any) bool {
+	if tk != t.ID() || attr(TenantIDAttribute) != t.ID() {
+		return false
+	}
+	if t.Tier() == "" {
+		return attr(TenantTierAttribute) == nil
+	}
+	return attr(TenantTierAttribute) == t.Tier()
 }
 
 // After does nothing.
@@ -148,13 +161,14 @@ type checker struct {
 
 // roleOf classifies an attribute name by its folded form.
 func (c *checker) roleOf(name string) role {
-	f := foldName(name)
+	var buf [64]byte
+	f := appendFolded(buf[:0], name)
 	switch {
-	case f == "targetingkey" || f == "tenantid" || c.g.cfg.idNames[f]:
+	case string(f) == "targetingkey" || string(f) == "tenantid" || c.g.cfg.idNames[string(f)]:
 		return roleID
-	case f == "tenanttier":
+	case string(f) == "tenanttier":
 		return roleTier
-	case strings.HasPrefix(f, "tenant"):
+	case len(f) >= 6 && string(f[:6]) == "tenant":
 		return roleOther
 	}
 	return roleNone
@@ -344,17 +358,20 @@ func (c *checker) valueAt(path string, rv reflect.Value, depth int) error {
 // "Tenant.ID", "tenant_id", "TENANT-ID" and "tenantId" are all "tenantid".
 func foldName(name string) string {
 	var buf [64]byte
-	b := buf[:0]
+	return string(appendFolded(buf[:0], name))
+}
+
+func appendFolded(b []byte, name string) []byte {
 	for _, r := range name {
 		r = foldRune(r)
 		switch {
 		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
 			b = append(b, byte(r))
 		case r >= 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			b = append(b, string(unicode.ToLower(r))...)
+			b = utf8.AppendRune(b, unicode.ToLower(r))
 		}
 	}
-	return string(b)
+	return b
 }
 
 func foldRune(r rune) rune {

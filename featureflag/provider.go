@@ -125,6 +125,10 @@ func (p *guardedProvider) flat(ctx context.Context, flag string, fc openfeature.
 	if t.IsZero() {
 		return fc, nil
 	}
+	tk, _ := fc[openfeature.TargetingKey].(string)
+	if targets(t, tk, func(k string) any { return fc[k] }) {
+		return fc, nil
+	}
 	out := make(openfeature.FlattenedContext, len(fc)+3)
 	maps.Copy(out, fc)
 	out[openfeature.TargetingKey] = t.ID()
