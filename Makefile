@@ -22,9 +22,9 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|')
 
 # Every module of the repository, the library first.
-MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge featureflag pgtenant
+MODULES := . ecosystem examples benchmarks dynamostore kmsenvelope lambdaedge featureflag pgtenant emf
 # The modules whose tests make unit runs besides the library's own.
-TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge featureflag pgtenant
+TEST_MODULES := ecosystem examples dynamostore kmsenvelope lambdaedge featureflag pgtenant emf
 # The test modules run with a throwaway DynamoDB-compatible server
 # (scripts/with-dynalite.sh: dynalite from npm, in .cache/dynalite), unless
 # one is given in TENANTKIT_DYNAMODB_ENDPOINT.
@@ -131,6 +131,8 @@ bench:
 	scripts/with-redis.sh sh -c '\
 		$(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(BENCH_PKGS) && \
 		(cd ecosystem && $(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(ECO_BENCH_PKGS)) && \
+		(cd emf && $(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...) && \
+		(cd featureflag && $(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...) && \
 		cd benchmarks && $(GO) test -p 1 -run "^$$" -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -cpu 1,2 ./...' \
 		| tee benchmarks/results.txt
 	$(BENCHSTAT) benchmarks/results.txt > benchmarks/benchstat.txt

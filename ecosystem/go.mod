@@ -12,6 +12,7 @@ require (
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tenantkit/tenantkit v0.0.0
+	github.com/tenantkit/tenantkit/emf v0.0.0
 	github.com/tenantkit/tenantkit/featureflag v0.0.0
 	github.com/tenantkit/tenantkit/kmsenvelope v0.0.0
 	github.com/tenantkit/tenantkit/lambdaedge v0.0.0
@@ -52,6 +53,8 @@ require (
 )
 
 replace github.com/tenantkit/tenantkit => ../
+
+replace github.com/tenantkit/tenantkit/emf => ../emf
 
 replace github.com/tenantkit/tenantkit/featureflag => ../featureflag
 

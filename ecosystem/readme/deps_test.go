@@ -21,6 +21,7 @@ import (
 	_ "google.golang.org/grpc"
 	_ "google.golang.org/grpc/credentials"
 
+	_ "github.com/tenantkit/tenantkit/emf"
 	_ "github.com/tenantkit/tenantkit/featureflag"
 	_ "github.com/tenantkit/tenantkit/kmsenvelope"
 	_ "github.com/tenantkit/tenantkit/lambdaedge/authorizer"

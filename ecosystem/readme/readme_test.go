@@ -50,6 +50,7 @@ var qualifiers = map[string]string{
 	"redisusage": module + "/telemetry/redisusage",
 	"tenant":     module + "/tenant",
 
+	"emf":         module + "/emf",
 	"featureflag": module + "/featureflag",
 	"kmsenvelope": module + "/kmsenvelope",
 
