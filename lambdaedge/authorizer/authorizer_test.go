@@ -203,7 +203,7 @@ func TestRequestAuthorizerCredentialRules(t *testing.T) {
 }
 
 func TestUnavailableIsAnErrorNotACachedDeny(t *testing.T) {
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	token := iss.Token("acme", "pro")
 	iss.Down() // the verifier never gets the keys
 	v := authntest.NewVerifier(t, iss)
@@ -288,7 +288,7 @@ func TestAPIKeys(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	v := authntest.NewVerifier(t, iss)
 	bad := map[string][]authorizer.Option{
 		"nil option":         {nil},

@@ -44,7 +44,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts ...authorizer.Option) *fixture {
 	t.Helper()
-	f := &fixture{iss: authntest.NewIssuer(t)}
+	f := &fixture{iss: authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))}
 	v := authntest.NewVerifier(t, f.iss)
 	f.dir = directory.NewMemory(map[string]directory.Entry{
 		"acme":      {Status: directory.Active},
@@ -91,7 +91,7 @@ func (f *fixture) expired(id, tier string) string {
 // forged is signed by a key of the same ID that the issuer never published.
 func (f *fixture) forged(t *testing.T, id, tier string) string {
 	if f.forger == nil {
-		k, err := authntest.NewKey("key-1", "RS256")
+		k, err := authntest.NewKey("key-1", "ES256")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -229,7 +229,7 @@ func TestTenantReachesTheHandler(t *testing.T) {
 // The whole edge: the authorizer's answer, as API Gateway passes it on,
 // proves the tenant to the adapter.
 func TestAuthorizerAnswerToHandler(t *testing.T) {
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	v := authntest.NewVerifier(t, iss)
 	az, err := authorizer.New(v)
 	if err != nil {
@@ -340,7 +340,7 @@ func TestSpoofingFails(t *testing.T) {
 }
 
 func TestReverify(t *testing.T) {
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	v := authntest.NewVerifier(t, iss)
 	a := newAdapter(t, lambdahttp.WithReverify(v))
 	ctx := context.Background()
@@ -394,7 +394,7 @@ func TestReverify(t *testing.T) {
 		t.Fatalf("two tokens: status %d", resp.StatusCode)
 	}
 	// Expired and forged tokens: refused.
-	k, _ := authntest.NewKey("key-1", "RS256")
+	k, _ := authntest.NewKey("key-1", "ES256")
 	for _, tok := range []string{
 		iss.TokenWithClaims(map[string]any{"aud": iss.Audience(), "custom:tenant_id": "acme", "exp": 1000, "iat": 900}),
 		k.Sign(nil, iss.Claims(map[string]any{"aud": iss.Audience(), "custom:tenant_id": "acme"})),
@@ -464,7 +464,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	v := authntest.NewVerifier(t, iss)
 	if _, err := lambdahttp.New(http.NotFoundHandler(), lambdahttp.WithReverify(v, nil)); !errors.Is(err, lambdahttp.ErrInvalidOption) {
 		t.Errorf("nil AuthOption: %v", err)
@@ -511,7 +511,7 @@ func TestEventContextReachesTheHandler(t *testing.T) {
 	}
 
 	// Under WithReverify the authorizer part is withheld: it is unchecked.
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	ra, err := lambdahttp.New(h, lambdahttp.WithReverify(authntest.NewVerifier(t, iss)))
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ type tokens struct {
 }
 
 func newTokens(tb testing.TB, iss *authntest.Issuer) tokens {
-	forger, err := authntest.NewKey("key-1", "RS256")
+	forger, err := authntest.NewKey("key-1", "ES256")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func startAll(t *testing.T, env []string, names ...string) map[string]*fn {
 
 func TestAuthorizersUnderTheRuntime(t *testing.T) {
 	t.Parallel()
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	tk := newTokens(t, iss)
 	env := append(issuerEnv(iss), "TENANTKIT_PLAN_KEYS=free="+freeKey+",pro="+proKey, "TENANTKIT_SUSPENDED=globex")
 	names := []string{"token", "request", "http-simple", "http-iam"}
@@ -266,7 +266,7 @@ func multiValue(m map[string]any) {
 
 func TestAdaptersUnderTheRuntime(t *testing.T) {
 	t.Parallel()
-	iss := authntest.NewIssuer(t)
+	iss := authntest.NewIssuer(t, authntest.WithAlgorithm("ES256"))
 	tk := newTokens(t, iss)
 	names := []string{"rest", "http", "alb", "rest+reverify", "http+reverify", "alb+reverify"}
 	fns := startAll(t, issuerEnv(iss), names...)
