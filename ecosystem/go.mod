@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tenantkit/tenantkit v0.0.0
@@ -16,6 +17,7 @@ require (
 	github.com/tenantkit/tenantkit/featureflag v0.0.0
 	github.com/tenantkit/tenantkit/kmsenvelope v0.0.0
 	github.com/tenantkit/tenantkit/lambdaedge v0.0.0
+	github.com/tenantkit/tenantkit/pgtenant v0.0.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
@@ -41,11 +43,15 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/mock v0.6.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
@@ -59,5 +65,7 @@ replace github.com/tenantkit/tenantkit/emf => ../emf
 replace github.com/tenantkit/tenantkit/featureflag => ../featureflag
 
 replace github.com/tenantkit/tenantkit/kmsenvelope => ../kmsenvelope
+
+replace github.com/tenantkit/tenantkit/pgtenant => ../pgtenant
 
 replace github.com/tenantkit/tenantkit/lambdaedge => ../lambdaedge

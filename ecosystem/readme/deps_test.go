@@ -10,6 +10,9 @@ import (
 	_ "github.com/aws/aws-sdk-go-v2/service/sts"
 	_ "github.com/go-chi/chi/v5"
 	_ "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	_ "github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/open-feature/go-sdk/openfeature"
 	_ "github.com/open-feature/go-sdk/openfeature/memprovider"
 	_ "github.com/redis/go-redis/v9"
@@ -26,4 +29,5 @@ import (
 	_ "github.com/tenantkit/tenantkit/kmsenvelope"
 	_ "github.com/tenantkit/tenantkit/lambdaedge/authorizer"
 	_ "github.com/tenantkit/tenantkit/lambdaedge/lambdahttp"
+	_ "github.com/tenantkit/tenantkit/pgtenant"
 )

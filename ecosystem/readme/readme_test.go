@@ -53,6 +53,7 @@ var qualifiers = map[string]string{
 	"emf":         module + "/emf",
 	"featureflag": module + "/featureflag",
 	"kmsenvelope": module + "/kmsenvelope",
+	"pgtenant":    module + "/pgtenant",
 
 	"auth":        "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth",
 	"attribute":   "go.opentelemetry.io/otel/attribute",
@@ -61,6 +62,9 @@ var qualifiers = map[string]string{
 	"credentials": "google.golang.org/grpc/credentials",
 	"grpc":        "google.golang.org/grpc",
 	"kms":         "github.com/aws/aws-sdk-go-v2/service/kms",
+	"pgconn":      "github.com/jackc/pgx/v5/pgconn",
+	"pgx":         "github.com/jackc/pgx/v5",
+	"pgxpool":     "github.com/jackc/pgx/v5/pgxpool",
 	"lambda":      "github.com/aws/aws-lambda-go/lambda",
 	"memprovider": "github.com/open-feature/go-sdk/openfeature/memprovider",
 	"openfeature": "github.com/open-feature/go-sdk/openfeature",
