@@ -79,6 +79,14 @@
 // prepared statement either. The batch that begins a tenant transaction
 // uses the connection's mode, so it follows the same rule.
 //
+// # Bridge: a database per silo tenant
+//
+// A [Router] begins each tenant transaction on the DB of the context's
+// tenant: [PlacementRoute] sends tenants whose placement silos their table
+// ([isolation.Placement]) to a DB of their own and the others to the
+// pooled one, and refuses ([ErrRoute]) rather than pool a tenant it cannot
+// place.
+//
 // # Errors
 //
 // No tenant: [tenant.ErrNoTenant]. A Conn already inside a transaction:

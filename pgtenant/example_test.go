@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantkit/tenantkit/isolation"
 	"github.com/tenantkit/tenantkit/pgtenant"
 	"github.com/tenantkit/tenantkit/tenant"
 )
@@ -95,6 +96,42 @@ func ExampleCheck() {
 		}
 		log.Fatal("refusing to start")
 	} else if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// The bridge model: pooled tenants share one database, siloed tenants
+// (by their placement's table) have their own, each with its own pool.
+func ExampleRouter() {
+	ctx := context.Background()
+	placements, err := isolation.LoadConfig("placement.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	shared, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	pooled, err := pgtenant.New(shared)
+	if err != nil {
+		log.Fatal(err)
+	}
+	silos := map[string]*pgtenant.DB{} // filled at startup, one per silo tenant
+	router, err := pgtenant.NewRouter(pgtenant.PlacementRoute(placements, pooled,
+		func(_ context.Context, p isolation.Placement) (*pgtenant.DB, error) {
+			return silos[p.TenantID], nil // none: the transaction is refused (ErrRoute)
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	globex, _ := tenant.New("globex", "premium")
+	ctx = tenant.NewContext(ctx, globex)
+	err = router.BeginFunc(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "update orders set status = 'shipped' where id = $1", 42)
+		return err
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }
