@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/telemetry"
 )
 
@@ -61,6 +65,7 @@ type config struct {
 	maxClosed  int
 	replica    string
 	onError    func(ctx context.Context, err error)
+	mp         metric.MeterProvider
 }
 
 func newConfig(forRead bool, opts []Option) config {
@@ -79,6 +84,9 @@ func newConfig(forRead bool, opts []Option) config {
 			continue
 		}
 		o(&c)
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
 	}
 	return c
 }
@@ -232,6 +240,22 @@ func WithErrorHandler(f func(ctx context.Context, err error)) Option {
 			return
 		}
 		c.onError = f
+	}
+}
+
+// WithMeterProvider sets the MeterProvider of the Flusher's instruments
+// (see [FlushFailuresName]; [New] only). The default is the global
+// provider, otel.GetMeterProvider(), as read when New runs.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if !c.flusherOnly("WithMeterProvider") {
+			return
+		}
+		if nilarg.IsNil(mp) {
+			c.fail("WithMeterProvider(nil)")
+			return
+		}
+		c.mp = mp
 	}
 }
 

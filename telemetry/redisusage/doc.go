@@ -43,7 +43,15 @@
 // that bound the oldest period's unconfirmed usage is dropped: counted in
 // [Stats].Dropped and reported to the error handler ([WithErrorHandler])
 // as a [*DropError]. Close reports what it could not flush the same way,
-// in its error. Nothing is lost silently.
+// in its error. The instruments [FlushFailuresName], [DroppedRequestsName]
+// and [UnflushedRequestsName] (OpenTelemetry API, [WithMeterProvider])
+// report the same counts. Nothing is lost silently.
+//
+// A Flusher holds, for each period it tracks (the table's two, and the
+// closed ones waiting for Redis), two copies of the period's rows (what
+// the table last showed and what Redis confirmed) and the rows of its
+// unconfirmed chunks: a few hundred bytes per tenant, within the table's
+// bound.
 //
 // # Redis settings
 //

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tenantkit/tenantkit/internal/nilarg"
 	"github.com/tenantkit/tenantkit/telemetry"
@@ -90,6 +91,7 @@ type Flusher struct {
 	mu      sync.Mutex    // guards ledgers and their contents; never held across a round trip
 	ledgers []*ledger     // sorted by period start
 
+	reg       metric.Registration
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      context.CancelFunc // ends the periodic flushes
@@ -166,6 +168,11 @@ func New(client redis.UniversalClient, u *telemetry.Usage, opts ...Option) (*Flu
 		sem:        make(chan struct{}, 1),
 		loopDone:   make(chan struct{}),
 	}
+	reg, err := f.register(c.mp)
+	if err != nil {
+		return nil, fmt.Errorf("redisusage: New: instruments: %w", err)
+	}
+	f.reg = reg
 	ctx, stop := context.WithCancel(context.Background())
 	f.stop = stop
 	go f.loop(ctx)
@@ -218,6 +225,8 @@ func (f *Flusher) Close(ctx context.Context) error {
 	f.stop()
 	<-f.loopDone // prompt: the loop's flush returns when its context ends
 	err := f.flush(ctx)
+	// The instruments keep reporting until the last flush ended.
+	defer func() { _ = f.reg.Unregister() }()
 	if err == nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/tenantkit/tenantkit/telemetry"
 )
@@ -35,6 +36,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"WithReplicaID", WithReplicaID("a b")},
 		{"WithReplicaID", WithReplicaID(strings.Repeat("a", 129))},
 		{"WithErrorHandler", WithErrorHandler(nil)},
+		{"WithMeterProvider", WithMeterProvider(nil)},
 		{"nil Option", nil},
 	} {
 		f, err := New(c, u, tc.opt)
@@ -80,7 +82,8 @@ func TestReadRejectsFlusherOptions(t *testing.T) {
 	c := newClient(t, "127.0.0.1:1")
 	ctx := context.Background()
 	for _, o := range []Option{WithInterval(time.Second), WithFlushTimeout(time.Second), WithRetention(time.Hour),
-		WithMaxClosedPeriods(1), WithReplicaID("x"), WithErrorHandler(func(context.Context, error) {})} {
+		WithMaxClosedPeriods(1), WithReplicaID("x"), WithErrorHandler(func(context.Context, error) {}),
+		WithMeterProvider(noop.NewMeterProvider())} {
 		if _, err := Read(ctx, c, t0, t0.Add(time.Hour), o); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "applies to New") {
 			t.Errorf("Read with a Flusher option: %v", err)
 		}

@@ -323,6 +323,9 @@ func TestLostReply(t *testing.T) {
 	p.armed.Store(true)
 	flush(t, f)
 	s = f.Stats()
+	// Redis ran at least the first chunk before it saw the connection
+	// close (the proxy swallowed its reply); the second try finds those
+	// recorded and applies the others.
 	if s.Failures != 2 || s.Duplicates < 2 || s.Batches+s.Duplicates != 1+1+3 {
 		t.Fatalf("stats %+v", s)
 	}
