@@ -108,8 +108,8 @@ bench-module:
 # on CPU 1, LOADROUNDS interleaved rounds of LOADDURATION per stack, and
 # writes the medians and ratios to benchmarks/load/results.md (about four
 # minutes).
-LOADROUNDS   ?= 5
-LOADDURATION ?= 3s
+LOADROUNDS   ?= 7
+LOADDURATION ?= 2s
 
 load:
 	scripts/with-redis.sh scripts/with-wrk.sh sh -c 'cd benchmarks && \

@@ -130,7 +130,7 @@ func WriteMarkdown(w io.Writer, meta Meta, rows []Row) error {
 	p("Reproduce from the repository root with `make load`, which runs:\n\n    %s\n\n", meta.Command)
 	p("- date: %s; %s; %s\n", meta.Date, meta.Go, meta.Machine)
 	p("- %s\n", meta.Pinning)
-	p("- %d interleaved rounds (the order rotated each round) of %s per stack, %d connections, %d tenants over three tiers (60%% free, 30%% pro, 10%% enterprise), every request with the next tenant's token\n",
+	p("- %d interleaved rounds (the order rotated each round) of %s per stack, %d connections, %d tenants over three tiers (free, pro and enterprise in turn: the token mix of the microbenchmarks), every request with the next tenant's token\n",
 		meta.Rounds, meta.Duration, meta.Conns, meta.Tenants)
 	p("- medians over the rounds; a ratio is the stack's requests/s over those of the bare server of the same round; server CPU is the server process's user+system time per request (10 ms ticks); the CPU ratio is the bare server's CPU per request over the stack's in the same round, the throughput ratio if CPU alone bounded the server (less disturbed by other load on a shared machine, which takes CPU time from the server and leaves it below 100%% busy)\n")
 	for _, n := range meta.Notes {

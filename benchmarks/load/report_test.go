@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantkit/tenantkit/benchmarks/load"
+	"github.com/tenantkit/tenantkit/internal/tenanttest"
 )
 
 func TestParseResult(t *testing.T) {
@@ -78,5 +79,15 @@ func TestProcessCPU(t *testing.T) {
 	}
 	if c < 0 {
 		t.Fatalf("CPU time %v", c)
+	}
+}
+
+// TestMix checks that the load's tenants are the microbenchmarks' token mix.
+func TestMix(t *testing.T) {
+	want := tenanttest.Mix(9, func(id, tier string) string { return id + " " + tier })
+	for i, w := range want {
+		if got := load.TenantID(i) + " " + load.TierOf(i); got != w {
+			t.Fatalf("tenant %d: %q, the microbenchmarks' mix has %q", i, got, w)
+		}
 	}
 }

@@ -12,21 +12,10 @@ import (
 	"github.com/tenantkit/tenantkit/authn/authntest"
 )
 
-// Tiers are the three tiers of the load's tenants, as shares of 100: of
-// every 100 tenants 60 are free, 30 pro and 10 enterprise.
-var tierShares = []struct {
-	name  string
-	share int
-}{{"free", 60}, {"pro", 30}, {"enterprise", 10}}
-
-// TierNames are the tiers the tenants of [MintTokens] belong to.
-func TierNames() []string {
-	names := make([]string, len(tierShares))
-	for i, t := range tierShares {
-		names[i] = t.name
-	}
-	return names
-}
+// tiers are the three tiers of the load's tenants, given to them in turn:
+// the token mix of the microbenchmarks (internal/tenanttest.Mix), so that
+// both see the same traffic.
+var tiers = []string{"free", "pro", "enterprise"}
 
 // Token is one tenant's bearer token.
 type Token struct {
@@ -35,21 +24,14 @@ type Token struct {
 	Token  string
 }
 
-// tierOf spreads tenant i over the tiers by their shares, interleaved, so
-// that any run of 100 consecutive tenants has the same mix.
-func tierOf(i int) string {
-	r := i % 100
-	for _, t := range tierShares {
-		if r < t.share {
-			return t.name
-		}
-		r -= t.share
-	}
-	return tierShares[0].name
-}
+// TenantID returns the ID of tenant i, as internal/tenanttest.MixID does.
+func TenantID(i int) string { return fmt.Sprintf("tenant-%04d", i) }
 
-// MintTokens mints one token per tenant ("tenant-0000" ...) for n tenants
-// with idp's signing key, valid for an hour.
+// TierOf returns the tier of tenant i.
+func TierOf(i int) string { return tiers[i%len(tiers)] }
+
+// MintTokens mints one token per tenant (TenantID(i) of tier TierOf(i))
+// for n tenants with idp's signing key, valid for an hour.
 func MintTokens(idp *authntest.Issuer, n int) []Token {
 	toks := make([]Token, n)
 	// RSA signing is the slow part: one signer per CPU.
@@ -60,8 +42,7 @@ func MintTokens(idp *authntest.Issuer, n int) []Token {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				id := fmt.Sprintf("tenant-%04d", i)
-				tier := tierOf(i)
+				id, tier := TenantID(i), TierOf(i)
 				toks[i] = Token{Tenant: id, Tier: tier, Token: idp.Token(id, tier)}
 			}
 		}()

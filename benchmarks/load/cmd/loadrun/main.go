@@ -4,7 +4,7 @@
 // program's gRPC generator ("loadrun grpc"), runs interleaved rounds, and
 // writes the medians and ratios to a Markdown file.
 //
-//	loadrun [-rounds 5] [-duration 3s] [-conns 64] [-out results.md] [-wrk wrk]
+//	loadrun [-rounds 7] [-duration 2s] [-conns 64] [-out results.md] [-wrk wrk]
 //	loadrun server -ready FILE -tokens FILE [-redis ADDR]
 //	loadrun grpc -addr ADDR -tokens FILE [-conns 64] [-duration 3s]
 //
@@ -99,8 +99,8 @@ func grpcLoad(args []string) error {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("loadrun", flag.ContinueOnError)
-	rounds := fs.Int("rounds", 5, "interleaved rounds")
-	d := fs.Duration("duration", 3*time.Second, "load per stack and round (whole seconds for wrk)")
+	rounds := fs.Int("rounds", 7, "interleaved rounds")
+	d := fs.Duration("duration", 2*time.Second, "load per stack and round (whole seconds for wrk)")
 	warm := fs.Duration("warmup", time.Second, "unmeasured load per stack before the first round")
 	conns := fs.Int("conns", 64, "connections")
 	out := fs.String("out", "load/results.md", "the report")
