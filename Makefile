@@ -108,7 +108,7 @@ bench-module:
 # on CPU 1, LOADROUNDS interleaved rounds of LOADDURATION per stack, and
 # writes the medians and ratios to benchmarks/load/results.md (about four
 # minutes).
-LOADROUNDS   ?= 7
+LOADROUNDS   ?= 6
 LOADDURATION ?= 2s
 
 load:
