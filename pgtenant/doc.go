@@ -59,7 +59,10 @@
 // The setting is not a secret: SQL that the application builds from
 // untrusted input can call set_config itself. Row-level security here
 // turns a forgotten filter into an empty result; it does not make SQL
-// injection harmless.
+// injection harmless. Never set the tenant at session level (set_config
+// with false, or SET without LOCAL): that value outlives the transaction,
+// and although the next tenant transaction on the connection replaces it,
+// a plain query there would see that tenant's rows.
 //
 // # Poolers
 //

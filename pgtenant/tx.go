@@ -62,9 +62,10 @@ func (d *DB) Begin(ctx context.Context) (pgx.Tx, error) {
 }
 
 // BeginTx begins a transaction with txOptions and sets the tenant of ctx
-// in it, in one round trip: the BEGIN and the set_config travel in one
-// batch ([pgx.Batch.BeginTx]). The caller commits or rolls back the
-// returned transaction as any other; the setting ends with it.
+// in it, in one round trip (two in pgx.QueryExecModeDescribeExec): the
+// BEGIN and the set_config travel in one batch ([pgx.Batch.BeginTx]). The
+// caller commits or rolls back the returned transaction as any other; the
+// setting ends with it.
 //
 // Without a tenant in ctx it returns an error wrapping
 // [tenant.ErrNoTenant] and sends nothing. If the transaction cannot be
