@@ -45,7 +45,9 @@ var ErrWrongTenant = fmt.Errorf("%w: sealed for another tenant", ErrDecrypt)
 // tenant's key because it is disabled, pending deletion or deleted
 // (DisabledException, KMSInvalidStateException, NotFoundException): the
 // tenant's data is crypto-shredded for as long as the key stays so. The
-// SDK's error is wrapped too.
+// SDK's error is wrapped too. KMS also answers NotFoundException for a key
+// of another region or account than the client's, so for a tenant never
+// shredded it points at the placement or the client's configuration.
 var ErrShredded = errors.New("kmsenvelope: tenant key disabled or deleted")
 
 // ErrKMS is wrapped by the error returned when a KMS call fails for another
