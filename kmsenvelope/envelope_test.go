@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,37 @@ func renameTenant(t *testing.T, ct []byte, id string) []byte {
 	out := appendHeader(nil, id, h.encryptedKey)
 	out = append(out, h.nonce...)
 	return append(out, h.sealed...)
+}
+
+// TestEveryKMSCallCarriesTheTenantsContext: GenerateDataKey and Decrypt
+// name the tenant's key and carry tenant_id and the configured pairs, and
+// nothing else.
+func TestEveryKMSCallCarriesTheTenantsContext(t *testing.T) {
+	c := newClient(t)
+	keys := map[string]string{"acme": createKey(t, c), "globex": createKey(t, c)}
+	cc := newCounting(c)
+	e := mustNew(t, cc, PlacementKeys(placements(t, keys)), WithoutCache(),
+		WithEncryptionContext(map[string]string{"purpose": "orders", "Tenant": "not-a-tenant-key"}))
+	for _, id := range []string{"acme", "globex"} {
+		ctx := tenantCtx(t, id)
+		ct, err := e.Encrypt(ctx, []byte("r"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Decrypt(ctx, ct, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cc.contexts) != 4 {
+		t.Fatalf("%d KMS calls, want 4", len(cc.contexts))
+	}
+	for i, ec := range cc.contexts {
+		id := []string{"acme", "acme", "globex", "globex"}[i]
+		want := map[string]string{"tenant_id": id, "purpose": "orders", "Tenant": "not-a-tenant-key"}
+		if !maps.Equal(ec, want) || cc.keyIDs[i] != keys[id] {
+			t.Errorf("call %d: context %v key %s; want %v %s", i, ec, cc.keyIDs[i], want, keys[id])
+		}
+	}
 }
 
 func TestExtraEncryptionContextMustMatch(t *testing.T) {

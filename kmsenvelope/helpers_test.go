@@ -2,6 +2,7 @@ package kmsenvelope
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -84,6 +85,8 @@ type counting struct {
 
 	mu        sync.Mutex
 	generated map[string]time.Time // encrypted data key -> when GenerateDataKey returned it
+	contexts  []map[string]string  // the encryption context of every call
+	keyIDs    []string             // the KeyId of every call
 }
 
 func newCounting(c KMSAPI) *counting {
@@ -92,6 +95,7 @@ func newCounting(c KMSAPI) *counting {
 
 func (c *counting) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
 	c.generate.Add(1)
+	c.record(in.EncryptionContext, in.KeyId)
 	out, err := c.c.GenerateDataKey(ctx, in, opts...)
 	if err == nil {
 		c.mu.Lock()
@@ -103,7 +107,15 @@ func (c *counting) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyI
 
 func (c *counting) Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error) {
 	c.decrypt.Add(1)
+	c.record(in.EncryptionContext, in.KeyId)
 	return c.c.Decrypt(ctx, in, opts...)
+}
+
+func (c *counting) record(ec map[string]string, keyID *string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.contexts = append(c.contexts, maps.Clone(ec))
+	c.keyIDs = append(c.keyIDs, aws.ToString(keyID))
 }
 
 func (c *counting) calls() int64 { return c.generate.Load() + c.decrypt.Load() }
