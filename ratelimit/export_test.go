@@ -11,3 +11,11 @@ func mustLocal(tb testing.TB, opts ...Option) *Local {
 	}
 	return l
 }
+
+// bucketOf returns the bucket of key, nil if the limiter holds none.
+func (l *Local) bucketOf(key string) *bucket {
+	s, h := l.shards.OfHash(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idx.get(h, key)
+}

@@ -55,6 +55,7 @@ import (
 type Local struct {
 	now        func() time.Time
 	injected   bool
+	start      time.Time // the monotonic origin of every shard's clock
 	shards     shardmap.Shards[string, shard]
 	perShard   int
 	sweepEvery int64
@@ -65,39 +66,43 @@ type Local struct {
 
 // shard is one lock and the keys it guards.
 type shard struct {
+	// The first line holds what every decision reads: the lock, the index
+	// and the clock.
 	mu        sync.Mutex
-	m         map[string]*bucket
-	sweepAt   int   // map size that triggers the next growth sweep
-	peak      int   // largest size since the map was last rebuilt
+	idx       index // the keys and their buckets
 	nextSweep int64 // unix ns of the next time-based sweep
-	// base anchors the shard's clock: Take reads the monotonic clock alone
-	// (time.Since, half the cost of time.Now) and adds it to baseNs, base in
-	// unix ns. base is read again at every time-based sweep, so a step of
-	// the wall clock reaches quota periods within one sweep interval.
-	base   time.Time
-	baseNs int64
+	// off anchors the shard's clock: Take reads the monotonic clock alone
+	// (time.Since of the limiter's start, half the cost of time.Now) and
+	// adds off, the unix ns of base less its monotonic reading since the
+	// start. base is read again at every time-based sweep, so a step of the
+	// wall clock reaches quota periods within one sweep interval.
+	off int64
+
+	base    time.Time
+	sweepAt int // key count that triggers the next growth sweep
+	peak    int // largest key count since the index was last rebuilt
 	// fullUntil is, when the shard was last found full of keys that hold
 	// spent quota, the unix ns at which the first of them may be forgotten;
 	// until then a new key fails without a scan.
 	fullUntil int64
 	// extra holds the further quota counters of the few buckets whose plans
 	// have had more than one period kind. They live here rather than behind
-	// a pointer in every bucket so that the common bucket stays at 128
-	// bytes. An entry lives as long as its bucket is in m.
+	// a pointer in every bucket so that the common bucket stays at one
+	// line. An entry lives as long as its bucket is in the index.
 	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
-	// 88 bytes of fields padded to two 64-byte lines (TestShardSizes;
+	// 120 bytes of fields padded to two 64-byte lines (TestShardSizes;
 	// shardmap.MakeShards panics on a size that is not whole lines), so that
 	// no shard's fields share a line with its neighbour's lock.
-	_ [2*shardmap.LineSize - 88]byte
+	_ [2*shardmap.LineSize - 120]byte
 }
 
 // bucket is the state of one key: one 64-byte cache line (TestBucketSize;
 // the allocator's 64-byte size class keeps it on a line boundary), with the
-// map entry outside it, plus an entry of its shard's extra map for a key
+// index slot outside it, plus an entry of its shard's extra map for a key
 // whose plans have had more than one kind of quota period. A key of up to
-// inlineKey bytes is kept in the bucket itself, and the map's key points at
-// those bytes, so that a lookup that compares the key touches the line the
-// decision reads anyway.
+// inlineKey bytes is kept in the bucket itself, and the slot's key points
+// at those bytes, so that a lookup that compares the key touches the line
+// the decision reads anyway.
 //
 // tokens and at are the rate bucket: the tokens it held at unix ns at,
 // refilled with the arithmetic of rate.Limiter (see refill). The shard's
@@ -133,14 +138,14 @@ func (b *bucket) refill(p *Plan, ns int64) float64 {
 	return tokens
 }
 
-// mapKey returns key as b's map key: a string of b's own bytes when key
+// mapKey returns key as b's index key: a string of b's own bytes when key
 // fits there, else a copy (the caller's string may alias a buffer).
 func (b *bucket) mapKey(key string) string {
 	if len(key) > inlineKey {
 		return strings.Clone(key)
 	}
 	n := copy(b.key[:], key)
-	// b.key is never written again while b is in the map, so the string
+	// b.key is never written again while b is in the index, so the string
 	// is as immutable as any other.
 	return unsafe.String(&b.key[0], n)
 }
@@ -207,17 +212,18 @@ func NewLocal(opts ...Option) (*Local, error) {
 			n /= 2
 		}
 	}
+	start := time.Now()
 	l := &Local{
 		now:        c.now,
 		injected:   c.injected,
+		start:      start,
 		perShard:   max(1, c.maxKeys/n),
 		maxKeys:    int64(c.maxKeys),
 		sweepEvery: int64(c.sweepInterval),
 	}
-	start := time.Now()
 	l.shards = shardmap.MakeShards[string](n, func(_ int, s *shard) {
 		s.sweepAt = minSweepAt
-		s.base, s.baseNs = start, start.UnixNano()
+		s.base, s.off = start, start.UnixNano()
 	})
 	return l, nil
 }
@@ -253,14 +259,14 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 	if key == "" {
 		return Decision{Plan: p}, errEmptyKey
 	}
-	s := l.shards.Of(key)
+	s, h := l.shards.OfHash(key)
 	s.mu.Lock()
 	ns := l.read(s)
-	b := s.m[key]
+	b := s.idx.get(h, key)
 	inserted := b == nil
 	if inserted {
 		var wait int64
-		if b, wait, err = l.insert(s, key, p, ns); err != nil {
+		if b, wait, err = l.insert(s, h, key, p, ns); err != nil {
 			s.mu.Unlock()
 			return capacityDecision(p, wait), err
 		}
@@ -296,14 +302,14 @@ func (l *Local) read(s *shard) int64 {
 	if l.injected {
 		ns = l.now().UnixNano()
 	} else {
-		ns = s.baseNs + int64(time.Since(s.base))
+		ns = s.off + int64(time.Since(l.start))
 	}
 	if ns >= s.nextSweep {
 		l.keys.Add(-int64(s.sweep(ns)))
 		s.nextSweep = ns + l.sweepEvery
 		if !l.injected {
 			s.base = time.Now()
-			s.baseNs = s.base.UnixNano()
+			s.off = s.base.UnixNano() - int64(s.base.Sub(l.start))
 		}
 	}
 	return ns
@@ -333,17 +339,17 @@ func (l *Local) seedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 		return nil
 	}
 	used = min(used, maxQuota)
-	s := l.shards.Of(key)
+	s, h := l.shards.OfHash(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ns := l.read(s)
 	if _, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9)); periodEnd.UnixNano() != end*1e9 {
 		return nil
 	}
-	b := s.m[key]
+	b := s.idx.get(h, key)
 	if b == nil {
 		var err error
-		if b, _, err = l.insert(s, key, p, ns); err != nil {
+		if b, _, err = l.insert(s, h, key, p, ns); err != nil {
 			return err
 		}
 	}
@@ -505,12 +511,12 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 // evictOne). A shard whose keys all hold spent quota grows past its share
 // of the bound while the limiter as a whole is under it; beyond, insert fails
 // with errShardFull and the wait until the shard may forget a key.
-func (l *Local) insert(s *shard, key string, p *Plan, ns int64) (*bucket, int64, error) {
-	if len(s.m) >= s.sweepAt {
+func (l *Local) insert(s *shard, h uint64, key string, p *Plan, ns int64) (*bucket, int64, error) {
+	if int(s.idx.live) >= s.sweepAt {
 		l.keys.Add(-int64(s.sweep(ns)))
 	}
 	until := s.fullUntil
-	for len(s.m) >= l.perShard || l.keys.Load() >= l.maxKeys {
+	for int(s.idx.live) >= l.perShard || l.keys.Load() >= l.maxKeys {
 		if ns >= s.fullUntil {
 			var evicted, inflight bool
 			evicted, inflight, until = s.evictOne(ns)
@@ -522,11 +528,11 @@ func (l *Local) insert(s *shard, key string, p *Plan, ns int64) (*bucket, int64,
 			if inflight {
 				break // keys with requests in flight bound the overflow
 			}
-			if len(s.m) >= l.perShard {
+			if int(s.idx.live) >= l.perShard {
 				s.fullUntil = until
 			}
 		}
-		if len(s.m) >= l.perShard && l.keys.Load() < l.maxKeys {
+		if int(s.idx.live) >= l.perShard && l.keys.Load() < l.maxKeys {
 			break
 		}
 		// The keys of this shard all hold spent quota, and the limiter is
@@ -534,14 +540,11 @@ func (l *Local) insert(s *shard, key string, p *Plan, ns int64) (*bucket, int64,
 		// would take their locks: the error is the conservative answer).
 		return nil, until - ns, errShardFull
 	}
-	if s.m == nil { // never used, or emptied by a sweep
-		s.m = make(map[string]*bucket)
-	}
 	l.keys.Add(1)
 	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)} // a new key starts full
-	s.m[b.mapKey(key)] = b
-	if len(s.m) > s.peak {
-		s.peak = len(s.m)
+	s.idx.put(h, b.mapKey(key), b)
+	if n := int(s.idx.live); n > s.peak {
+		s.peak = n
 	}
 	return b, 0, nil
 }
@@ -561,38 +564,34 @@ func (s *shard) idle(b *bucket, ns int64) bool {
 	return b.inflight.Load() == 0 && ns-b.at >= b.plan.fillTime && !s.holdsQuota(b, ns)
 }
 
-// drop forgets key k and its bucket b, with b's further counters.
-func (s *shard) drop(k string, b *bucket) {
-	delete(s.m, k)
+// drop forgets the key of index slot i and its bucket, with the bucket's
+// further counters.
+func (s *shard) drop(i int) {
+	b := s.idx.slots[i].b
+	s.idx.removeAt(i)
 	if len(s.extra) > 0 {
 		delete(s.extra, b)
 	}
 }
 
-// sweep drops the idle buckets of s and, when the map has shrunk to a
-// quarter of its peak, rebuilds it so that the memory is returned (Go maps
-// never shrink). It returns the number of buckets dropped.
+// sweep drops the idle buckets of s and, when the index has shrunk to a
+// quarter of its peak, rebuilds it so that the memory is returned. It
+// returns the number of buckets dropped.
 func (s *shard) sweep(ns int64) (dropped int) {
-	for k, b := range s.m {
-		if s.idle(b, ns) {
-			s.drop(k, b)
+	for i := range s.idx.slots {
+		if b := s.idx.slots[i].b; b != nil && s.idle(b, ns) {
+			s.drop(i)
 			dropped++
 		}
 	}
 	if len(s.extra) == 0 {
 		s.extra = nil // return its memory too
 	}
-	n := len(s.m)
+	n := int(s.idx.live)
 	s.sweepAt = max(2*n, minSweepAt)
 	if s.peak >= minSweepAt && n < s.peak/4 {
-		if n == 0 {
-			s.m = nil
-		} else {
-			m := make(map[string]*bucket, n)
-			for k, b := range s.m {
-				m[k] = b
-			}
-			s.m = m
+		s.idx.rebuild(n)
+		if n > 0 {
 			if s.extra != nil {
 				e := make(map[*bucket]*[MaxQuotaPeriods - 1]counter, len(s.extra))
 				for b, c := range s.extra {
@@ -614,32 +613,40 @@ func (s *shard) sweep(ns int64) (dropped int) {
 func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 	const samples = 8
 	var (
-		victim string
-		vb     *bucket
+		victim       = -1
 		oldest int64 = math.MaxInt64
 		seen   int
 	)
-	for k, b := range s.m { // map iteration starts at a random entry
-		if s.idle(b, ns) {
-			s.drop(k, b)
-			return true, false, 0
-		}
-		if b.inflight.Load() == 0 && b.at < oldest && !s.holdsQuota(b, ns) {
-			victim, vb, oldest = k, b, b.at
-		}
-		if seen++; seen == samples {
-			break
+	if n := len(s.idx.slots); n > 0 {
+		mask := n - 1
+		for j, i := 0, s.idx.randomStart(); j < n && seen < samples; j, i = j+1, (i+1)&mask {
+			b := s.idx.slots[i].b
+			if b == nil {
+				continue
+			}
+			if s.idle(b, ns) {
+				s.drop(i)
+				return true, false, 0
+			}
+			if b.inflight.Load() == 0 && b.at < oldest && !s.holdsQuota(b, ns) {
+				victim, oldest = i, b.at
+			}
+			seen++
 		}
 	}
-	if oldest != math.MaxInt64 {
-		s.drop(victim, vb)
+	if victim >= 0 {
+		s.drop(victim)
 		return true, false, 0
 	}
 	until = math.MaxInt64
-	for k, b := range s.m {
+	for i := range s.idx.slots {
+		b := s.idx.slots[i].b
+		if b == nil {
+			continue
+		}
 		if !s.holdsQuota(b, ns) {
 			if b.inflight.Load() == 0 {
-				s.drop(k, b)
+				s.drop(i)
 				return true, false, 0
 			}
 			inflight = true
@@ -669,7 +676,7 @@ func (l *Local) Len() int {
 	for i := range l.shards.Len() {
 		s := l.shards.At(i)
 		s.mu.Lock()
-		n += len(s.m)
+		n += int(s.idx.live)
 		s.mu.Unlock()
 	}
 	return n

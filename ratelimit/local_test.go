@@ -649,17 +649,17 @@ func TestClockAnchorFollowsSweeps(t *testing.T) {
 	take()
 	s := l.shards.At(0)
 	first := s.base
-	before := s.m["k"].at
+	before := l.bucketOf("k").at
 	time.Sleep(3 * time.Millisecond)
 	take() // past nextSweep: sweeps and reads the anchor again
 	if !s.base.After(first) {
 		t.Fatalf("anchor %v not renewed after a sweep (first %v)", s.base, first)
 	}
 	take()
-	if at := s.m["k"].at; at < before {
+	if at := l.bucketOf("k").at; at < before {
 		t.Fatalf("bucket time went backwards: %d < %d", at, before)
 	}
-	if d := time.Duration(time.Now().UnixNano() - s.m["k"].at); d < 0 || d > time.Second {
+	if d := time.Duration(time.Now().UnixNano() - l.bucketOf("k").at); d < 0 || d > time.Second {
 		t.Fatalf("bucket time %v away from the wall clock", d)
 	}
 }

@@ -19,3 +19,12 @@ func TestShardSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestShardHotLine: the fields every decision reads share the shard's
+// first cache line.
+func TestShardHotLine(t *testing.T) {
+	var s shard
+	if end := unsafe.Offsetof(s.off) + unsafe.Sizeof(s.off); end > shardmap.LineSize {
+		t.Errorf("the hot fields end at byte %d of the shard", end)
+	}
+}

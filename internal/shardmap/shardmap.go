@@ -65,6 +65,14 @@ func MakeShards[K comparable, S any](n int, init func(i int, s *S)) Shards[K, S]
 // Of returns the shard of k.
 func (s *Shards[K, S]) Of(k K) *S { return &s.s[s.Index(k)] }
 
+// OfHash returns the shard of k and k's seeded hash, whose low bits picked
+// the shard: a caller that indexes its own table within the shard uses the
+// high bits, and hashes k once.
+func (s *Shards[K, S]) OfHash(k K) (*S, uint64) {
+	h := maphash.Comparable(s.seed, k)
+	return &s.s[h&s.mask], h
+}
+
 // Index returns the index of the shard of k, as [Shards.At] takes it.
 func (s *Shards[K, S]) Index(k K) int { return int(maphash.Comparable(s.seed, k) & s.mask) }
 
