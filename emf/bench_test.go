@@ -58,11 +58,13 @@ func BenchmarkExport1000Tenants(b *testing.B) {
 			}
 			perExport, docs := w.n, w.writes
 			b.ReportAllocs()
+			done := threadCPUPerOp(b)
 			for b.Loop() {
 				if err := exp.Export(ctx, &rm); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 			b.ReportMetric(float64(perExport), "bytes/export")
 			b.ReportMetric(float64(docs), "docs/export")
 		})

@@ -35,11 +35,13 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			client := newAPI(b, g, flags).NewClient()
 			b.ReportAllocs()
+			done := threadCPUPerOp(b)
 			for b.Loop() {
 				if v, err := client.StringValue(ctx, "whoami", "default", c.ec); err != nil || v != "acme/pro" {
 					b.Fatal(v, err)
 				}
 			}
+			done()
 		})
 	}
 }

@@ -130,17 +130,28 @@ const (
 func (g *Guard) check(ctx context.Context, tk string, attrs map[string]any) (tenant.Tenant, error) {
 	t, ok := tenant.FromContext(ctx)
 	c := checker{g: g, t: t, has: ok}
+	if err := c.all(tk, attrs); err != nil {
+		c = checker{g: g, t: t, has: ok, paths: true}
+		if perr := c.all(tk, attrs); perr != nil {
+			err = perr
+		}
+		return tenant.Tenant{}, err
+	}
+	return t, nil
+}
+
+func (c *checker) all(tk string, attrs map[string]any) error {
 	if tk != "" {
 		if err := c.identity("targetingKey", tk, roleID); err != nil {
-			return tenant.Tenant{}, err
+			return err
 		}
 	}
 	for k, v := range attrs {
 		if err := c.member(k, k, v, 1); err != nil {
-			return tenant.Tenant{}, err
+			return err
 		}
 	}
-	return t, nil
+	return nil
 }
 
 type role uint8
@@ -157,6 +168,10 @@ type checker struct {
 	t      tenant.Tenant
 	has    bool
 	values int
+	// paths makes the walk build the path of each nested member, for the
+	// refusal; the first walk goes without (it costs an allocation per
+	// nested member), a refused context is walked again with.
+	paths bool
 }
 
 // roleOf classifies an attribute name by its folded form.
@@ -213,11 +228,21 @@ func (c *checker) member(path, name string, v any, depth int) error {
 	return c.nested(path, v, depth)
 }
 
-func childPath(path, name string) string {
+func (c *checker) childPath(path, name string) string {
+	if !c.paths {
+		return ""
+	}
 	if strings.ContainsAny(name, ".\"") || name == "" {
 		name = strconv.Quote(name)
 	}
 	return path + "." + name
+}
+
+func (c *checker) indexPath(path string, i int) string {
+	if !c.paths {
+		return ""
+	}
+	return path + "[" + strconv.Itoa(i) + "]"
 }
 
 // nested walks the members of v.
@@ -234,7 +259,7 @@ func (c *checker) nested(path string, v any, depth int) error {
 			return c.refusal(ErrOverride, path, "is nested too deep to inspect")
 		}
 		for k, x := range v {
-			if err := c.member(childPath(path, k), k, x, depth+1); err != nil {
+			if err := c.member(c.childPath(path, k), k, x, depth+1); err != nil {
 				return err
 			}
 		}
@@ -244,7 +269,7 @@ func (c *checker) nested(path string, v any, depth int) error {
 			return c.refusal(ErrOverride, path, "is nested too deep to inspect")
 		}
 		for i, x := range v {
-			if err := c.nested(path+"["+strconv.Itoa(i)+"]", x, depth+1); err != nil {
+			if err := c.nested(c.indexPath(path, i), x, depth+1); err != nil {
 				return err
 			}
 		}
@@ -283,13 +308,13 @@ func (c *checker) reflected(path string, rv reflect.Value, depth int) error {
 			} else {
 				name = formatKey(k)
 			}
-			if err := c.memberValue(childPath(path, name), name, it.Value(), depth+1); err != nil {
+			if err := c.memberValue(c.childPath(path, name), name, it.Value(), depth+1); err != nil {
 				return err
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range rv.Len() {
-			if err := c.valueAt(path+"["+strconv.Itoa(i)+"]", rv.Index(i), depth+1); err != nil {
+			if err := c.valueAt(c.indexPath(path, i), rv.Index(i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -305,7 +330,7 @@ func (c *checker) reflected(path string, rv reflect.Value, depth int) error {
 				names = append(names, tag)
 			}
 			for _, n := range names {
-				if err := c.memberValue(childPath(path, n), n, rv.Field(i), depth+1); err != nil {
+				if err := c.memberValue(c.childPath(path, n), n, rv.Field(i), depth+1); err != nil {
 					return err
 				}
 			}
