@@ -58,7 +58,8 @@ type Stats struct {
 
 // Flusher adds the usage metered by one [telemetry.Usage] to the fleet's
 // shared totals in Redis, in batches: every interval, one pipeline with one
-// script call per period with new usage. It is safe for concurrent use.
+// script call per period with new usage and 200 tenants. It is safe for
+// concurrent use.
 // Create it with [New] and call [Flusher.Close] at shutdown.
 type Flusher struct {
 	// The Flusher reads the usage table's own cumulative counters (its
@@ -69,12 +70,14 @@ type Flusher struct {
 	// left the table before its usage was confirmed is held here, up to
 	// maxClosed periods.
 	//
-	// Delivery is exactly once as long as Redis keeps its data: each
-	// batch carries a per-replica, per-period sequence number that the
-	// script records with the counts, atomically, so a batch resent after
-	// a lost reply is recognised and skipped. A batch is frozen until
-	// Redis confirms it (one unconfirmed batch per period at a time), and
-	// usage metered meanwhile goes into the next one.
+	// Delivery is exactly once as long as Redis keeps its data: a period's
+	// flush is cut into chunks of chunkRows tenants, each carrying the
+	// flush's per-replica, per-period sequence number, which the script
+	// records per chunk index with the counts, atomically, so a chunk
+	// resent after a lost reply is recognised and skipped. A flush's
+	// chunks are frozen until Redis confirms them (one unconfirmed flush
+	// per period at a time), and usage metered meanwhile goes into the
+	// next flush, made as soon as they are confirmed.
 
 	client     redis.UniversalClient
 	usage      *telemetry.Usage
@@ -214,7 +217,8 @@ func (f *Flusher) Flush(ctx context.Context) error {
 // wrapping [ErrDropped] (a [*DropError] with the unconfirmed totals and a
 // zero period) and the flush's error. It returns when ctx ends at the
 // latest; a flush still waiting for a reply then ends by the client's
-// timeouts. Later calls return [ErrClosed].
+// timeouts, and may still reach Redis, so the totals reported bound what
+// is lost. Later calls return [ErrClosed].
 func (f *Flusher) Close(ctx context.Context) error {
 	first := false
 	f.closeOnce.Do(func() { first = true })
