@@ -184,9 +184,16 @@ func RateLimit(l ratelimit.Limiter, plans *ratelimit.Plans, opts ...RateLimitOpt
 			if !ok {
 				pol, _ = policies.LoadOrStore(plan, rateLimitPolicyField(plan))
 			}
-			h.Set("RateLimit-Policy", pol.(string))
-			if v := rateLimitField(d, time.Now()); v != "" {
-				h.Set("RateLimit", v)
+			// The keys are written in their canonical form (what Set would
+			// store), which spares Set a canonicalisation that allocates
+			// for these two names.
+			h["Ratelimit-Policy"] = []string{pol.(string)}
+			var now time.Time
+			if d.QuotaLimit > 0 { // only the quota's reset needs the wall clock
+				now = time.Now()
+			}
+			if v := rateLimitField(d, now); v != "" {
+				h["Ratelimit"] = []string{v}
 			}
 			if o.Kind != outcome.OK {
 				writeOutcome(w, o, "")
@@ -218,15 +225,16 @@ func rateLimitPolicyField(p *ratelimit.Plan) string {
 
 // rateLimitField returns the RateLimit field value of d at now: remaining
 // requests (r) and seconds until the bucket is full again (t) for the rate,
-// and quota left and seconds to the period's end for the quota. It returns
-// "" when d carries no counts: a denial by the in-flight cap (which no
-// window describes), or a fail-open decision.
+// and quota left and seconds to the period's end for the quota (now is
+// read only then). It returns "" when d carries no counts: a denial by the
+// in-flight cap (which no window describes), or a fail-open decision.
 func rateLimitField(d ratelimit.Decision, now time.Time) string {
 	if d.Plan == nil || d.DeniedBy == ratelimit.ReasonInFlight || d.DeniedBy == ratelimit.ReasonUnavailable ||
 		(d.Degraded && d.Plan.OnBackendFailure.Mode == ratelimit.FailureOpen) {
 		return ""
 	}
-	b := make([]byte, 0, 64)
+	var buf [96]byte // on the stack: the string is the one allocation
+	b := buf[:0]
 	b = appendItem(b, d.Plan.Name, 'r', int64(d.Remaining), 't', ceilSeconds(d.ResetAfter))
 	if d.QuotaLimit > 0 {
 		b = append(b, ", "...)

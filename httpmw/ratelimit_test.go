@@ -474,3 +474,26 @@ func TestRateLimitUntenantedLimiter(t *testing.T) {
 		t.Fatalf("tenant limiter %d keys, untenanted limiter %d keys; want 1 and 1", tenants.Len(), anon.Len())
 	}
 }
+
+// The RateLimit fields are stored under their canonical keys, as
+// Header.Set would store them, so that a handler's own Set or Del of either
+// name replaces them instead of adding a second field.
+func TestRateLimitHeaderKeysCanonical(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("RateLimit", `"app";r=1;t=1`)
+		w.Header().Del("RateLimit-Policy")
+		w.WriteHeader(http.StatusOK)
+	})
+	w := rlServe(httpmw.RateLimit(tenanttest.Local(t), rlPlans(t))(next), rlRequest(t, "acme", "free"))
+	if got := w.Header().Values("RateLimit"); len(got) != 1 || got[0] != `"app";r=1;t=1` {
+		t.Errorf("RateLimit %q after the handler's Set", got)
+	}
+	if got := w.Header().Values("RateLimit-Policy"); len(got) != 0 {
+		t.Errorf("RateLimit-Policy %q after the handler's Del", got)
+	}
+	for k := range w.Header() {
+		if k != http.CanonicalHeaderKey(k) {
+			t.Errorf("header key %q is not canonical", k)
+		}
+	}
+}
