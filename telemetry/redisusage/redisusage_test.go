@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantkit/tenantkit/internal/redistest"
 	"github.com/tenantkit/tenantkit/telemetry"
+	"github.com/tenantkit/tenantkit/tenant"
 )
 
 var tiers = []string{"free", "pro", "enterprise"}
@@ -403,4 +404,36 @@ func TestCrashDuringPeriodicFlushes(t *testing.T) {
 		t.Fatalf("stats %+v: the periodic flush did not run", before)
 	}
 	t.Logf("metered %d requests, %d in Redis after %d flushes, %d lost at the crash", all.totals().Requests, stored.Requests, before.Batches, lost.Requests)
+}
+
+// TestReadRefusesForeignFields: a period's hash is in a shared Redis, so
+// Read checks what it finds there; a field no Flusher writes (an ID that
+// is no valid tenant ID, such as one that would spoof another tenant's
+// field, or a wildcard; an unknown dimension; a negative or non-numeric
+// count; a tier on the overflow row) fails the read instead of becoming a
+// row of AttributeCost.
+func TestReadRefusesForeignFields(t *testing.T) {
+	client := newClient(t, redistest.Addr(t))
+	ctx := context.Background()
+	for _, kv := range [][2]string{
+		{"acme|r|r", "1"}, {"*|r", "1"}, {"acme|x", "1"}, {"acme|r", "-1"}, {"acme|r", "1e3"},
+		{"_other|t", "pro"}, {"acme|t", "p ro"}, {"|r", "1"}, {"acme", "1"}, {"#", "x"},
+	} {
+		prefix := redistest.Prefix(t)
+		key := periodKey(prefix, t0, t0.Add(time.Hour))
+		if err := client.HSet(ctx, key, "acme|r", "1", kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Read(ctx, client, t0, t0.Add(time.Hour), WithPrefix(prefix)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("field %q = %q: %v; want ErrMalformed", kv[0], kv[1], err)
+		}
+		client.Del(ctx, key)
+	}
+	// And a tenant whose ID could collide with another's fields, with the
+	// overflow row or with the hash tag cannot exist.
+	for _, id := range []string{"acme|r", "_other", "a{b}", "a,b"} {
+		if err := tenant.ValidateID(id); err == nil {
+			t.Errorf("tenant ID %q is valid; its usage fields would collide or break the hash tag", id)
+		}
+	}
 }
