@@ -321,8 +321,10 @@ func TestOOMFailsOnlyWritingDecisions(t *testing.T) {
 	for i := range exhausted {
 		take(t, l, "spent-"+string(rune('a'+i)), p, 3)
 	}
-	// Fill the server a little, then cap its memory below what it uses.
-	pipe := c.Pipeline()
+	// Fill the server a little (1 MB in one pipeline, through a client
+	// patient enough for a loaded machine), then cap its memory below
+	// what it uses.
+	pipe := newClientTimeout(t, srv.Addr, 10*time.Second).Pipeline()
 	for i := range 2000 {
 		pipe.Set(ctx, "fill:"+string(rune(i)), strings.Repeat("x", 512), 0)
 	}
