@@ -54,6 +54,13 @@ import (
 type options struct {
 	redisAddr string // share limits through this Redis; "" keeps them in process
 	telemetry bool   // print spans and metrics with the stdout exporters
+
+	// The in-process limiter's clock and the demo's pauses; nil means the
+	// wall clock. The test passes a virtual clock that moves only when the
+	// demo pauses, so the counts it checks do not depend on how fast a
+	// loaded machine answers.
+	now   func() time.Time
+	sleep func(time.Duration)
 }
 
 func main() {
@@ -136,7 +143,11 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	var limiter ratelimit.Limiter
-	limiter, err = ratelimit.NewLocal()
+	var limiterOpts []ratelimit.Option
+	if o.now != nil {
+		limiterOpts = append(limiterOpts, ratelimit.WithClock(o.now))
+	}
+	limiter, err = ratelimit.NewLocal(limiterOpts...)
 	if err != nil {
 		return err
 	}
@@ -217,7 +228,10 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	defer srv.Close()
 	d := &demo{ctx: ctx, out: out, base: base, idp: idp, client: &http.Client{Timeout: 5 * time.Second},
-		dir: dir, events: eventsBase + "/events/tenants", keys: keyMgr}
+		dir: dir, events: eventsBase + "/events/tenants", keys: keyMgr, sleep: o.sleep}
+	if d.sleep == nil {
+		d.sleep = time.Sleep
+	}
 
 	if err := d.identity(); err != nil {
 		return err
@@ -250,6 +264,7 @@ type demo struct {
 	dir    *directory.Memory // the control plane's tenant directory
 	events string            // URL of the edge's control-plane event endpoint
 	keys   *apikey.Manager
+	sleep  func(time.Duration)
 }
 
 func (d *demo) claims(id, tier string) map[string]any {
@@ -366,7 +381,7 @@ func (d *demo) rateLimits(where string) error {
 		token := d.idp.TokenWithClaims(d.claims(run.id, run.tier))
 		counts := map[string]int{}
 		for range run.n {
-			time.Sleep(run.gap) // a refill of 2 tokens at 20/s: the rate never denies
+			d.sleep(run.gap) // a refill of 2 tokens at 20/s: the rate never denies
 			r, err := d.get(token, nil)
 			if err != nil {
 				return err
