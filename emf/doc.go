@@ -9,6 +9,11 @@
 //	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)))
 //	metrics, err := telemetry.NewMetrics(telemetry.WithMeterProvider(mp))
 //
+// On Lambda the execution environment is frozen between invocations, so a
+// periodic export may wait until the next one, or never run: call
+// mp.ForceFlush(ctx) before the handler returns, which exports the
+// invocation's metrics to standard output at once.
+//
 // # Cost
 //
 // CloudWatch bills every distinct combination of namespace, metric name
