@@ -252,7 +252,8 @@ func (c *checker) nested(path string, v any, depth int) error {
 		return c.refusal(ErrOverride, path, "the context holds too many values to inspect")
 	}
 	switch v := v.(type) {
-	case nil, string, bool, int, int64, float64:
+	case nil, string, bool, int, int64, float64, []byte:
+		// Bytes are a leaf: no provider reads member names in them.
 		return nil
 	case map[string]any:
 		if depth >= maxDepth && len(v) > 0 {

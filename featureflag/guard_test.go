@@ -189,6 +189,7 @@ func TestGuardLetsTheVerifiedTenantAndOtherAttributesThrough(t *testing.T) {
 		"the same tenant attributes":    attrs("tenantId", "acme", "tenantTier", "pro", "tenant.id", "acme"),
 		"unrelated attributes":          attrs("country", "NZ", "user", map[string]any{"plan": "x", "id": "u1"}),
 		"a value that names the victim": attrs("note", "tenantId=victim"),
+		"a large binary attribute":      attrs("blob", make([]byte, 1<<20)),
 	} {
 		got, err := client.StringValue(ctx, "whoami", "default", ec)
 		if err != nil || got != "acme/pro" {
