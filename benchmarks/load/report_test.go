@@ -91,3 +91,16 @@ func TestMix(t *testing.T) {
 		}
 	}
 }
+
+// TestAttributeShares checks the estimate: a stack's extra GC counts
+// against it, less GC than the bare server's does not count for it.
+func TestAttributeShares(t *testing.T) {
+	a := load.Attribution{Middleware: 0.10, GC: 0.09}
+	bare := load.Attribution{GC: 0.07}
+	if got := load.Estimate(a, bare); math.Abs(got-0.88) > 1e-9 {
+		t.Fatalf("Estimate = %v, want 0.88", got)
+	}
+	if got := load.Estimate(load.Attribution{Middleware: 0.1, GC: 0.05}, bare); math.Abs(got-0.9) > 1e-9 {
+		t.Fatalf("Estimate with less GC than bare = %v, want 0.9", got)
+	}
+}

@@ -4,7 +4,7 @@
 // program's gRPC generator ("loadrun grpc"), runs interleaved rounds, and
 // writes the medians and ratios to a Markdown file.
 //
-//	loadrun [-rounds 6] [-duration 2s] [-conns 64] [-out results.md] [-wrk wrk]
+//	loadrun [-rounds 5] [-duration 2s] [-profile-seconds 0] [-conns 64] [-out results.md] [-wrk wrk]
 //	loadrun server -ready FILE -tokens FILE [-redis ADDR]
 //	loadrun grpc -addr ADDR -tokens FILE [-conns 64] [-duration 3s]
 //
@@ -17,11 +17,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +60,7 @@ func serve(args []string) error {
 	tokens := fs.String("tokens", "", "write the tenants' tokens to this file")
 	redisAddr := fs.String("redis", os.Getenv("TENANTKIT_REDIS_ADDR"), "Redis host:port of the Redis stacks (none: left out)")
 	tenants := fs.Int("tenants", load.DefaultTenants, "number of tenants")
+	withPprof := fs.Bool("pprof", false, "serve net/http/pprof on a loopback port, written to the ready file's path + \".pprof\"")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +74,20 @@ func serve(args []string) error {
 		return err
 	}
 	defer s.Close()
+	if *withPprof {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(ln) }()
+		defer ps.Close()
+		if err := os.WriteFile(*ready+".pprof", []byte(ln.Addr().String()), 0o600); err != nil {
+			return err
+		}
+	}
 	if err := s.WriteReady(*ready); err != nil {
 		return err
 	}
@@ -100,7 +120,7 @@ func grpcLoad(args []string) error {
 func run(args []string) error {
 	start := time.Now()
 	fs := flag.NewFlagSet("loadrun", flag.ContinueOnError)
-	rounds := fs.Int("rounds", 6, "interleaved rounds")
+	rounds := fs.Int("rounds", 5, "interleaved rounds")
 	d := fs.Duration("duration", 2*time.Second, "load per stack and round (whole seconds for wrk)")
 	warm := fs.Duration("warmup", time.Second, "unmeasured load per stack before the first round")
 	conns := fs.Int("conns", 64, "connections")
@@ -108,6 +128,8 @@ func run(args []string) error {
 	wrkPath := fs.String("wrk", "", "the wrk binary (default: TENANTKIT_WRK, else wrk on PATH)")
 	stacks := fs.String("stacks", "", "comma-separated stacks to run (default: all)")
 	pin := fs.Bool("pin", true, "pin the server to CPU 0 and the generators to CPU 1 with taskset")
+	profileSecs := fs.Int("profile-seconds", 0, "after the rounds, load each tenantkit stack (not the floors) once more and take a CPU profile of the server for this many seconds (the load runs 2 s longer); 0 takes none")
+	profileDir := fs.String("profile", "", "keep the CPU profiles in this directory (STACK.pprof; default: discarded)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,6 +164,12 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srvArgs := append(append([]string(nil), serverPin...), self, "server", "-ready", readyPath, "-tokens", tokensPath)
+	if *profileSecs > 0 {
+		srvArgs = append(srvArgs, "-pprof")
+		if *profileDir == "" {
+			*profileDir = filepath.Join(dir, "profiles")
+		}
+	}
 	srv := exec.Command(srvArgs[0], srvArgs[1:]...)
 	srv.Env = append(os.Environ(), "GOMAXPROCS=1")
 	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
@@ -209,6 +237,25 @@ func run(args []string) error {
 		return err
 	}
 	rows := load.Summarize(infos, ms)
+	var attrs []load.Attribution
+	if *profileSecs > 0 {
+		var profiled []load.Info
+		for _, s := range infos {
+			if s.FloorOf == "" {
+				profiled = append(profiled, s)
+			}
+		}
+		if err := profile(ctx, *profileDir, readyPath+".pprof", *profileSecs, profiled, r.Load); err != nil {
+			return err
+		}
+		for _, s := range profiled {
+			a, err := load.Attribute(s.Name, filepath.Join(*profileDir, s.Name+".pprof"))
+			if err != nil {
+				return err
+			}
+			attrs = append(attrs, a)
+		}
+	}
 
 	meta := load.Meta{
 		Command: "scripts/with-redis.sh scripts/with-wrk.sh sh -c 'cd benchmarks && go run ./load/cmd/loadrun " +
@@ -240,6 +287,12 @@ func run(args []string) error {
 		f.Close()
 		return err
 	}
+	if attrs != nil {
+		if err := load.WriteAttributions(f, infos, attrs, *profileSecs); err != nil {
+			f.Close()
+			return err
+		}
+	}
 	if err := load.WriteRounds(f, ms); err != nil {
 		f.Close()
 		return err
@@ -248,6 +301,52 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "loadrun: wrote %s\n", *out)
+	return nil
+}
+
+// profile loads each stack for secs+2 s and saves the server's CPU profile
+// of secs s from the first second on to dir/STACK.pprof.
+func profile(ctx context.Context, dir, addrPath string, secs int, infos []load.Info, run func(context.Context, load.Info, time.Duration) (load.Result, error)) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	addr, err := os.ReadFile(addrPath)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: time.Duration(secs+30) * time.Second}
+	for _, s := range infos {
+		type fetched struct {
+			b   []byte
+			err error
+		}
+		got := make(chan fetched, 1)
+		go func() {
+			time.Sleep(time.Second)
+			resp, err := client.Get("http://" + string(addr) + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs))
+			if err != nil {
+				got <- fetched{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("pprof: status %d: %s", resp.StatusCode, b)
+			}
+			got <- fetched{b, err}
+		}()
+		if _, err := run(ctx, s, time.Duration(secs+2)*time.Second); err != nil {
+			return fmt.Errorf("profiling %s: %w", s.Name, err)
+		}
+		f := <-got
+		if f.err != nil {
+			return fmt.Errorf("profiling %s: %w", s.Name, f.err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, s.Name+".pprof"), f.b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "loadrun: %s\n", filepath.Join(dir, s.Name+".pprof"))
+	}
 	return nil
 }
 
