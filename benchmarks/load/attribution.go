@@ -27,14 +27,17 @@ type Attribution struct {
 }
 
 // isHandler reports whether fn is the trivial handler of the HTTP or the
-// gRPC stacks (the closure of handler, the handle closure of pingService).
+// gRPC stacks: the closure of handler, or the handle closure of
+// pingService (its first; the second is the method's Handler, which runs
+// the interceptors). Where the compiler inlines handler or pingService, the
+// closure's name starts with its caller's ("(*builder).build.handler.func1").
 func isHandler(fn string) bool {
 	i := strings.Index(fn, "/benchmarks/load.")
 	if i < 0 {
 		return false
 	}
 	rest := fn[i+len("/benchmarks/load."):]
-	return strings.Contains(rest, "handler.func") || strings.HasPrefix(rest, "pingService.func1")
+	return strings.HasSuffix(rest, "handler.func1") || strings.HasSuffix(rest, "pingService.func1")
 }
 
 // isMiddleware reports whether fn is tenantkit's code or a floor's.

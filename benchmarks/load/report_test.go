@@ -104,3 +104,29 @@ func TestAttributeShares(t *testing.T) {
 		t.Fatalf("Estimate with less GC than bare = %v, want 0.9", got)
 	}
 }
+
+// TestFrameClasses checks the function names the profile attribution
+// sorts, inlined or not.
+func TestFrameClasses(t *testing.T) {
+	const pkg = "github.com/tenantkit/tenantkit/benchmarks/load."
+	for _, c := range []struct {
+		fn            string
+		handler, midw bool
+	}{
+		{pkg + "(*builder).build.handler.func1", true, false},
+		{pkg + "handler.func1", true, false},
+		{pkg + "(*builder).grpcStack.pingService.func1", true, false},
+		{pkg + "pingService.func1", true, false},
+		{pkg + "(*builder).grpcStack.pingService.func2", false, false},
+		{pkg + "(*builder).floor.func1", false, true},
+		{pkg + "(*builder).jwtFloor.func2", false, true},
+		{"github.com/tenantkit/tenantkit/httpmw.Authenticate.func1.1", false, true},
+		{"github.com/tenantkit/tenantkit/authn.(*Verifier).Verify", false, true},
+		{"net/http.(*conn).serve", false, false},
+		{"runtime.gcBgMarkWorker", false, false},
+	} {
+		if h, m := load.IsHandler(c.fn), load.IsMiddleware(c.fn); h != c.handler || m != c.midw {
+			t.Errorf("%s: handler %v, middleware %v; want %v, %v", c.fn, h, m, c.handler, c.midw)
+		}
+	}
+}
