@@ -111,7 +111,7 @@ bench-module:
 # (about five minutes).
 LOADROUNDS   ?= 5
 LOADDURATION ?= 2s
-LOADPROFILE  ?= 5
+LOADPROFILE  ?= 4
 
 load:
 	scripts/with-redis.sh scripts/with-wrk.sh sh -c 'cd benchmarks && \

@@ -130,6 +130,7 @@ func run(args []string) error {
 	pin := fs.Bool("pin", true, "pin the server to CPU 0 and the generators to CPU 1 with taskset")
 	profileSecs := fs.Int("profile-seconds", 0, "after the rounds, load each tenantkit stack (not the floors) once more and take a CPU profile of the server for this many seconds (the load runs 2 s longer); 0 takes none")
 	profileDir := fs.String("profile", "", "keep the CPU profiles in this directory (STACK.pprof; default: discarded)")
+	profileFloors := fs.Bool("profile-floors", false, "profile the floor stacks too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -241,7 +242,7 @@ func run(args []string) error {
 	if *profileSecs > 0 {
 		var profiled []load.Info
 		for _, s := range infos {
-			if s.FloorOf == "" {
+			if s.FloorOf == "" || *profileFloors {
 				profiled = append(profiled, s)
 			}
 		}
