@@ -106,16 +106,17 @@ bench-module:
 # make load measures every middleware stack under load (benchmarks/load):
 # the server pinned to CPU 0 with GOMAXPROCS=1, wrk and the gRPC generator
 # on CPU 1, LOADROUNDS interleaved rounds of LOADDURATION per stack, then a
-# CPU profile of LOADPROFILE seconds of each tenantkit stack, and writes the
+# CPU profile of LOADPROFILE seconds of every stack, and writes the
 # medians, ratios and the profiles' shares to benchmarks/load/results.md
 # (about five minutes).
 LOADROUNDS   ?= 5
 LOADDURATION ?= 2s
-LOADPROFILE  ?= 4
+LOADPROFILE  ?= 3
 
 load:
 	scripts/with-redis.sh scripts/with-wrk.sh sh -c 'cd benchmarks && \
-		$(GO) run ./load/cmd/loadrun -rounds $(LOADROUNDS) -duration $(LOADDURATION) -profile-seconds $(LOADPROFILE) -out load/results.md'
+		$(GO) run ./load/cmd/loadrun -rounds $(LOADROUNDS) -duration $(LOADDURATION) -warmup 0 \
+			-profile-seconds $(LOADPROFILE) -profile-floors -out load/results.md'
 
 # make bench runs every benchmark BENCHCOUNT times in one run, writes the
 # raw output to benchmarks/results.txt and benchstat's medians to

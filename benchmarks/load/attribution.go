@@ -133,6 +133,24 @@ func WriteAttributions(w io.Writer, infos []Info, as []Attribution, seconds int)
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.1f%% | %.1f%% | %.1f%% | %s |\n", info.Name, a.Samples, 100*a.Middleware, 100*a.Handler, 100*a.GC, est)
 	}
+	var floors strings.Builder
+	for _, info := range infos {
+		f, ok := by[info.Name]
+		st, ok2 := by[info.FloorOf]
+		if !ok || !ok2 || info.FloorOf == "" {
+			continue
+		}
+		times := "n/a"
+		if f.Middleware > 0 {
+			times = fmt.Sprintf("%.1fx", st.Middleware/f.Middleware)
+		}
+		fmt.Fprintf(&floors, "| %s | %s | %.1f%% | %.1f%% | %s |\n", info.Name, info.FloorOf, 100*f.Middleware, 100*st.Middleware, times)
+	}
+	if floors.Len() > 0 {
+		fmt.Fprintf(&b, "\nThe stacks against their floors, by the share of the server's CPU in the middleware:\n\n")
+		fmt.Fprintf(&b, "| floor | of | floor's middleware | stack's middleware | stack / floor |\n|---|---|---:|---:|---:|\n")
+		b.WriteString(floors.String())
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
