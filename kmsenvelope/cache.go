@@ -17,7 +17,7 @@ type dataKey struct {
 	encrypted []byte // the CiphertextBlob KMS returned or was given
 	tenantID  string
 	header    []byte    // the ciphertext header up to the nonce
-	context   []byte    // the canonical encryption context, the start of the additional data
+	fixedAD   []byte    // the additional data up to the nonce (see format.go)
 	obtained  time.Time // when KMS returned it; it is not used after obtained+maxAge
 }
 

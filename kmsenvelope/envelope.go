@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -29,7 +30,8 @@ type Envelope struct {
 	client KMSAPI
 	keys   KeyResolver
 	extra  map[string]string
-	cache  *cache // nil with WithoutCache
+	cache  *cache    // nil with WithoutCache
+	adPool sync.Pool // of *[]byte: additional-data buffers
 }
 
 // New returns an Envelope that asks client for data keys of the keys that
@@ -46,6 +48,7 @@ func New(client KMSAPI, keys KeyResolver, opts ...Option) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: New: the key resolver is %s", ErrInvalidOption, d)
 	}
 	e := &Envelope{client: client, keys: keys, extra: c.extra}
+	e.adPool.New = func() any { b := make([]byte, 0, 256); return &b }
 	if !c.noCache {
 		e.cache = newCache(c)
 	}
@@ -89,27 +92,44 @@ func (e *Envelope) Encrypt(ctx context.Context, plaintext, aad []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	return k.seal(plaintext, aad)
+	return k.seal(&e.adPool, plaintext, aad)
 }
 
-// seal builds the ciphertext in one allocation: the additional data is
-// laid out in front of the header, which is its last part, and cut off the
-// result.
-func (k *dataKey) seal(plaintext, aad []byte) ([]byte, error) {
-	start := len(k.context) + 4 + len(aad) // where the ciphertext's header starts
-	adLen := start + len(k.header) + nonceLen
-	end := adLen + len(plaintext) + tagLen
-	buf := make([]byte, adLen, end)
-	n := copy(buf, k.context)
-	binary.BigEndian.PutUint32(buf[n:], uint32(len(aad)))
-	copy(buf[n+4:], aad)
-	copy(buf[start:], k.header)
-	nonce := buf[adLen-nonceLen : adLen]
+// seal builds the ciphertext in one allocation of its exact size; the
+// additional data is built in a pooled buffer.
+func (k *dataKey) seal(pool *sync.Pool, plaintext, aad []byte) ([]byte, error) {
+	hl := len(k.header) + nonceLen
+	out := make([]byte, hl, hl+len(plaintext)+tagLen)
+	copy(out, k.header)
+	nonce := out[len(k.header):hl]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("kmsenvelope: nonce: %w", err)
 	}
-	out := k.aead.Seal(buf, nonce, plaintext, buf)
-	return out[start:end:end], nil
+	ad := k.additionalData(pool, nonce, aad)
+	out = k.aead.Seal(out, nonce, plaintext, *ad)
+	putAD(pool, ad)
+	return out, nil
+}
+
+// additionalData returns the GCM additional data of a ciphertext of k's
+// with nonce and the caller's aad, in a buffer of pool; putAD returns it.
+func (k *dataKey) additionalData(pool *sync.Pool, nonce, aad []byte) *[]byte {
+	p := pool.Get().(*[]byte)
+	b := append((*p)[:0], k.fixedAD...)
+	b = append(b, nonce...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(aad)))
+	*p = append(b, aad...)
+	return p
+}
+
+// maxPooledAD is the largest additional-data buffer kept for reuse.
+const maxPooledAD = 4 << 10
+
+func putAD(pool *sync.Pool, p *[]byte) {
+	if cap(*p) <= maxPooledAD {
+		*p = (*p)[:0]
+		pool.Put(p)
+	}
 }
 
 // Decrypt opens a ciphertext of the context's tenant, sealed by Encrypt with
@@ -140,22 +160,17 @@ func (e *Envelope) Decrypt(ctx context.Context, ciphertext, aad []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	return k.open(h, aad)
+	return k.open(&e.adPool, h, aad)
 }
 
-func (k *dataKey) open(h header, aad []byte) ([]byte, error) {
-	n := len(h.sealed) - tagLen
-	buf := make([]byte, n, n+len(k.context)+4+len(aad)+len(h.raw))
-	ad := append(buf[n:n], k.context...)
-	ad = binary.BigEndian.AppendUint32(ad, uint32(len(aad)))
-	ad = append(ad, aad...)
-	ad = append(ad, h.raw...)
-	pt, err := k.aead.Open(buf[:0], h.nonce, h.sealed, ad)
+func (k *dataKey) open(pool *sync.Pool, h header, aad []byte) ([]byte, error) {
+	ad := k.additionalData(pool, h.nonce, aad)
+	pt, err := k.aead.Open(make([]byte, 0, len(h.sealed)-tagLen), h.nonce, h.sealed, *ad)
+	putAD(pool, ad)
 	if err != nil {
-		clear(buf)
 		return nil, fmt.Errorf("%w: authentication failed", ErrDecrypt)
 	}
-	return pt[:n:n], nil
+	return pt, nil
 }
 
 // generate asks KMS for a new data key of t's key.
@@ -221,7 +236,7 @@ func newDataKey(tenantID string, plaintext, encrypted []byte, ec map[string]stri
 		encrypted: encrypted,
 		tenantID:  tenantID,
 		header:    appendHeader(nil, tenantID, encrypted),
-		context:   appendContext(nil, ec),
+		fixedAD:   appendFixedAD(appendContext(nil, ec), tenantID, encrypted),
 		obtained:  time.Now(),
 	}, nil
 }

@@ -1,6 +1,7 @@
 package kmsenvelope
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,14 +23,19 @@ import (
 //	6+n+m   12    nonce
 //	18+n+m  ...   AES-GCM ciphertext of the plaintext, then the 16-byte tag
 //
-// The GCM additional data is the canonical encryption context (see
-// appendContext) and then the caller's associated data, each prefixed with
-// its length as 4 bytes, and last the header (everything before the
-// ciphertext, nonce included). Every header byte is thus authenticated by
-// the data key, and the encrypted data key is bound by KMS to the
-// encryption context, which carries the tenant ID. (The header comes last
-// so that Encrypt can lay the additional data out right before the
-// ciphertext in one buffer, and cut it off.)
+// The GCM additional data is
+//
+//	the canonical encryption context, prefixed with its length as 4 bytes
+//	  (see appendContext)
+//	the header with the encrypted data key replaced by its SHA-256:
+//	  magic, version, n, tenant ID, m, SHA-256 of the encrypted data key
+//	the nonce
+//	the caller's associated data, prefixed with its length as 4 bytes
+//
+// so every byte of the ciphertext is authenticated by the data key (the
+// encrypted data key through its digest, which keeps the additional data
+// short), and the encrypted data key is bound by KMS to the encryption
+// context, which carries the tenant ID.
 const (
 	magic0, magic1 = 'T', 'K'
 	version1       = 1
@@ -47,7 +53,7 @@ type header struct {
 	tenant       []byte // the tenant ID
 	encryptedKey []byte
 	nonce        []byte
-	raw          []byte // the header bytes, nonce included: the start of the additional data
+	raw          []byte // the header bytes, nonce included
 	sealed       []byte // ciphertext and tag
 }
 
@@ -116,6 +122,17 @@ func appendHeader(b []byte, tenantID string, encryptedKey []byte) []byte {
 	b = append(b, tenantID...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(encryptedKey)))
 	return append(b, encryptedKey...)
+}
+
+// appendFixedAD appends the part of the additional data that is the same
+// for every ciphertext of a data key: the header up to the nonce with the
+// encrypted data key replaced by its SHA-256.
+func appendFixedAD(b []byte, tenantID string, encryptedKey []byte) []byte {
+	sum := sha256.Sum256(encryptedKey)
+	b = append(b, magic0, magic1, version1, byte(len(tenantID)))
+	b = append(b, tenantID...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(encryptedKey)))
+	return append(b, sum[:]...)
 }
 
 // appendContext appends the canonical encoding of an encryption context,
