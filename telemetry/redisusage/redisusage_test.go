@@ -21,7 +21,7 @@ var tiers = []string{"free", "pro", "enterprise"}
 // metered, per tenant and dimension, and AttributeCost over them sees the
 // whole fleet.
 func TestThreeReplicas(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(10 * time.Minute))
 	var us [3]*telemetry.Usage
@@ -92,7 +92,7 @@ func TestThreeReplicas(t *testing.T) {
 // since its last flush, at most one interval; one that closes loses
 // nothing; the replica that replaces it adds to the same totals.
 func TestRestart(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(time.Minute))
 	want := newBook()
@@ -150,7 +150,7 @@ func TestRestart(t *testing.T) {
 // land in its own key, the previous period's last requests included, and a
 // period that left the usage table is forgotten once flushed.
 func TestPeriodRollover(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(50 * time.Minute))
 	u := newUsage(t, clock)
@@ -194,7 +194,7 @@ func TestPeriodRollover(t *testing.T) {
 // and the fleet-wide bound folds the tenants past it into that row, so the
 // totals are kept whatever the attribution.
 func TestOverflow(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(time.Minute))
 	// The tables keep 2 and 3 tenants apart; the fleet keeps 3.
@@ -239,7 +239,7 @@ func TestOverflow(t *testing.T) {
 // runs every few milliseconds and other goroutines flush too; after Close
 // the shared totals are exact.
 func TestConcurrentRecord(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(time.Minute))
 	u := newUsage(t, clock)
@@ -257,7 +257,7 @@ func TestConcurrentRecord(t *testing.T) {
 			for i := range 2000 {
 				record(t, u, books[w], fmt.Sprintf("t%d", (w*7+i)%25), tiers[i%3], req(i))
 				if i%500 == 0 {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 					_ = f.Flush(ctx)
 					cancel()
 				}
@@ -295,7 +295,7 @@ func TestConcurrentRecord(t *testing.T) {
 func TestLostReply(t *testing.T) {
 	p := newReplyDropper(t, redistest.Addr(t))
 	client := newClient(t, p.Addr())
-	direct := newClient(t, redistest.Addr(t))
+	direct := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(time.Minute))
 	u := newUsage(t, clock)
@@ -360,7 +360,7 @@ func TestNoScript(t *testing.T) {
 // while it meters and flushes every 20 ms: Redis holds what it metered
 // up to its last confirmed flush, and it reports the rest as lost.
 func TestCrashDuringPeriodicFlushes(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	prefix := redistest.Prefix(t)
 	clock := newClock(t0.Add(time.Minute))
 	u := newUsage(t, clock)
@@ -413,7 +413,7 @@ func TestCrashDuringPeriodicFlushes(t *testing.T) {
 // count; a tier on the overflow row) fails the read instead of becoming a
 // row of AttributeCost.
 func TestReadRefusesForeignFields(t *testing.T) {
-	client := newClient(t, redistest.Addr(t))
+	client := newClient(t, redistest.Addr(t), slowTimeouts)
 	ctx := context.Background()
 	for _, kv := range [][2]string{
 		{"acme|r|r", "1"}, {"*|r", "1"}, {"acme|x", "1"}, {"acme|r", "-1"}, {"acme|r", "1e3"},
