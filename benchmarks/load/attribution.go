@@ -27,17 +27,12 @@ type Attribution struct {
 }
 
 // isHandler reports whether fn is the trivial handler of the HTTP or the
-// gRPC stacks: the closure of handler, or the handle closure of
-// pingService (its first; the second is the method's Handler, which runs
-// the interceptors). Where the compiler inlines handler or pingService, the
-// closure's name starts with its caller's ("(*builder).build.handler.func1").
+// gRPC stacks (named types, whose names do not depend on inlining as a
+// closure's do).
 func isHandler(fn string) bool {
-	i := strings.Index(fn, "/benchmarks/load.")
-	if i < 0 {
-		return false
-	}
-	rest := fn[i+len("/benchmarks/load."):]
-	return strings.HasSuffix(rest, "handler.func1") || strings.HasSuffix(rest, "pingService.func1")
+	return strings.HasSuffix(fn, "/benchmarks/load.(*trivial).ServeHTTP") ||
+		strings.HasSuffix(fn, "/benchmarks/load.(*pinger).handle") ||
+		strings.HasSuffix(fn, "/benchmarks/load.(*pinger).handle-fm") // the method value's wrapper
 }
 
 // isMiddleware reports whether fn is tenantkit's code or a floor's.

@@ -113,11 +113,10 @@ func TestFrameClasses(t *testing.T) {
 		fn            string
 		handler, midw bool
 	}{
-		{pkg + "(*builder).build.handler.func1", true, false},
-		{pkg + "handler.func1", true, false},
-		{pkg + "(*builder).grpcStack.pingService.func1", true, false},
-		{pkg + "pingService.func1", true, false},
-		{pkg + "(*builder).grpcStack.pingService.func2", false, false},
+		{pkg + "(*trivial).ServeHTTP", true, false},
+		{pkg + "(*pinger).handle", true, false},
+		{pkg + "(*pinger).handle-fm", true, false},
+		{pkg + "(*builder).grpcStack.pingService.func1", false, false},
 		{pkg + "(*builder).floor.func1", false, true},
 		{pkg + "(*builder).jwtFloor.func2", false, true},
 		{"github.com/tenantkit/tenantkit/httpmw.Authenticate.func1.1", false, true},

@@ -95,17 +95,24 @@ func plans() (*ratelimit.Plans, error) {
 }
 
 // handler is the trivial handler of every HTTP stack.
-func handler(seen *sync.Map) http.Handler {
-	body := []byte("ok")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if seen != nil {
-			if t, ok := tenant.FromContext(r.Context()); ok {
-				seen.Store(t.ID(), struct{}{})
-			}
+func handler(seen *sync.Map) http.Handler { return &trivial{seen: seen, body: []byte("ok")} }
+
+// trivial is the handler of the HTTP stacks. It is a named type, not a
+// closure, so that a CPU profile names it the same however it is compiled
+// (see isHandler).
+type trivial struct {
+	seen *sync.Map
+	body []byte
+}
+
+func (h *trivial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.seen != nil {
+		if t, ok := tenant.FromContext(r.Context()); ok {
+			h.seen.Store(t.ID(), struct{}{})
 		}
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write(body)
-	})
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write(h.body)
 }
 
 // built is a stack once built: its handler or gRPC server, and what to
