@@ -11,14 +11,16 @@
 # another module of the workspace, such as ecosystem/telemetry), and its
 # output is labelled with the old package so that benchstat pairs the
 # rows. COUNT (3) and
-# BENCHTIME (1s) as in make bench. Needs a Redis for the Redis benchmarks:
-# run it under scripts/with-redis.sh.
+# BENCHTIME (1s) as in make bench; CPU (for example 1,2) sets -cpu. Needs a
+# Redis for the Redis benchmarks: run it under scripts/with-redis.sh.
 set -euo pipefail
 old=$1
 new=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 count=${COUNT:-3}
 benchtime=${BENCHTIME:-1s}
+cpuflag=()
+[ -n "${CPU:-}" ] && cpuflag=(-test.cpu "$CPU")
 out=${OUT:-$root/benchmarks/compare}
 spec=${BENCH_SPEC:-"tenant:^BenchmarkVerify$ httpmw:^BenchmarkHop$ grpcmw:^BenchmarkHop$ ratelimit:^BenchmarkTake$ benchmarks:^Benchmark(Authenticate|VerifyFloor|Chain|BucketMemory|RedisTake)$"}
 
@@ -67,7 +69,7 @@ for _ in $(seq "$count"); do
 			# Each binary runs in its package directory, as go test does.
 			pdir=$dir/$pkg
 			(cd "$pdir" && "$work/$side-${pkg//\//_}.test" -test.run '^$' -test.bench "$re" \
-				-test.benchmem -test.benchtime "$benchtime" -test.count 1) |
+				-test.benchmem -test.benchtime "$benchtime" -test.count 1 "${cpuflag[@]}") |
 				sed "s#^pkg: .*#pkg: github.com/tenantkit/tenantkit/$label#" >>"$out/$side.txt"
 		done
 	done
