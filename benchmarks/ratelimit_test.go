@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	ululememory "github.com/ulule/limiter/v3/drivers/store/memory"
 	"golang.org/x/time/rate"
 
+	"github.com/tenantkit/tenantkit/internal/cputime"
 	"github.com/tenantkit/tenantkit/ratelimit"
 )
 
@@ -186,7 +186,7 @@ func TestRateLimitPeers(t *testing.T) {
 // BenchmarkTake compares one decision over 10,000 tenants, in parallel
 // (run with -cpu 1,2 to see scaling), in a random order of tenants. The limits are high enough that every
 // decision is an allowed one: the common path. Besides ns/op it reports
-// cpu-ns/op, the process's CPU time per decision (see processCPU).
+// cpu-ns/op, the process's CPU time per decision (see cputime.Process).
 func BenchmarkTake(b *testing.B) {
 	keys := tenantKeys(rlTenants)
 	// Tenants arrive in a fixed random order, not in the order their state
@@ -204,7 +204,7 @@ func BenchmarkTake(b *testing.B) {
 			var worker atomic.Int64
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(worker.Add(1)) * 7919 // workers start apart, as different tenants would
 				for pb.Next() {
@@ -212,7 +212,7 @@ func BenchmarkTake(b *testing.B) {
 					i++
 				}
 			})
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -259,18 +259,6 @@ func BenchmarkBucketMemory(b *testing.B) {
 	}
 	b.ReportMetric(perTenant, "B/tenant")
 	b.ReportMetric(perTenantEvicted, "B/tenant-evicted")
-}
-
-// processCPU returns the CPU time the process has used. Per decision it is
-// the cost of the decision on every CPU together, without the time the
-// benchmark's threads waited for a core on a loaded machine (which ns/op
-// counts); at -cpu 1 it is close to ns/op on an idle one.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func heapInUse() int64 {

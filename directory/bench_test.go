@@ -2,13 +2,11 @@ package directory_test
 
 import (
 	"context"
-	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tenantkit/tenantkit/authn/authntest"
 	"github.com/tenantkit/tenantkit/directory"
+	"github.com/tenantkit/tenantkit/internal/cputime"
 )
 
 // BenchmarkCacheAdmit is the directory's cost per request on a hit: the
@@ -30,7 +28,7 @@ func BenchmarkCacheAdmit(b *testing.B) {
 			tn := mustTenant(b, "acme", "pro")
 			_, _ = c.Admit(ctx, tn)
 			b.ReportAllocs()
-			defer cpuPerOp(b)()
+			defer cputime.PerOp(b)()
 			for b.Loop() {
 				_, _ = c.Admit(ctx, tn)
 			}
@@ -61,7 +59,7 @@ func BenchmarkCacheLookup(b *testing.B) {
 	ctx := context.Background()
 	_, _ = c.Lookup(ctx, "acme")
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		_, _ = c.Lookup(ctx, "acme")
 	}
@@ -81,7 +79,7 @@ func BenchmarkVerifierCached(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
-		defer cpuPerOp(b)()
+		defer cputime.PerOp(b)()
 		for b.Loop() {
 			if err := verify(); err != nil {
 				b.Fatal(err)
@@ -95,29 +93,4 @@ func BenchmarkVerifierCached(b *testing.B) {
 	b.Run("directory", func(b *testing.B) {
 		run(b, func() error { _, err := v.Verify(ctx, tok); return err })
 	})
-}
-
-// cpuPerOp reports the benchmark's CPU time per operation on its thread
-// as cpu-ns/op, which unlike ns/op does not count the time the thread
-// waited for a core on a loaded machine. Call the func it returns after
-// the loop.
-func cpuPerOp(b *testing.B) func() {
-	runtime.LockOSThread()
-	start := threadCPU()
-	return func() {
-		d := threadCPU() - start
-		runtime.UnlockOSThread()
-		if b.N > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
-
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tenantkit/tenantkit/emf"
+	"github.com/tenantkit/tenantkit/internal/cputime"
 	"github.com/tenantkit/tenantkit/telemetry"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkExport1000Tenants(b *testing.B) {
 			}
 			perExport, docs := w.n, w.writes
 			b.ReportAllocs()
-			done := threadCPUPerOp(b)
+			done := cputime.PerOp(b)
 			for b.Loop() {
 				if err := exp.Export(ctx, &rm); err != nil {
 					b.Fatal(err)

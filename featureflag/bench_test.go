@@ -6,6 +6,7 @@ import (
 	"github.com/open-feature/go-sdk/openfeature"
 
 	"github.com/tenantkit/tenantkit/featureflag"
+	"github.com/tenantkit/tenantkit/internal/cputime"
 )
 
 // BenchmarkEvaluate is one boolean evaluation of an in-memory flag for the
@@ -35,7 +36,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			client := newAPI(b, g, flags).NewClient()
 			b.ReportAllocs()
-			done := threadCPUPerOp(b)
+			done := cputime.PerOp(b)
 			for b.Loop() {
 				if v, err := client.StringValue(ctx, "whoami", "default", c.ec); err != nil || v != "acme/pro" {
 					b.Fatal(v, err)

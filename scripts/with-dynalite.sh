@@ -40,15 +40,8 @@ if [ "$installed" != "$version" ]; then
 	fi
 fi
 
-port=$(python3 - <<'PY' 2>/dev/null || echo ""
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-)
-if [ -z "$port" ]; then port=$((20000 + RANDOM % 20000)); fi
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
 
 # Without --path dynalite keeps everything in memory. The table operations
 # answer at once (no CREATING phase), so the tests do not wait.

@@ -58,15 +58,8 @@ if [ ! -x "$bin" ] || [ "$(cat "$stamp" 2>/dev/null || true)" != "$stampval" ]; 
 	echo "$built" >"$stamp"
 fi
 
-port=$(python3 - <<'PY' 2>/dev/null || echo ""
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-)
-if [ -z "$port" ]; then port=$((20000 + RANDOM % 20000)); fi
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
 
 dir=$(mktemp -d)
 PORT="$port" KMS_REGION="$region" KMS_ACCOUNT_ID=111122223333 \

@@ -85,15 +85,7 @@ if [ "$(id -u)" = 0 ]; then
 	as_user=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env)
 fi
 
-free_port() {
-	python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-}
+. "$(dirname "$0")/lib.sh"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tenantkit-pg.XXXXXX")
 pg_pid=""

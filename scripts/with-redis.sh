@@ -29,15 +29,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	exec "$@"
 fi
 
-port=$(python3 - <<'PY' 2>/dev/null || echo ""
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-)
-if [ -z "$port" ]; then port=$((20000 + RANDOM % 20000)); fi
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
 
 dir=$(mktemp -d)
 redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
