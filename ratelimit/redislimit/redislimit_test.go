@@ -167,8 +167,12 @@ func TestHammerThreeReplicas(t *testing.T) {
 	addr := redistest.Addr(t)
 	prefix := redistest.Prefix(t)
 	var replicas []*Limiter
+	// The test counts admissions, not latency: with the default decision
+	// timeout a CI run, its other test binaries sharing the two cores,
+	// saw 23 decisions time out and fail open.
 	for range 3 {
-		replicas = append(replicas, mustNew(t, newClient(t, addr), WithPrefix(prefix)))
+		c := newClientTimeout(t, addr, 5*time.Second)
+		replicas = append(replicas, mustNew(t, c, WithPrefix(prefix), WithDecisionTimeout(5*time.Second)))
 	}
 	// The offered load must exceed the rate at all times, or the count
 	// measures Redis throughput instead of the limit: under -race on a
