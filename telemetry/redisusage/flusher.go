@@ -495,6 +495,13 @@ func (f *Flusher) send(ctx context.Context, batches []*batch) error {
 		if err == nil {
 			return nil
 		}
+		if f.closed.Load() && errors.Is(ctx.Err(), context.Canceled) {
+			// Close stopped the periodic flush it interrupted: not a
+			// failure of Redis. What it did not confirm stays pending,
+			// and Close's own flush resends it (the sequence numbers
+			// make that count once).
+			return err
+		}
 		err = fmt.Errorf("%w: %w", ErrFlush, err)
 		f.statsMu.Lock()
 		f.stats.Failures++
