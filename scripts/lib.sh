@@ -12,3 +12,16 @@ print(s.getsockname()[1])
 s.close()
 PY
 }
+
+# wait_port PORT PID waits up to 10s for a server to accept connections on
+# 127.0.0.1:PORT; it fails at once if process PID exits first.
+wait_port() {
+	for _ in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}

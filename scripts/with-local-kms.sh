@@ -73,16 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-up=""
-for _ in $(seq 1 200); do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		up=1
-		break
-	fi
-	if ! kill -0 "$pid" 2>/dev/null; then break; fi
-	sleep 0.05
-done
-if [ -z "$up" ]; then
+if ! wait_port "$port" "$pid"; then
 	echo "with-local-kms: local-kms did not start on 127.0.0.1:$port:" >&2
 	cat "$dir/local-kms.log" >&2
 	exit 1
