@@ -217,6 +217,71 @@ func BenchmarkTake(b *testing.B) {
 	}
 }
 
+// BenchmarkTakeInterleaved runs tenantkit, the x/time/rate floor and
+// go-limiter (the fastest peer) in one timed loop, in blocks of 256
+// decisions whose limiter is chosen by the wall clock's 10 ms slice, so that
+// every limiter sees the same machine: a shared machine drifts by 2x between
+// benchmarks run one after another, and BenchmarkTake's ratios with it. A
+// slice is long enough for a limiter to warm its caches again after the
+// others ran (about 50,000 decisions), as it does in BenchmarkTake. Parallel workers run the same limiter at almost every moment, so
+// -cpu 2 still measures contention. It reports each limiter's ns per
+// decision as seen by one worker (NAME-ns/op) and tenantkit's ratio to each
+// peer (tenantkit/NAME, below 1 when tenantkit is faster).
+func BenchmarkTakeInterleaved(b *testing.B) {
+	keys := tenantKeys(rlTenants)
+	order := rand.New(rand.NewPCG(1, 2)).Perm(len(keys))
+	var peers []rlPeer
+	for _, p := range rlPeers(b, 1_000_000, time.Second) {
+		switch p.name {
+		case "tenantkit", "xtimerate", "golimiter":
+			if p.prepare != nil {
+				p.prepare(keys)
+			}
+			for _, k := range keys {
+				p.take(k)
+			}
+			peers = append(peers, p)
+		}
+	}
+	const block = 256
+	type total struct{ ns, n atomic.Int64 }
+	totals := make([]total, len(peers))
+	var worker atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(worker.Add(1)) * 7919
+		for more := true; more; {
+			start := time.Now()
+			k := int(start.UnixNano()/int64(10*time.Millisecond)) % len(peers)
+			take := peers[k].take
+			n := 0
+			for ; n < block; n++ {
+				if !pb.Next() {
+					more = false
+					break
+				}
+				take(keys[order[i%len(order)]])
+				i++
+			}
+			totals[k].ns.Add(int64(time.Since(start)))
+			totals[k].n.Add(int64(n))
+		}
+	})
+	perOp := make([]float64, len(peers))
+	for k, p := range peers {
+		if n := totals[k].n.Load(); n > 0 {
+			perOp[k] = float64(totals[k].ns.Load()) / float64(n)
+		}
+		b.ReportMetric(perOp[k], p.name+"-ns/op")
+	}
+	for k, p := range peers[1:] {
+		if perOp[k+1] > 0 {
+			b.ReportMetric(perOp[0]/perOp[k+1], "tenantkit/"+p.name)
+		}
+	}
+}
+
 // BenchmarkBucketMemory reports the heap held per tenant by the in-process
 // limiter with 1,000,000 tenants (B/tenant), and what is left per tenant
 // after their buckets went idle and were evicted (B/tenant-evicted). The

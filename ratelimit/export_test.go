@@ -14,8 +14,19 @@ func mustLocal(tb testing.TB, opts ...Option) *Local {
 
 // bucketOf returns the bucket of key, nil if the limiter holds none.
 func (l *Local) bucketOf(key string) *bucket {
-	s, h := l.shards.OfHash(key)
+	s, h := l.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.idx.get(h, key)
+}
+
+// shardIndex returns the index of key's shard.
+func (l *Local) shardIndex(key string) int {
+	s, _ := l.shardOf(key)
+	for i := range l.shards {
+		if &l.shards[i] == s {
+			return i
+		}
+	}
+	panic("no shard")
 }

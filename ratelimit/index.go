@@ -1,18 +1,16 @@
 package ratelimit
 
-import (
-	"math/bits"
-	"math/rand/v2"
-)
+import "math/rand/v2"
 
 // index is the key table of one shard of a [Local]: open addressing over a
-// power-of-two array of slots, probed linearly from the top bits of the
-// key's seeded hash (the shard was picked by its low bits). A slot holds
-// the hash, the bucket and the key, whose bytes for a short key are the
-// bucket's own (bucket.mapKey). A lookup so reads one line of slots and the
-// bucket's line, where a Go map reads its table, a group's control word, a
-// slot, the key's bytes and then the bucket; and the hash that picked the
-// shard is not computed again.
+// power-of-two array of 16-byte slots, probed linearly from the top bits of
+// the key's seeded hash (the shard was picked by its low bits). A slot holds
+// the hash, with the key's length in its low byte, and the bucket, which
+// holds the key's bytes (bucket.setKey). Four slots share a cache line, so
+// that a probe seldom leaves the line it started on, and a lookup reads that
+// line and the bucket's, which the decision reads anyway; a Go map reads its
+// table, a group's control word, a slot, the key's bytes and then the
+// bucket, and hashes the key again.
 //
 // A deleted slot becomes a tombstone (probes go on past it, inserts reuse
 // it); the array is rebuilt when live keys and tombstones fill three
@@ -22,56 +20,72 @@ type index struct {
 	slots []slot
 	live  int32 // slots holding a bucket
 	used  int32 // live slots and tombstones
-	shift uint8 // 64 - log2(len(slots))
 }
 
-// slot is one entry of an index: b is nil for a free slot, whose hash is 0
-// when it was never used and tombstone when it held a deleted key.
+// slot is one entry of an index: meta is the key's hash with its low byte
+// replaced by the key's length (longKey for a longer one), and b the
+// bucket. b is nil for a free slot, whose meta is 0 when it was never used
+// and tombstone when it held a deleted key. The low byte of the hash is
+// free because it is the same for every key of a shard of 256 (and nearly
+// so of fewer): it picked the shard.
 type slot struct {
-	hash uint64
+	meta uint64
 	b    *bucket
-	key  string
 }
 
 const tombstone = 1
 
-// start returns the first slot to probe for hash h.
-func (x *index) start(h uint64) int { return int(h >> x.shift) }
+// longKey is the length a slot records for a key of 255 bytes or more.
+const longKey = 0xff
+
+// metaOf returns the slot meta of a key of n bytes whose hash is h.
+func metaOf(h uint64, n int) uint64 { return h&^0xff | uint64(min(n, longKey)) }
+
+// key returns the key of a live slot.
+func (s *slot) key() string { return s.b.keyOf(int(s.meta & 0xff)) }
+
+// start returns the first slot to probe for hash h: bits from 32 up, which
+// neither the shard's choice (the low bits) nor a shift held in the index
+// depend on.
+func (x *index) start(h uint64) int { return int(h>>32) & (len(x.slots) - 1) }
 
 // get returns the bucket of key, whose hash is h, or nil.
 func (x *index) get(h uint64, key string) *bucket {
-	if x.live == 0 {
+	slots := x.slots
+	if len(slots) == 0 {
 		return nil
 	}
-	mask := len(x.slots) - 1
-	for i := x.start(h); ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.b == nil {
-			if s.hash != tombstone {
-				return nil // a never-used slot ends every probe
-			}
-			continue
-		}
-		if s.hash == h && s.key == key {
+	m := metaOf(h, len(key))
+	for i := h >> 32; ; i++ {
+		s := &slots[i&uint64(len(slots)-1)]
+		// A live slot's meta is never 0 (its low byte is the key's length,
+		// at least 1) and a tombstone's bucket is nil.
+		if s.meta == m && s.b != nil && s.b.keyOf(len(key)) == key {
 			return s.b
+		}
+		if s.meta == 0 {
+			return nil // a never-used slot ends every probe
 		}
 	}
 }
 
-// put adds key, whose hash is h and which the index does not hold, with
-// its bucket.
-func (x *index) put(h uint64, key string, b *bucket) {
+// put adds b, made by newBucket for a key of n bytes whose hash is h and
+// which the index does not hold.
+func (x *index) put(h uint64, n int, b *bucket) { x.putMeta(metaOf(h, n), b) }
+
+// putMeta adds b under slot meta m.
+func (x *index) putMeta(m uint64, b *bucket) {
 	if int(x.used+1)*4 > len(x.slots)*3 {
 		x.rebuild(int(x.live) + 1)
 	}
 	mask := len(x.slots) - 1
-	for i := x.start(h); ; i = (i + 1) & mask {
+	for i := x.start(m); ; i = (i + 1) & mask {
 		s := &x.slots[i]
 		if s.b == nil {
-			if s.hash != tombstone {
+			if s.meta != tombstone {
 				x.used++
 			}
-			*s = slot{hash: h, b: b, key: key}
+			*s = slot{meta: m, b: b}
 			x.live++
 			return
 		}
@@ -80,7 +94,7 @@ func (x *index) put(h uint64, key string, b *bucket) {
 
 // removeAt deletes the key of slot i.
 func (x *index) removeAt(i int) {
-	x.slots[i] = slot{hash: tombstone}
+	x.slots[i] = slot{meta: tombstone}
 	x.live--
 }
 
@@ -97,11 +111,10 @@ func (x *index) rebuild(n int) {
 		size *= 2
 	}
 	x.slots = make([]slot, size)
-	x.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 	x.live, x.used = 0, 0
 	for i := range old {
 		if s := &old[i]; s.b != nil {
-			x.put(s.hash, s.key, s.b)
+			x.putMeta(s.meta, s.b)
 		}
 	}
 }

@@ -34,8 +34,8 @@ func TestIndexMatchesMap(t *testing.T) {
 			case r < 4: // insert if absent
 				k := key()
 				if x.get(hash(k), k) == nil {
-					b := &bucket{}
-					x.put(hash(k), b.mapKey(k), b)
+					b := newBucket(k)
+					x.put(hash(k), len(k), b)
 					model[k] = b
 				}
 			case r < 7: // delete one, walking from a random slot as evictOne does
@@ -44,11 +44,11 @@ func TestIndexMatchesMap(t *testing.T) {
 				}
 				n := len(x.slots)
 				for j, s := 0, x.randomStart(); j < n; j, s = j+1, (s+1)&(n-1) {
-					if sl := x.slots[s]; sl.b != nil {
-						if model[sl.key] != sl.b {
-							t.Fatalf("step %d: slot key %q not in the model", i, sl.key)
+					if sl := &x.slots[s]; sl.b != nil {
+						if model[sl.key()] != sl.b {
+							t.Fatalf("step %d: slot key %q not in the model", i, sl.key())
 						}
-						delete(model, sl.key)
+						delete(model, sl.key())
 						x.removeAt(s)
 						break
 					}

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strings"
 	"sync"
@@ -53,10 +54,19 @@ import (
 // does, and takes the wall time (which calendar quotas need) from an anchor
 // each shard reads again at every sweep.
 type Local struct {
-	now        func() time.Time
-	injected   bool
-	start      time.Time // the monotonic origin of every shard's clock
-	shards     shardmap.Shards[string, shard]
+	now      func() time.Time
+	injected bool
+	// off anchors the clock: Take reads the monotonic clock alone
+	// (time.Since of start, half the cost of time.Now) and adds off, the
+	// unix ns of a wall-clock reading less its monotonic reading since the
+	// start. A shard's time-based sweep reads the wall clock again, so a
+	// step of the wall clock reaches quota periods within one sweep
+	// interval. It sits apart from keys and evicted, which inserts write.
+	off        atomic.Int64
+	offNow     func() int64 // a fresh off: wallOff; tests step the wall clock
+	start      time.Time    // the monotonic origin of the clock
+	seed       maphash.Seed // the shards' seed (see shardOf)
+	shards     []shard      // a power-of-two number, from shardmap.MakeShards
 	perShard   int
 	sweepEvery int64
 	maxKeys    int64
@@ -64,23 +74,26 @@ type Local struct {
 	evicted    atomic.Uint64
 }
 
-// shard is one lock and the keys it guards.
+// shard is one lock and the keys it guards, in one 64-byte line
+// (TestShardSizes; shardmap.MakeShards panics on a size that is not whole
+// lines), so that no shard's fields share a line with its neighbour's lock.
+// It holds what every decision reads and what inserts and sweeps count;
+// the state few shards need is behind rare. One line rather than two keeps
+// the 256 shards' locks in 16 KB, which a core's caches keep warm under a
+// decision's other misses (BenchmarkTakeInterleaved: 4% of a decision at
+// -cpu 1).
 type shard struct {
-	// The first line holds what every decision reads: the lock, the index
-	// and the clock.
 	mu        sync.Mutex
 	idx       index // the keys and their buckets
 	nextSweep int64 // unix ns of the next time-based sweep
-	// off anchors the shard's clock: Take reads the monotonic clock alone
-	// (time.Since of the limiter's start, half the cost of time.Now) and
-	// adds off, the unix ns of base less its monotonic reading since the
-	// start. base is read again at every time-based sweep, so a step of the
-	// wall clock reaches quota periods within one sweep interval.
-	off int64
+	sweepAt   int32 // key count that triggers the next growth sweep
+	peak      int32 // largest key count since the index was last rebuilt
+	rare      *shardRare
+}
 
-	base    time.Time
-	sweepAt int // key count that triggers the next growth sweep
-	peak    int // largest key count since the index was last rebuilt
+// shardRare is the state of a shard that only some shards need, made on
+// first use.
+type shardRare struct {
 	// fullUntil is, when the shard was last found full of keys that hold
 	// spent quota, the unix ns at which the first of them may be forgotten;
 	// until then a new key fails without a scan.
@@ -90,19 +103,35 @@ type shard struct {
 	// a pointer in every bucket so that the common bucket stays at one
 	// line. An entry lives as long as its bucket is in the index.
 	extra map[*bucket]*[MaxQuotaPeriods - 1]counter
-	// 120 bytes of fields padded to two 64-byte lines (TestShardSizes;
-	// shardmap.MakeShards panics on a size that is not whole lines), so that
-	// no shard's fields share a line with its neighbour's lock.
-	_ [2*shardmap.LineSize - 120]byte
+}
+
+// fullUntil returns the shard's shardRare.fullUntil, 0 without one.
+func (s *shard) fullUntil() int64 {
+	if s.rare == nil {
+		return 0
+	}
+	return s.rare.fullUntil
+}
+
+// setFullUntil sets the shard's shardRare.fullUntil.
+func (s *shard) setFullUntil(ns int64) {
+	if s.rare == nil {
+		if ns == 0 {
+			return
+		}
+		s.rare = new(shardRare)
+	}
+	s.rare.fullUntil = ns
 }
 
 // bucket is the state of one key: one 64-byte cache line (TestBucketSize;
 // the allocator's 64-byte size class keeps it on a line boundary), with the
 // index slot outside it, plus an entry of its shard's extra map for a key
 // whose plans have had more than one kind of quota period. A key of up to
-// inlineKey bytes is kept in the bucket itself, and the slot's key points
-// at those bytes, so that a lookup that compares the key touches the line
-// the decision reads anyway.
+// inlineKey bytes is kept in the bucket itself, so that a lookup that
+// compares the key touches the line the decision reads anyway; a longer
+// key's bucket is the first field of a longBucket, which holds a copy of
+// the key (see newBucket).
 //
 // tokens and at are the rate bucket: the tokens it held at unix ns at,
 // refilled with the arithmetic of rate.Limiter (see refill). The shard's
@@ -138,15 +167,34 @@ func (b *bucket) refill(p *Plan, ns int64) float64 {
 	return tokens
 }
 
-// mapKey returns key as b's index key: a string of b's own bytes when key
-// fits there, else a copy (the caller's string may alias a buffer).
-func (b *bucket) mapKey(key string) string {
+// longBucket is the bucket of a key longer than inlineKey bytes: the bucket,
+// then a copy of the key (the caller's string may alias a buffer). It takes
+// the 80-byte size class, off the line boundary; such keys are rare (a
+// tenant ID or an address fits in the bucket).
+type longBucket struct {
+	bucket
+	key string
+}
+
+// newBucket returns a zero bucket that holds key (see keyOf).
+func newBucket(key string) *bucket {
 	if len(key) > inlineKey {
-		return strings.Clone(key)
+		lb := &longBucket{key: strings.Clone(key)}
+		return &lb.bucket
 	}
-	n := copy(b.key[:], key)
-	// b.key is never written again while b is in the index, so the string
-	// is as immutable as any other.
+	b := new(bucket)
+	copy(b.key[:], key)
+	return b
+}
+
+// keyOf returns the key of b, made by newBucket for a key of n bytes. The
+// index only calls it with the length its slot records, so a bucket of a
+// long key is always the first field of a longBucket. b.key is never
+// written again once b is made, so the string is as immutable as any other.
+func (b *bucket) keyOf(n int) string {
+	if n > inlineKey {
+		return (*longBucket)(unsafe.Pointer(b)).key
+	}
 	return unsafe.String(&b.key[0], n)
 }
 
@@ -221,10 +269,10 @@ func NewLocal(opts ...Option) (*Local, error) {
 		maxKeys:    int64(c.maxKeys),
 		sweepEvery: int64(c.sweepInterval),
 	}
-	l.shards = shardmap.MakeShards[string](n, func(_ int, s *shard) {
-		s.sweepAt = minSweepAt
-		s.base, s.off = start, start.UnixNano()
-	})
+	l.offNow = l.wallOff
+	l.off.Store(start.UnixNano())
+	shards := shardmap.MakeShards[string](n, func(_ int, s *shard) { s.sweepAt = minSweepAt })
+	l.seed, l.shards = shards.Parts()
 	return l, nil
 }
 
@@ -250,29 +298,55 @@ func checkPlan(p *Plan) error {
 // fails only with an error wrapping [ErrCapacity]; see the type's
 // documentation.
 func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decision, err error) {
+	// Take is small enough to be inlined, so that a caller holding a
+	// *Local gets its Decision (104 bytes) written in place by take rather
+	// than copied out of Take's frame.
+	err = l.take(&d, key, p, cost)
+	return d, err
+}
+
+// take is Take, filling d, which is zero.
+func (l *Local) take(d *Decision, key string, p *Plan, cost int) (err error) {
 	if !p.Ready() {
-		return Decision{}, errNotReady
+		return errNotReady
 	}
 	if cost < 1 || cost > p.Burst {
-		return Decision{Plan: p}, checkCost(p, cost)
+		d.Plan = p
+		return checkCost(p, cost)
 	}
 	if key == "" {
-		return Decision{Plan: p}, errEmptyKey
+		d.Plan = p
+		return errEmptyKey
 	}
-	s, h := l.shards.OfHash(key)
+	// The shard's choice and the clock's reading are shardOf and read
+	// written out: Go inlines neither (maphash.Comparable and time.Since
+	// take them over its budget), and a call each costs a tenth of a
+	// decision.
+	h := maphash.Comparable(l.seed, key)
+	s := &l.shards[h&uint64(len(l.shards)-1)]
 	s.mu.Lock()
-	ns := l.read(s)
+	var ns int64
+	if l.injected {
+		ns = l.now().UnixNano()
+	} else {
+		ns = l.off.Load() + int64(time.Since(l.start))
+	}
+	if ns >= s.nextSweep {
+		l.tick(s, ns)
+	}
 	b := s.idx.get(h, key)
 	inserted := b == nil
 	if inserted {
 		var wait int64
 		if b, wait, err = l.insert(s, h, key, p, ns); err != nil {
 			s.mu.Unlock()
-			return capacityDecision(p, wait), err
+			*d = capacityDecision(p, wait)
+			return err
 		}
-	} else if ns < b.at && l.injected {
-		// The monotonic clock is read under the lock, so only an
-		// injected clock can go backwards: never let the bucket see that.
+	} else if ns < b.at {
+		// The monotonic clock is read under the lock, so only an injected
+		// clock, or a step of the wall clock that moved off, can go
+		// backwards: never let the bucket see that.
 		ns = b.at
 	}
 	var c quota
@@ -281,18 +355,26 @@ func (l *Local) Take(_ context.Context, key string, p *Plan, cost int) (d Decisi
 			first, _ := s.liveEnds(b, ns)
 			wait := first - ns
 			s.mu.Unlock()
-			return capacityDecision(p, wait), errPeriods
+			*d = capacityDecision(p, wait)
+			return errPeriods
 		}
 	}
 	if b.plan != p {
 		b.reconfigure(p, ns)
 	}
-	b.decide(&d, p, c, cost, ns)
-	if inserted && ns < s.fullUntil && !s.holdsQuota(b, ns) {
-		s.fullUntil = 0 // the shard now has a key it may forget
+	b.decide(d, p, c, cost, ns)
+	if inserted && ns < s.fullUntil() && !s.holdsQuota(b, ns) {
+		s.setFullUntil(0) // the shard now has a key it may forget
 	}
 	s.mu.Unlock()
-	return d, nil
+	return nil
+}
+
+// shardOf returns the shard of key and key's seeded hash, as
+// shardmap.Shards.OfHash would.
+func (l *Local) shardOf(key string) (*shard, uint64) {
+	h := maphash.Comparable(l.seed, key)
+	return &l.shards[h&uint64(len(l.shards)-1)], h
 }
 
 // read returns the time in unix ns under s's lock (see the type's
@@ -302,17 +384,28 @@ func (l *Local) read(s *shard) int64 {
 	if l.injected {
 		ns = l.now().UnixNano()
 	} else {
-		ns = s.off + int64(time.Since(l.start))
+		ns = l.off.Load() + int64(time.Since(l.start))
 	}
 	if ns >= s.nextSweep {
-		l.keys.Add(-int64(s.sweep(ns)))
-		s.nextSweep = ns + l.sweepEvery
-		if !l.injected {
-			s.base = time.Now()
-			s.off = s.base.UnixNano() - int64(s.base.Sub(l.start))
-		}
+		l.tick(s, ns)
 	}
 	return ns
+}
+
+// tick sweeps s at ns and schedules its next sweep; without an injected
+// clock it also reads the wall clock again (see off).
+func (l *Local) tick(s *shard, ns int64) {
+	l.keys.Add(-int64(s.sweep(ns)))
+	s.nextSweep = ns + l.sweepEvery
+	if !l.injected {
+		l.off.Store(l.offNow())
+	}
+}
+
+// wallOff returns off (see Local) from a fresh reading of the wall clock.
+func (l *Local) wallOff() int64 {
+	now := time.Now()
+	return now.UnixNano() - int64(now.Sub(l.start))
 }
 
 // capacityDecision is the Decision that goes with ErrCapacity: a retry
@@ -339,7 +432,7 @@ func (l *Local) seedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 		return nil
 	}
 	used = min(used, maxQuota)
-	s, h := l.shards.OfHash(key)
+	s, h := l.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ns := l.read(s)
@@ -365,10 +458,10 @@ func (l *Local) seedQuota(key string, p *Plan, used int64, periodEnd time.Time) 
 // more returns the further counters of b, nil if it has none. A shard
 // without any pays one length check.
 func (s *shard) more(b *bucket) *[MaxQuotaPeriods - 1]counter {
-	if len(s.extra) == 0 {
+	if s.rare == nil || len(s.rare.extra) == 0 {
 		return nil
 	}
-	return s.extra[b]
+	return s.rare.extra[b]
 }
 
 // counter returns the quota counter of b for p's period kind, taking a
@@ -392,10 +485,13 @@ func (s *shard) counter(b *bucket, p *Plan, ns int64) quota {
 	}
 	if more == nil {
 		more = new([MaxQuotaPeriods - 1]counter)
-		if s.extra == nil {
-			s.extra = make(map[*bucket]*[MaxQuotaPeriods - 1]counter)
+		if s.rare == nil {
+			s.rare = new(shardRare)
 		}
-		s.extra[b] = more
+		if s.rare.extra == nil {
+			s.rare.extra = make(map[*bucket]*[MaxQuotaPeriods - 1]counter)
+		}
+		s.rare.extra[b] = more
 	}
 	for i := range more {
 		if c := &more[i]; !c.live(ns) {
@@ -409,9 +505,15 @@ func (s *shard) counter(b *bucket, p *Plan, ns int64) quota {
 // roll starts the period of p that contains ns if q's has ended.
 func (q quota) roll(p *Plan, ns int64) {
 	if ns >= q.endNs() {
-		_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
-		*q.used, *q.end = 0, endOf(end)
+		q.next(p, ns)
 	}
+}
+
+// next moves q to the period of p that holds ns, empty; roll's rare case,
+// apart so that roll is inlined.
+func (q quota) next(p *Plan, ns int64) {
+	_, end := periodBounds(p.Quota.Period, p.anchor, p.anchored, floorDiv(ns, 1e9))
+	*q.used, *q.end = 0, endOf(end)
 }
 
 // holdsQuota reports whether b holds quota spent in a period that has not
@@ -504,7 +606,15 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 	if tokens <= 0 {
 		return 0
 	}
-	return time.Duration(math.Ceil(tokens / float64(limit) * float64(time.Second)))
+	// math.Ceil, for a positive value below 2^63, without the call that
+	// math.Ceil is on amd64 CPUs without SSE4.1 (the default GOAMD64=v1
+	// build tests for it on every use).
+	ns := tokens / float64(limit) * float64(time.Second)
+	d := time.Duration(ns)
+	if float64(d) < ns {
+		d++
+	}
+	return d
 }
 
 // insert adds key to s, forgetting another key first if s is full (see
@@ -512,12 +622,12 @@ func durationFor(tokens float64, limit rate.Limit) time.Duration {
 // of the bound while the limiter as a whole is under it; beyond, insert fails
 // with errShardFull and the wait until the shard may forget a key.
 func (l *Local) insert(s *shard, h uint64, key string, p *Plan, ns int64) (*bucket, int64, error) {
-	if int(s.idx.live) >= s.sweepAt {
+	if s.idx.live >= s.sweepAt {
 		l.keys.Add(-int64(s.sweep(ns)))
 	}
-	until := s.fullUntil
+	until := s.fullUntil()
 	for int(s.idx.live) >= l.perShard || l.keys.Load() >= l.maxKeys {
-		if ns >= s.fullUntil {
+		if ns >= s.fullUntil() {
 			var evicted, inflight bool
 			evicted, inflight, until = s.evictOne(ns)
 			if evicted {
@@ -529,7 +639,7 @@ func (l *Local) insert(s *shard, h uint64, key string, p *Plan, ns int64) (*buck
 				break // keys with requests in flight bound the overflow
 			}
 			if int(s.idx.live) >= l.perShard {
-				s.fullUntil = until
+				s.setFullUntil(until)
 			}
 		}
 		if int(s.idx.live) >= l.perShard && l.keys.Load() < l.maxKeys {
@@ -541,11 +651,10 @@ func (l *Local) insert(s *shard, h uint64, key string, p *Plan, ns int64) (*buck
 		return nil, until - ns, errShardFull
 	}
 	l.keys.Add(1)
-	b := &bucket{plan: p, at: ns, tokens: float64(p.Burst)} // a new key starts full
-	s.idx.put(h, b.mapKey(key), b)
-	if n := int(s.idx.live); n > s.peak {
-		s.peak = n
-	}
+	b := newBucket(key)
+	b.plan, b.at, b.tokens = p, ns, float64(p.Burst) // a new key starts full
+	s.idx.put(h, len(key), b)
+	s.peak = max(s.peak, s.idx.live)
 	return b, 0, nil
 }
 
@@ -569,8 +678,8 @@ func (s *shard) idle(b *bucket, ns int64) bool {
 func (s *shard) drop(i int) {
 	b := s.idx.slots[i].b
 	s.idx.removeAt(i)
-	if len(s.extra) > 0 {
-		delete(s.extra, b)
+	if s.rare != nil && len(s.rare.extra) > 0 {
+		delete(s.rare.extra, b)
 	}
 }
 
@@ -584,21 +693,22 @@ func (s *shard) sweep(ns int64) (dropped int) {
 			dropped++
 		}
 	}
-	if len(s.extra) == 0 {
-		s.extra = nil // return its memory too
+	if r := s.rare; r != nil && len(r.extra) == 0 {
+		r.extra = nil // return its memory too
+		if r.fullUntil == 0 {
+			s.rare = nil
+		}
 	}
-	n := int(s.idx.live)
+	n := s.idx.live
 	s.sweepAt = max(2*n, minSweepAt)
 	if s.peak >= minSweepAt && n < s.peak/4 {
-		s.idx.rebuild(n)
-		if n > 0 {
-			if s.extra != nil {
-				e := make(map[*bucket]*[MaxQuotaPeriods - 1]counter, len(s.extra))
-				for b, c := range s.extra {
-					e[b] = c
-				}
-				s.extra = e
+		s.idx.rebuild(int(n))
+		if r := s.rare; r != nil && r.extra != nil {
+			e := make(map[*bucket]*[MaxQuotaPeriods - 1]counter, len(r.extra))
+			for b, c := range r.extra {
+				e[b] = c
 			}
+			r.extra = e
 		}
 		s.peak = n
 	}
@@ -662,8 +772,8 @@ func (s *shard) evictOne(ns int64) (evicted, inflight bool, until int64) {
 // the memory of shards that shrank. Take sweeps on its own; Sweep is for
 // callers that want memory back at a moment of their choosing.
 func (l *Local) Sweep() {
-	for i := range l.shards.Len() {
-		s := l.shards.At(i)
+	for i := range l.shards {
+		s := &l.shards[i]
 		s.mu.Lock()
 		l.keys.Add(-int64(s.sweep(l.now().UnixNano())))
 		s.mu.Unlock()
@@ -673,8 +783,8 @@ func (l *Local) Sweep() {
 // Len returns the number of keys the limiter tracks.
 func (l *Local) Len() int {
 	n := 0
-	for i := range l.shards.Len() {
-		s := l.shards.At(i)
+	for i := range l.shards {
+		s := &l.shards[i]
 		s.mu.Lock()
 		n += int(s.idx.live)
 		s.mu.Unlock()

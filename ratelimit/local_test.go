@@ -459,7 +459,7 @@ func TestFullShardForgetsRateOnlyKeys(t *testing.T) {
 	inShard0 := func(prefix string, n int) []string {
 		var keys []string
 		for i := 0; len(keys) < n; i++ {
-			if k := prefix + strconv.Itoa(i); l.shards.Index(k) == 0 {
+			if k := prefix + strconv.Itoa(i); l.shardIndex(k) == 0 {
 				keys = append(keys, k)
 			}
 		}
@@ -637,32 +637,40 @@ func TestInFlightTracker(t *testing.T) {
 }
 
 // Without an injected clock, Take adds the monotonic clock to a wall-clock
-// anchor per shard; the anchor is read again at each time-based sweep so
-// that a step of the wall clock reaches quota periods, and the instants a
-// shard sees never go backwards across it.
+// anchor; a shard's time-based sweep reads the anchor again, so that a step
+// of the wall clock reaches quota periods within one sweep interval, and
+// the instants a bucket sees never go backwards across a step back.
 func TestClockAnchorFollowsSweeps(t *testing.T) {
 	l := mustLocal(t, withShards(1), WithSweepInterval(time.Millisecond))
 	p := MustPlan(Plan{Name: "p", Rate: PerSecond(1000), Burst: 1000, Quota: Daily(1 << 40)})
-	take := func() {
+	take := func() Decision {
 		t.Helper()
-		if d, err := l.Take(context.Background(), "k", p, 1); err != nil || !d.Allowed {
+		d, err := l.Take(context.Background(), "k", p, 1)
+		if err != nil || !d.Allowed {
 			t.Fatalf("Take: %+v, %v", d, err)
 		}
+		return d
 	}
-	take()
-	s := l.shards.At(0)
-	first := s.base
-	before := l.bucketOf("k").at
+	first := take().QuotaReset
+	if d := time.Duration(time.Now().UnixNano() - l.bucketOf("k").at); d < 0 || d > time.Second {
+		t.Fatalf("bucket time %v away from the wall clock", d)
+	}
+	// The wall clock steps two days ahead: the next sweep moves the anchor,
+	// and the decision after it counts in the period two days on.
+	wallOff := l.offNow
+	l.offNow = func() int64 { return wallOff() + int64(48*time.Hour) }
 	time.Sleep(3 * time.Millisecond)
 	take() // past nextSweep: sweeps and reads the anchor again
-	if !s.base.After(first) {
-		t.Fatalf("anchor %v not renewed after a sweep (first %v)", s.base, first)
+	if got := take().QuotaReset; !got.Equal(first.Add(48 * time.Hour)) {
+		t.Fatalf("quota period ends %v after a step of two days, want %v", got, first.Add(48*time.Hour))
 	}
+	// It steps back: the bucket's time stays where it was.
+	before := l.bucketOf("k").at
+	l.offNow = wallOff
+	time.Sleep(3 * time.Millisecond)
+	take()
 	take()
 	if at := l.bucketOf("k").at; at < before {
 		t.Fatalf("bucket time went backwards: %d < %d", at, before)
-	}
-	if d := time.Duration(time.Now().UnixNano() - l.bucketOf("k").at); d < 0 || d > time.Second {
-		t.Fatalf("bucket time %v away from the wall clock", d)
 	}
 }

@@ -73,6 +73,14 @@ func (s *Shards[K, S]) OfHash(k K) (*S, uint64) {
 	return &s.s[h&s.mask], h
 }
 
+// Parts returns the seed and the shards, for a caller that picks a shard on
+// every operation of a hot path: Go does not inline a generic type's
+// methods into a caller through the type's shape, so such a caller hashes
+// with maphash.Comparable and the seed and indexes the shards itself (their
+// number is a power of two: the hash's low bits, masked by len-1, pick the
+// shard as OfHash does).
+func (s *Shards[K, S]) Parts() (maphash.Seed, []S) { return s.seed, s.s }
+
 // Index returns the index of the shard of k, as [Shards.At] takes it.
 func (s *Shards[K, S]) Index(k K) int { return int(maphash.Comparable(s.seed, k) & s.mask) }
 
