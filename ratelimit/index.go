@@ -55,16 +55,39 @@ func (x *index) get(h uint64, key string) *bucket {
 	if len(slots) == 0 {
 		return nil
 	}
+	if len(key) > inlineKey {
+		return x.getLong(h, key)
+	}
+	// A short key is compared with the bucket's inline bytes as one
+	// 16-byte array, zero past the key as they are (newBucket), which
+	// the compiler does in two loads and no call to memequal.
+	var k [inlineKey]byte
+	copy(k[:], key)
 	m := metaOf(h, len(key))
 	for i := h >> 32; ; i++ {
 		s := &slots[i&uint64(len(slots)-1)]
 		// A live slot's meta is never 0 (its low byte is the key's length,
-		// at least 1) and a tombstone's bucket is nil.
-		if s.meta == m && s.b != nil && s.b.keyOf(len(key)) == key {
+		// at least 1) and a tombstone's bucket is nil. The meta holds the
+		// length, so equal arrays mean equal keys.
+		if s.meta == m && s.b != nil && s.b.key == k {
 			return s.b
 		}
 		if s.meta == 0 {
 			return nil // a never-used slot ends every probe
+		}
+	}
+}
+
+// getLong is get for a key longer than inlineKey bytes.
+func (x *index) getLong(h uint64, key string) *bucket {
+	m := metaOf(h, len(key))
+	for i := h >> 32; ; i++ {
+		s := &x.slots[i&uint64(len(x.slots)-1)]
+		if s.meta == m && s.b != nil && s.b.keyOf(len(key)) == key {
+			return s.b
+		}
+		if s.meta == 0 {
+			return nil
 		}
 	}
 }
