@@ -77,6 +77,38 @@ func rlPeers(tb testing.TB, limit int, window time.Duration) []rlPeer {
 		},
 	})
 
+	// gcra: the floor of a lock-free design, GCRA on one atomic word per
+	// tenant (the theoretical arrival time, advanced by one emission
+	// interval per request with a compare-and-swap), found in a map filled
+	// before the run like xtimerate's. It has no quota, in-flight cap, key
+	// bound or eviction, and reports only allowed or not.
+	gcra := make(map[string]*atomic.Int64)
+	emission := int64(window) / int64(limit)
+	tolerance := emission * int64(limit-1)
+	start := time.Now()
+	peers = append(peers, rlPeer{
+		name: "gcra",
+		take: func(key string) bool {
+			tat := gcra[key]
+			now := int64(time.Since(start))
+			for {
+				t := tat.Load()
+				next := max(t, now)
+				if next-now > tolerance {
+					return false
+				}
+				if tat.CompareAndSwap(t, next+emission) {
+					return true
+				}
+			}
+		},
+		prepare: func(keys []string) {
+			for _, k := range keys {
+				gcra[k] = new(atomic.Int64)
+			}
+		},
+	})
+
 	// httprate: go-chi/httprate through RateLimiter.OnLimit, the one call
 	// that decides for a key (its middleware calls it for every request).
 	// Its response headers are turned off and the request and writer are
@@ -217,23 +249,24 @@ func BenchmarkTake(b *testing.B) {
 	}
 }
 
-// BenchmarkTakeInterleaved runs tenantkit, the x/time/rate floor and
-// go-limiter (the fastest peer) in one timed loop, in blocks of 256
-// decisions whose limiter is chosen by the wall clock's 10 ms slice, so that
-// every limiter sees the same machine: a shared machine drifts by 2x between
-// benchmarks run one after another, and BenchmarkTake's ratios with it. A
-// slice is long enough for a limiter to warm its caches again after the
-// others ran (about 50,000 decisions), as it does in BenchmarkTake. Parallel workers run the same limiter at almost every moment, so
-// -cpu 2 still measures contention. It reports each limiter's ns per
-// decision as seen by one worker (NAME-ns/op) and tenantkit's ratio to each
-// peer (tenantkit/NAME, below 1 when tenantkit is faster).
+// BenchmarkTakeInterleaved runs tenantkit, the x/time/rate floor, the GCRA
+// floor and go-limiter (the fastest peer) in one timed loop, in blocks of
+// 256 decisions whose limiter is chosen by the wall clock's 10 ms slice, so
+// that every limiter sees the same machine: a shared machine drifts by 2x
+// between benchmarks run one after another, and BenchmarkTake's ratios with
+// it. A slice is long enough for a limiter to warm its caches again after
+// the others ran (about 50,000 decisions), as it does in BenchmarkTake.
+// Parallel workers run the same limiter at almost every moment, so -cpu 2
+// still measures contention. It reports each limiter's ns per decision as
+// seen by one worker (NAME-ns/op) and tenantkit's ratio to each peer
+// (tenantkit/NAME, below 1 when tenantkit is faster).
 func BenchmarkTakeInterleaved(b *testing.B) {
 	keys := tenantKeys(rlTenants)
 	order := rand.New(rand.NewPCG(1, 2)).Perm(len(keys))
 	var peers []rlPeer
 	for _, p := range rlPeers(b, 1_000_000, time.Second) {
 		switch p.name {
-		case "tenantkit", "xtimerate", "golimiter":
+		case "tenantkit", "xtimerate", "gcra", "golimiter":
 			if p.prepare != nil {
 				p.prepare(keys)
 			}
