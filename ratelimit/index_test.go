@@ -4,12 +4,14 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
 // TestIndexMatchesMap runs random inserts, lookups, deletions and rebuilds
-// on an index and on a Go map, with short and long keys and hashes that
-// collide on purpose, and checks that they always hold the same keys.
+// on an index and on a Go map, with short and long keys, keys that differ
+// only in a trailing zero byte, and hashes that collide on purpose, and
+// checks that they always hold the same keys.
 func TestIndexMatchesMap(t *testing.T) {
 	seed := maphash.MakeSeed()
 	for _, collide := range []bool{false, true} {
@@ -24,8 +26,13 @@ func TestIndexMatchesMap(t *testing.T) {
 		model := map[string]*bucket{}
 		key := func() string {
 			k := "t" + strconv.Itoa(rng.IntN(300))
-			if rng.IntN(4) == 0 {
+			switch rng.IntN(8) {
+			case 0, 1:
 				k += "-a-key-longer-than-sixteen-bytes"
+			case 2:
+				// Equal to k in the 16 bytes a short key is compared in:
+				// only the length the slot records tells them apart.
+				k += "\x00"
 			}
 			return k
 		}
@@ -74,5 +81,29 @@ func TestIndexMatchesMap(t *testing.T) {
 		if x.slots != nil || x.live != 0 {
 			t.Fatalf("rebuild(0) left %d slots", len(x.slots))
 		}
+	}
+}
+
+// TestKeysOfEveryLength: keys of every length up to 300 bytes, across the
+// inline limit (16) and the length a slot records exactly (254), keys that
+// differ only in a trailing zero byte or in their last byte, each get a
+// bucket of their own.
+func TestKeysOfEveryLength(t *testing.T) {
+	l := mustLocal(t, withShards(2))
+	p := MustPlan(Plan{Name: "one", Rate: PerHour(1), Burst: 1})
+	var keys []string
+	for n := 1; n <= 300; n++ {
+		base := strings.Repeat("k", n-1)
+		keys = append(keys, base+"a", base+"b", base+"\x00")
+	}
+	for _, round := range []bool{true, false} {
+		for _, k := range keys {
+			if d := take(t, l, k, p, 1); d.Allowed != round {
+				t.Fatalf("key of %d bytes ending %q: allowed %v in round %v", len(k), k[len(k)-1:], d.Allowed, round)
+			}
+		}
+	}
+	if l.Len() != len(keys) {
+		t.Fatalf("%d keys tracked, want %d", l.Len(), len(keys))
 	}
 }
