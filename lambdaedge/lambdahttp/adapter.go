@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
+	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -90,11 +91,11 @@ func (a *Adapter) RESTProxy(ctx context.Context, ev events.APIGatewayProxyReques
 	if a.reverify {
 		rc.Authorizer = nil // unverified in this mode: nobody may read it
 	}
-	r, err := restRequest(context.WithValue(ctx, restKey{}, rc), ev)
+	r, err := restRequest(ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
-		a.serve(&w, r, restTenant(ev.RequestContext.Authorizer))
+		a.serve(context.WithValue(ctx, restKey{}, rc), &w, r, restTenant(ev.RequestContext.Authorizer))
 	}
 	hdr, body, b64 := w.result()
 	return events.APIGatewayProxyResponse{StatusCode: w.status, MultiValueHeaders: hdr, Body: body, IsBase64Encoded: b64}, nil
@@ -108,7 +109,7 @@ func (a *Adapter) HTTPAPI(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	if a.reverify {
 		rc.Authorizer = nil
 	}
-	r, err := httpRequest(context.WithValue(ctx, httpKey{}, rc), ev)
+	r, err := httpRequest(ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
@@ -116,12 +117,14 @@ func (a *Adapter) HTTPAPI(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		if ev.RequestContext.Authorizer != nil {
 			lambdaCtx = ev.RequestContext.Authorizer.Lambda
 		}
-		a.serve(&w, r, v2Tenant(lambdaCtx))
+		a.serve(context.WithValue(ctx, httpKey{}, rc), &w, r, v2Tenant(lambdaCtx))
 	}
 	hdr, body, b64 := w.result()
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.status, Body: body, IsBase64Encoded: b64, Headers: map[string]string{}}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.status, Body: body, IsBase64Encoded: b64, Headers: make(map[string]string, len(hdr))}
 	for k, vs := range hdr {
-		if k == "Set-Cookie" {
+		// Set-Cookie values go in the cookies list: joined with commas
+		// they would break at the comma of an Expires date.
+		if strings.EqualFold(k, "Set-Cookie") {
 			resp.Cookies = append(resp.Cookies, vs...)
 			continue
 		}
@@ -136,25 +139,24 @@ func (a *Adapter) HTTPAPI(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 // did (the target group's multi-value headers setting).
 func (a *Adapter) ALB(ctx context.Context, ev events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
 	var w responseWriter
-	r, err := albRequest(context.WithValue(ctx, albKey{}, ev.RequestContext), ev)
+	r, err := albRequest(ev)
 	if err != nil {
 		badRequest(&w)
 	} else {
-		a.serve(&w, r, noContext)
+		a.serve(context.WithValue(ctx, albKey{}, ev.RequestContext), &w, r, noContext)
 	}
 	hdr, body, b64 := w.result()
-	resp := events.ALBTargetGroupResponse{
-		StatusCode:        w.status,
-		StatusDescription: strconv.Itoa(w.status) + " " + http.StatusText(w.status),
-		Body:              body,
-		IsBase64Encoded:   b64,
+	desc := strconv.Itoa(w.status)
+	if text := http.StatusText(w.status); text != "" {
+		desc += " " + text
 	}
+	resp := events.ALBTargetGroupResponse{StatusCode: w.status, StatusDescription: desc, Body: body, IsBase64Encoded: b64}
 	if ev.MultiValueHeaders != nil {
 		resp.MultiValueHeaders = hdr
 	} else {
 		resp.Headers = make(map[string]string, len(hdr))
 		for k, vs := range hdr {
-			if k == "Set-Cookie" {
+			if strings.EqualFold(k, "Set-Cookie") {
 				resp.Headers[k] = vs[0] // one cookie is all a single-value header carries
 				continue
 			}
@@ -198,11 +200,12 @@ var errNoContext = errors.New("no authorizer context")
 // noContext is the tenant function of events without an authorizer.
 func noContext() (tenant.Tenant, error) { return tenant.Tenant{}, errNoContext }
 
-// serve runs the handler for r with the tenant that tenantOf proves (in
-// the trusting mode) or with the handler wrapped by httpmw.Authenticate.
-func (a *Adapter) serve(w *responseWriter, r *http.Request, tenantOf func() (tenant.Tenant, error)) {
+// serve runs the handler for r under ctx with the tenant that tenantOf
+// proves (in the trusting mode) or with the handler wrapped by
+// httpmw.Authenticate.
+func (a *Adapter) serve(ctx context.Context, w *responseWriter, r *http.Request, tenantOf func() (tenant.Tenant, error)) {
 	if a.reverify {
-		a.h.ServeHTTP(w, r)
+		a.h.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 	for k := range r.Header {
@@ -215,7 +218,6 @@ func (a *Adapter) serve(w *responseWriter, r *http.Request, tenantOf func() (ten
 		unauthorized(w)
 		return
 	}
-	ctx := r.Context()
 	telemetry.SetSpanTenant(trace.SpanFromContext(ctx), t)
 	a.h.ServeHTTP(w, r.WithContext(tenant.NewContext(ctx, t)))
 }
@@ -269,93 +271,268 @@ func contextTenant(m map[string]any) (tenant.Tenant, error) {
 	return t, nil
 }
 
-// restRequest builds the request of a REST API proxy event, whose path and
-// query parameters API Gateway has decoded.
-func restRequest(ctx context.Context, ev events.APIGatewayProxyRequest) (*http.Request, error) {
-	q := url.Values{}
-	for k, vs := range ev.MultiValueQueryStringParameters {
-		q[k] = append(q[k], vs...)
-	}
-	for k, v := range ev.QueryStringParameters {
-		if _, ok := q[k]; !ok {
-			q[k] = []string{v}
-		}
-	}
-	u := &url.URL{Path: ev.Path, RawQuery: q.Encode()}
-	rc := ev.RequestContext
-	return newRequest(ctx, ev.HTTPMethod, u, mergeHeaders(ev.Headers, ev.MultiValueHeaders), ev.Body, ev.IsBase64Encoded, rc.DomainName, rc.Identity.SourceIP)
-}
-
-// httpRequest builds the request of an HTTP API event: raw path and query
-// as received, headers with repeated values joined by commas, cookies
-// apart.
-func httpRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
-	u, err := url.Parse(ev.RawPath)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return nil, errors.New("bad rawPath")
-	}
-	u.RawQuery = ev.RawQueryString
-	h := mergeHeaders(ev.Headers, nil)
-	if len(ev.Cookies) > 0 {
-		h.Set("Cookie", strings.Join(ev.Cookies, "; "))
-	}
-	rc := ev.RequestContext
-	return newRequest(ctx, rc.HTTP.Method, u, h, ev.Body, ev.IsBase64Encoded, rc.DomainName, rc.HTTP.SourceIP)
-}
-
-// albRequest builds the request of an ALB event, whose query parameters
-// the load balancer passes as received (still percent-encoded).
-func albRequest(ctx context.Context, ev events.ALBTargetGroupRequest) (*http.Request, error) {
-	var raw []string
-	if ev.MultiValueQueryStringParameters != nil {
-		for k, vs := range ev.MultiValueQueryStringParameters {
-			for _, v := range vs {
-				raw = append(raw, k+"="+v)
-			}
-		}
-	} else {
-		for k, v := range ev.QueryStringParameters {
-			raw = append(raw, k+"="+v)
-		}
-	}
-	u, err := url.Parse(ev.Path)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return nil, errors.New("bad path")
-	}
-	u.RawQuery = strings.Join(raw, "&")
-	h := mergeHeaders(ev.Headers, ev.MultiValueHeaders)
-	return newRequest(ctx, ev.HTTPMethod, u, h, ev.Body, ev.IsBase64Encoded, "", h.Get("X-Forwarded-For"))
-}
-
-func newRequest(ctx context.Context, method string, u *url.URL, h http.Header, body string, b64 bool, host, sourceIP string) (*http.Request, error) {
-	if method == "" || !validMethod(method) {
-		return nil, errors.New("bad method")
-	}
-	if !strings.HasPrefix(u.Path, "/") {
-		u.Path = "/" + u.Path
-	}
-	data := []byte(body)
-	if b64 {
-		var err error
-		if data, err = base64.StdEncoding.DecodeString(body); err != nil {
-			return nil, errors.New("bad base64 body")
-		}
-	}
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(data))
+// restRequest builds the request of a REST API proxy event, whose query
+// parameters API Gateway has decoded.
+func restRequest(ev events.APIGatewayProxyRequest) (*http.Request, error) {
+	u, err := requestURL(ev.Path, restQuery(ev.QueryStringParameters, ev.MultiValueQueryStringParameters))
 	if err != nil {
 		return nil, err
 	}
-	r.Header = h
-	r.RequestURI = u.RequestURI()
-	r.Host = host
-	if hh := h.Get("Host"); hh != "" {
-		r.Host = hh
+	rc := ev.RequestContext
+	return newRequest(ev.HTTPMethod, u, mergeHeaders(ev.Headers, ev.MultiValueHeaders), ev.Body, ev.IsBase64Encoded, rc.DomainName, rc.Identity.SourceIP)
+}
+
+// restQuery encodes the query of a REST API event. The multi-value map
+// holds every value of a key and wins where both maps name it; the single
+// map fills in the keys it lacks. Keys come out sorted, as url.Values.Encode
+// writes them.
+func restQuery(single map[string]string, multi map[string][]string) string {
+	if len(single) == 0 && len(multi) == 0 {
+		return ""
 	}
-	if ip := strings.TrimSpace(strings.Split(sourceIP, ",")[0]); net.ParseIP(ip) != nil {
+	keys := make([]string, 0, len(multi)+len(single))
+	size := querySize(nil, multi)
+	for k := range multi {
+		keys = append(keys, k)
+	}
+	for k, v := range single {
+		if _, ok := multi[k]; !ok {
+			keys = append(keys, k)
+			size += len(k) + len(v) + 2
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(size)
+	add := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	for _, k := range keys {
+		if vs, ok := multi[k]; ok {
+			for _, v := range vs {
+				add(k, v)
+			}
+		} else {
+			add(k, single[k])
+		}
+	}
+	return b.String()
+}
+
+// querySize is the length of the query of the parameters before any
+// escaping, so that the common query needs one allocation.
+func querySize(single map[string]string, multi map[string][]string) int {
+	n := 0
+	for k, v := range single {
+		n += len(k) + len(v) + 2
+	}
+	for k, vs := range multi {
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	return n
+}
+
+// httpRequest builds the request of an HTTP API event: query as received,
+// headers with repeated values joined by commas, cookies apart.
+func httpRequest(ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
+	u, err := requestURL(ev.RawPath, ev.RawQueryString)
+	if err != nil {
+		return nil, err
+	}
+	h := mergeHeaders(ev.Headers, nil)
+	if len(ev.Cookies) > 0 {
+		h["Cookie"] = []string{strings.Join(ev.Cookies, "; ")}
+	}
+	rc := ev.RequestContext
+	return newRequest(rc.HTTP.Method, u, h, ev.Body, ev.IsBase64Encoded, rc.DomainName, rc.HTTP.SourceIP)
+}
+
+// albRequest builds the request of an ALB event, whose query parameters
+// the load balancer passes as received (still percent-encoded). The
+// client's address is the last entry of X-Forwarded-For: the load balancer
+// appends it to whatever the client sent in that header.
+func albRequest(ev events.ALBTargetGroupRequest) (*http.Request, error) {
+	u, err := requestURL(ev.Path, albQuery(ev.QueryStringParameters, ev.MultiValueQueryStringParameters))
+	if err != nil {
+		return nil, err
+	}
+	h := mergeHeaders(ev.Headers, ev.MultiValueHeaders)
+	var client string
+	if xff := h["X-Forwarded-For"]; len(xff) > 0 {
+		last := xff[len(xff)-1]
+		client = last[strings.LastIndexByte(last, ',')+1:]
+	}
+	return newRequest(ev.HTTPMethod, u, h, ev.Body, ev.IsBase64Encoded, "", client)
+}
+
+// albQuery joins the query parameters of an ALB event, of whichever map
+// the target group fills, in the order of their sorted keys.
+func albQuery(single map[string]string, multi map[string][]string) string {
+	n := len(single)
+	if multi != nil {
+		n = len(multi)
+	}
+	if n == 0 {
+		return ""
+	}
+	keys := make([]string, 0, n)
+	if multi != nil {
+		for k := range multi {
+			keys = append(keys, k)
+		}
+	} else {
+		for k := range single {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	if multi != nil {
+		b.Grow(querySize(nil, multi))
+	} else {
+		b.Grow(querySize(single, nil))
+	}
+	add := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	for _, k := range keys {
+		if multi != nil {
+			for _, v := range multi[k] {
+				add(k, v)
+			}
+		} else {
+			add(k, single[k])
+		}
+	}
+	return b.String()
+}
+
+// requestURL returns the URL of an event's path and raw query. REST APIs
+// and ALBs pass the path percent-encoded as the client sent it; HTTP APIs
+// pass rawPath decoded, despite its name. The path is read as encoded, and
+// every byte that cannot stand literally in an encoded path (a '%' not
+// followed by two hex digits, '?', '#', a space, a control or non-ASCII
+// byte) is escaped first, so that a decoded path is neither refused nor
+// cut short at a '?' or '#'. The path is parsed as net/http's server parses
+// a request target: "//host/x" is a path, never a host.
+func requestURL(path, rawQuery string) (*url.URL, error) {
+	p := escapePath(path)
+	if !strings.HasPrefix(p, "/") {
+		// A path that starts with a scheme is an absolute URL, which no
+		// front end passes as a path.
+		if seg, _, _ := strings.Cut(p, "/"); strings.Contains(seg, ":") {
+			return nil, errors.New("bad path")
+		}
+		p = "/" + p
+	}
+	u, err := url.ParseRequestURI(p)
+	if err != nil {
+		return nil, errors.New("bad path")
+	}
+	u.RawQuery = rawQuery
+	return u, nil
+}
+
+// escapePath percent-encodes the bytes of p that an encoded path cannot
+// hold literally. It returns p itself when there are none.
+func escapePath(p string) string {
+	i := 0
+	for i < len(p) && !mustEscape(p, i) {
+		i++
+	}
+	if i == len(p) {
+		return p
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(p)+8)
+	b = append(b, p[:i]...)
+	for ; i < len(p); i++ {
+		if c := p[i]; mustEscape(p, i) {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// mustEscape reports whether p[i] may not appear literally in an encoded
+// path: anything but an RFC 3986 pchar, '/', the '[' and ']' that
+// net/url leaves alone, and a '%' that starts an escape.
+func mustEscape(p string, i int) bool {
+	switch c := p[i]; {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return false
+	case c == '%':
+		return i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2])
+	default:
+		return !strings.ContainsRune("-._~!$&'()*+,;=:@/[]", rune(c))
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// newRequest builds the server request of an event, as net/http's server
+// would have: Host moved from the header map into Request.Host (two
+// different hosts are refused), RemoteAddr from the address the front end
+// saw, and a body that is never nil. The caller sets its context.
+func newRequest(method string, u *url.URL, h http.Header, body string, b64 bool, host, remote string) (*http.Request, error) {
+	if method == "" || !validMethod(method) {
+		return nil, errors.New("bad method")
+	}
+	r := &http.Request{
+		Method: method, URL: u, RequestURI: u.RequestURI(),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Host: host, Body: http.NoBody,
+	}
+	switch {
+	case b64:
+		data, err := base64.StdEncoding.DecodeString(body)
+		if err != nil {
+			return nil, errors.New("bad base64 body")
+		}
+		if len(data) > 0 {
+			r.Body, r.ContentLength = &bytesBody{*bytes.NewReader(data)}, int64(len(data))
+		}
+	case body != "":
+		r.Body, r.ContentLength = &stringBody{*strings.NewReader(body)}, int64(len(body))
+	}
+	if hosts := h["Host"]; len(hosts) > 0 {
+		if len(hosts) > 1 {
+			return nil, errors.New("two Host headers")
+		}
+		r.Host = hosts[0]
+		delete(h, "Host")
+	}
+	ip := strings.TrimSpace(remote)
+	if a, err := netip.ParseAddr(ip); err == nil && a.Zone() == "" {
 		r.RemoteAddr = net.JoinHostPort(ip, "0")
 	}
 	return r, nil
 }
+
+// stringBody and bytesBody are request bodies in one allocation each.
+type (
+	stringBody struct{ strings.Reader }
+	bytesBody  struct{ bytes.Reader }
+)
+
+func (*stringBody) Close() error { return nil }
+func (*bytesBody) Close() error  { return nil }
 
 func validMethod(m string) bool {
 	for i := 0; i < len(m); i++ {
@@ -369,30 +546,43 @@ func validMethod(m string) bool {
 // mergeHeaders returns the union of an event's single- and multi-value
 // headers in canonical form. Where both name a header with different
 // values both are kept, so that a repeated credential is refused rather
-// than one of the two picked.
+// than one of the two picked. All values share one backing array; each
+// header's slice is capped at its end, so that appending to one never
+// overwrites the next.
 func mergeHeaders(single map[string]string, multi map[string][]string) http.Header {
-	h := make(http.Header, len(single)+len(multi))
+	n := len(single)
+	for _, vs := range multi {
+		n += len(vs)
+	}
+	h := make(http.Header, max(len(single), len(multi)))
+	all := make([]string, 0, n)
 	for k, vs := range multi {
-		for _, v := range vs {
-			h.Add(k, v)
+		if len(vs) == 0 {
+			continue
 		}
+		ck := http.CanonicalHeaderKey(k)
+		if old, ok := h[ck]; ok {
+			h[ck] = append(old, vs...)
+			continue
+		}
+		i := len(all)
+		all = append(all, vs...)
+		h[ck] = all[i:len(all):len(all)]
 	}
 	for k, v := range single {
 		ck := http.CanonicalHeaderKey(k)
-		if !containsString(h[ck], v) {
-			h.Add(ck, v)
+		old, ok := h[ck]
+		switch {
+		case slices.Contains(old, v):
+		case ok:
+			h[ck] = append(old, v)
+		default:
+			i := len(all)
+			all = append(all, v)
+			h[ck] = all[i : i+1 : i+1]
 		}
 	}
 	return h
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // responseWriter collects a handler's response.
@@ -409,7 +599,13 @@ func (w *responseWriter) Header() http.Header {
 	return w.header
 }
 
+// WriteHeader records the first final status. A 1xx status is an interim
+// response that net/http's server sends ahead of the final one; a Lambda
+// response has no place for it, so it is dropped.
 func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 {
+		return
+	}
 	if w.status == 0 {
 		w.status = code
 	}
@@ -442,40 +638,47 @@ func (w *responseWriter) result() (http.Header, string, bool) {
 	return h, base64.StdEncoding.EncodeToString(b), true
 }
 
-// textual reports whether a body of media type ct goes as text.
+// textual reports whether a body of media type ct goes as text. Only the
+// type and subtype count: parameters, well formed or not, are ignored
+// (mime.ParseMediaType would allocate a map per response to read them).
 func textual(ct string) bool {
-	if ct == "" {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	if mt == "" {
 		return true
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
+	hasPrefix := func(p string) bool { return len(mt) >= len(p) && strings.EqualFold(mt[:len(p)], p) }
+	hasSuffix := func(s string) bool { return len(mt) >= len(s) && strings.EqualFold(mt[len(mt)-len(s):], s) }
 	switch {
-	case strings.HasPrefix(mt, "text/"),
-		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
-		mt == "application/json", mt == "application/xml", mt == "application/javascript",
-		mt == "application/x-www-form-urlencoded", mt == "image/svg+xml":
+	case hasPrefix("text/"), hasSuffix("+json"), hasSuffix("+xml"),
+		strings.EqualFold(mt, "application/json"), strings.EqualFold(mt, "application/xml"),
+		strings.EqualFold(mt, "application/javascript"), strings.EqualFold(mt, "application/x-www-form-urlencoded"):
 		return true
 	}
 	return false
 }
 
+// The problem bodies are fixed, so they are written out here rather than
+// marshalled for each refused request.
+const (
+	unauthorizedBody = `{"detail":"the request carries no verified tenant","status":401,"title":"Unauthorized","type":"about:blank"}`
+	badRequestBody   = `{"detail":"the event is not a well-formed request","status":400,"title":"Bad Request","type":"about:blank"}`
+)
+
 // unauthorized answers a request that proves no tenant.
 func unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeProblem(w, http.StatusUnauthorized, "Unauthorized", "the request carries no verified tenant")
+	w.Header()["Www-Authenticate"] = []string{`Bearer error="invalid_token"`}
+	writeProblem(w, http.StatusUnauthorized, unauthorizedBody)
 }
 
 func badRequest(w http.ResponseWriter) {
-	writeProblem(w, http.StatusBadRequest, "Bad Request", "the event is not a well-formed request")
+	writeProblem(w, http.StatusBadRequest, badRequestBody)
 }
 
-func writeProblem(w http.ResponseWriter, status int, title, detail string) {
-	body, _ := json.Marshal(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+func writeProblem(w http.ResponseWriter, status int, body string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = io.WriteString(w, body)
 }

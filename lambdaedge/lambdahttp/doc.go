@@ -34,14 +34,31 @@
 //
 // # Events
 //
-// REST API events arrive with the path and query decoded; HTTP API events
-// with the raw path and query; ALB events with the query as received. The
-// single- and multi-value headers of an event are merged, keeping both
+// The handler gets the request net/http's server would have made of the
+// same HTTP request. Paths are read as percent-encoded, as REST APIs and
+// ALBs pass them; HTTP APIs pass rawPath decoded, so a byte that cannot
+// stand in an encoded path (such as a space, '%', '?' or '#') is escaped
+// first, and URL.Path is always the decoded path. The query is the raw one
+// of HTTP API and ALB events, and for REST APIs the decoded parameters
+// encoded again. Host moves from the headers to Request.Host, and
+// RemoteAddr is the source IP of API Gateway's requestContext, or for an
+// ALB the last entry of X-Forwarded-For, the one the load balancer added.
+// The single- and multi-value headers of an event are merged, keeping both
 // values where they differ (a credential sent twice is then refused, not
-// chosen). Responses use multiValueHeaders for REST APIs, comma-joined
-// headers and cookies for HTTP APIs, and for an ALB whichever form the
-// request used; a body that is not text is base64-encoded. The handler
-// reads the event's requestContext with [RESTRequestContext],
+// chosen).
+//
+// Responses use multiValueHeaders for REST APIs, comma-joined headers and
+// the cookies list for HTTP APIs, and for an ALB whichever form the
+// request used (with single-value headers an ALB response carries only the
+// first Set-Cookie). A 1xx status is dropped; the first final status
+// counts, 200 if the handler sets none. The body is sent as text when its
+// Content-Type (detected if unset) is text/*, application/json,
+// application/xml, application/javascript,
+// application/x-www-form-urlencoded or any +json or +xml type, and it is
+// valid UTF-8; any other body is base64-encoded (a REST API passes it on
+// as binary only for the API's binary media types).
+//
+// The handler reads the event's requestContext with [RESTRequestContext],
 // [HTTPAPIRequestContext] or [ALBRequestContext], and the Lambda context
 // with lambdacontext.FromContext.
 package lambdahttp
