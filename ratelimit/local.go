@@ -51,11 +51,12 @@ import (
 // takes the bucket's lock (golang/go#71360), so a goroutine that read the
 // time and was then delayed moves the bucket's clock backwards and the
 // interval in between is refilled twice. Local reads the clock after it
-// takes the shard's lock, so every bucket sees a non-decreasing time (an
-// injected clock that goes backwards is clamped to the key's last instant).
-// It reads the monotonic clock only, which costs half of what time.Now
-// does, and takes the wall time (which calendar quotas need) from an anchor
-// each shard reads again at every sweep.
+// takes the shard's lock, and never lets a bucket's time go backwards (an
+// injected clock that does, or a step back of the wall clock, is clamped to
+// the key's last instant). It reads the monotonic clock only, which costs
+// half of what time.Now does, and takes the wall time (which calendar
+// quotas need) from an anchor that each shard's time-based sweep reads
+// again.
 type Local struct {
 	now      func() time.Time
 	injected bool
