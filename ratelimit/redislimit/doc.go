@@ -43,5 +43,10 @@
 // applies and the node is skipped for the retry interval
 // ([WithRetryInterval]); the first answer after it resumes shared limiting.
 // Under [ratelimit.FallbackLocal], what the in-process limiter allows during
-// an outage is added to the Redis count once Redis answers again.
+// an outage is added to the Redis count once Redis answers again. A
+// decision whose reply is lost (a reset connection, an EOF or a timeout
+// after the script was sent, as when a Sentinel's master dies) may have
+// been counted by Redis although the caller got an error: such a request
+// can spend rate and quota it was not allowed. Nothing retries it, so it is
+// never counted twice.
 package redislimit
