@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tenantkit/tenantkit/internal/shardmap"
 )
@@ -24,14 +25,20 @@ type InFlight struct {
 const inflightShards = 64
 
 type inflightShard struct {
+	// The state takes 24 bytes on 64-bit platforms; the padding fills the
+	// rest of a 64-byte line (TestShardSizes; shardmap.MakeShards panics on
+	// a size that is not whole lines), so that two shards' locks never
+	// share a line. It comes first, as Go pads a struct that ends in a
+	// field of size zero.
+	_ [(shardmap.LineSize - unsafe.Sizeof(inflightState{})%shardmap.LineSize) % shardmap.LineSize]byte
+	inflightState
+}
+
+// inflightState is the fields of an inflightShard.
+type inflightState struct {
 	mu      sync.Mutex
 	m       map[string]*atomic.Int32
 	sweepAt int
-	// Mutex, map and sweepAt take 24 bytes; the padding fills the other 40
-	// of a 64-byte line (TestShardSizes; shardmap.MakeShards panics on a
-	// size that is not whole lines), so that two shards' locks never share
-	// a line.
-	_ [shardmap.LineSize - 8 - 8 - 8]byte
 }
 
 // NewInFlight returns an empty tracker.

@@ -87,6 +87,15 @@ type Local struct {
 // decision's other misses (BenchmarkTakeInterleaved: 4% of a decision at
 // -cpu 1).
 type shard struct {
+	// On 64-bit platforms the state is one line and there is no padding;
+	// on 32-bit ones it pads the state to the line. It comes first: Go pads
+	// a struct that ends in a field of size zero.
+	_ [(shardmap.LineSize - unsafe.Sizeof(shardState{})%shardmap.LineSize) % shardmap.LineSize]byte
+	shardState
+}
+
+// shardState is the fields of a shard.
+type shardState struct {
 	mu        sync.Mutex
 	idx       index // the keys and their buckets
 	nextSweep int64 // unix ns of the next time-based sweep

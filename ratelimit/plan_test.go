@@ -27,7 +27,7 @@ func TestNewPlanRejects(t *testing.T) {
 		{"too fast", func(p *Plan) { p.Rate = PerSecond(2_000_000) }, "Rate", "faster"},
 		{"zero burst", func(p *Plan) { p.Burst = 0 }, "Burst", "at once"},
 		{"negative burst", func(p *Plan) { p.Burst = -1 }, "Burst", "at least 1"},
-		{"huge burst", func(p *Plan) { p.Burst = 1 << 31 }, "Burst", "maximum"},
+		{"huge burst", func(p *Plan) { p.Burst = maxBurst + 1 }, "Burst", "maximum"},
 		{"slow refill", func(p *Plan) { p.Rate = PerHour(1); p.Burst = 1 << 29 }, "Burst", "ten years"},
 		{"negative in-flight", func(p *Plan) { p.InFlight = -1 }, "InFlight", "positive"},
 		{"quota without period", func(p *Plan) { p.Quota = Quota{Limit: 10} }, "Quota", "Daily"},

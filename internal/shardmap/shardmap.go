@@ -19,7 +19,14 @@ import (
 	"unsafe"
 )
 
-// LineSize is the cache line the shards are padded to a multiple of.
+// LineSize is the cache line the shards are padded to a multiple of. A
+// shard type pads its fields with
+//
+//	_ [(LineSize - unsafe.Sizeof(fields{})%LineSize) % LineSize]byte
+//
+// so that it is whole lines on every platform (the fields' size differs
+// between 32-bit and 64-bit ones), as its first field: Go pads a struct
+// that ends in a field of size zero.
 const LineSize = 64
 
 // Shards is the sharding that every sharded map of the library uses: a
@@ -91,14 +98,22 @@ func (s *Shards[K, S]) At(i int) *S { return &s.s[i] }
 func (s *Shards[K, S]) Len() int { return len(s.s) }
 
 // shard is one shard of [Evicting] and [Bounded]: a lock and the keys it
-// guards. The RWMutex (24 bytes) and the map (one pointer, whatever K and V
-// are) take 32 bytes; the padding fills the other 32 of a 64-byte line, so
-// that no two shards' locks share a line (MakeShards checks the size;
-// SizeofShard is for the users' tests).
+// guards. The RWMutex and the map (one pointer, whatever K and V are) take
+// 32 bytes on 64-bit platforms; the padding fills the rest of a 64-byte
+// line, so that no two shards' locks share a line (MakeShards checks the
+// size; SizeofShard is for the users' tests).
 type shard[K comparable, V any] struct {
+	_  [(LineSize - unsafe.Sizeof(shardLayout{})%LineSize) % LineSize]byte
 	mu sync.RWMutex
 	m  map[K]V
-	_  [LineSize - 32]byte
+}
+
+// shardLayout has the fields of a shard but its padding, for their size:
+// the size of a shard's own fields is not a constant to Go, since its type
+// has parameters, and a map is one pointer whatever its types.
+type shardLayout struct {
+	mu sync.RWMutex
+	m  map[int]int
 }
 
 // SizeofShard returns the size in bytes of one shard of an [Evicting] or

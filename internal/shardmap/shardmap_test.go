@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // The shard's size does not depend on K and V (a map is one pointer); the
@@ -151,9 +152,14 @@ func TestLoadAllocatesNothing(t *testing.T) {
 }
 
 type lineShard struct {
+	_  [(LineSize - unsafe.Sizeof(lineFields{})%LineSize) % LineSize]byte
 	mu sync.Mutex
 	n  int
-	_  [LineSize - 16]byte
+}
+
+type lineFields struct {
+	mu sync.Mutex
+	n  int
 }
 
 func TestMakeShardsInitsEveryShardAndPlacesKeys(t *testing.T) {

@@ -3,6 +3,7 @@ package vending
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tenantkit/tenantkit/internal/shardmap"
 	"github.com/tenantkit/tenantkit/isolation"
@@ -33,15 +34,22 @@ type entry struct {
 // shard is one part of the bounded cache: a map for lookups and a ring of
 // the same entries for CLOCK eviction.
 type shard struct {
+	// 72 bytes of fields on 64-bit platforms, padded to two 64-byte lines
+	// (TestShardSize; shardmap.MakeShards panics on a size that is not
+	// whole lines), so that no shard's fields share a line with its
+	// neighbour's lock. The padding comes first, as Go pads a struct that
+	// ends in a field of size zero.
+	_ [(shardmap.LineSize - unsafe.Sizeof(shardState{})%shardmap.LineSize) % shardmap.LineSize]byte
+	shardState
+}
+
+// shardState is the fields of a shard.
+type shardState struct {
 	mu   sync.RWMutex
 	m    map[entryKey]*entry
 	ring []*entry
 	hand int
 	cap  int
-	// 72 bytes of fields padded to two 64-byte lines (TestShardSize;
-	// shardmap.MakeShards panics on a size that is not whole lines), so that
-	// no shard's fields share a line with its neighbour's lock.
-	_ [2*shardmap.LineSize - 72]byte
 }
 
 // cache is the vendor's bounded per-tenant cache. Entries are sharded by
