@@ -103,18 +103,15 @@ func (s *Shards[K, S]) Len() int { return len(s.s) }
 // line, so that no two shards' locks share a line (MakeShards checks the
 // size; SizeofShard is for the users' tests).
 type shard[K comparable, V any] struct {
-	_  [(LineSize - unsafe.Sizeof(shardLayout{})%LineSize) % LineSize]byte
+	_  [(LineSize - shardFields%LineSize) % LineSize]byte
 	mu sync.RWMutex
 	m  map[K]V
 }
 
-// shardLayout has the fields of a shard but its padding, for their size:
-// the size of a shard's own fields is not a constant to Go, since its type
-// has parameters, and a map is one pointer whatever its types.
-type shardLayout struct {
-	mu sync.RWMutex
-	m  map[int]int
-}
+// shardFields is the size of a shard's fields but its padding: the size of
+// a type with parameters is not a constant to Go, but a map is one pointer
+// whatever its types, and an RWMutex needs no padding after it.
+const shardFields = unsafe.Sizeof(sync.RWMutex{}) + unsafe.Sizeof(map[int]int(nil))
 
 // SizeofShard returns the size in bytes of one shard of an [Evicting] or
 // [Bounded] map of K to V, for tests that check the padding.

@@ -152,12 +152,7 @@ func TestLoadAllocatesNothing(t *testing.T) {
 }
 
 type lineShard struct {
-	_  [(LineSize - unsafe.Sizeof(lineFields{})%LineSize) % LineSize]byte
-	mu sync.Mutex
-	n  int
-}
-
-type lineFields struct {
+	_  [(LineSize - (unsafe.Sizeof(sync.Mutex{})+unsafe.Sizeof(0))%LineSize) % LineSize]byte
 	mu sync.Mutex
 	n  int
 }
