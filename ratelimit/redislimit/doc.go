@@ -47,6 +47,9 @@
 // decision whose reply is lost (a reset connection, an EOF or a timeout
 // after the script was sent, as when a Sentinel's master dies) may have
 // been counted by Redis although the caller got an error: such a request
-// can spend rate and quota it was not allowed. Nothing retries it, so it is
-// never counted twice.
+// can spend rate and quota it was not allowed. With the client settings
+// above a node client never resends it; go-redis's Cluster client does
+// (on a lost reply it tries the slot's master again, up to MaxRedirects
+// times, whatever MaxRetries says), so at a Cluster failover a decision in
+// flight may be counted twice.
 package redislimit

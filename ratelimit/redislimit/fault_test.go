@@ -342,8 +342,12 @@ func checkErrors(t *testing.T, ld *faultLoad) {
 // (of those with decisions in recs) that was allowed more than the quota,
 // or, having had at least quota+3 shared decisions, less than the quota by
 // more than its failed decisions that may have reached Redis (a script
-// that ran and whose reply was lost spent quota the caller was refused).
-func checkQuota(t *testing.T, what string, ld *faultLoad, recs []faultRec, p *ratelimit.Plan) {
+// that ran and whose reply was lost spent quota the caller was refused),
+// and one more for a tenant in retried: go-redis's Cluster client resends
+// a command whose reply was lost to the slot's new master (up to
+// MaxRedirects times, whatever MaxRetries says), so a decision in flight
+// when its master died may be counted twice and answered once.
+func checkQuota(t *testing.T, what string, ld *faultLoad, recs []faultRec, p *ratelimit.Plan, retried map[int32]bool) {
 	t.Helper()
 	limit := int(p.Quota.Limit)
 	allowed := make(map[int32]int)
@@ -378,7 +382,11 @@ func checkQuota(t *testing.T, what string, ld *faultLoad, recs []faultRec, p *ra
 		}
 		if shared[int32(i)] >= limit+3 {
 			enough++
-			if a < limit-lost[int32(i)] {
+			slack := lost[int32(i)]
+			if retried[int32(i)] {
+				slack++
+			}
+			if a < limit-slack {
 				under = append(under, fmt.Sprintf("%s: %d (%d replies lost)", ten.key, a, lost[int32(i)]))
 			}
 		}
@@ -660,8 +668,12 @@ func testClusterMasterKilled(t *testing.T, c *redistest.Cluster) {
 		t.Errorf("tenants with their quota of %d spent before the run (plan %s, FallbackLocal): %d decisions allowed, want 0 (%d decisions by the local fallback in all); allowed: %s",
 			spentQuota, spent.Name, spentAllowed, spentFallback, strings.Join(spentWho, "; "))
 	}
-	checkQuota(t, "all tenants", ld, recs, closed)
-	checkQuota(t, "tenants on the killed master", ld, outage, closed)
+	onKilled := make(map[int32]bool)
+	for _, r := range outage {
+		onKilled[r.tenant] = true
+	}
+	checkQuota(t, "all tenants", ld, recs, closed, onKilled)
+	checkQuota(t, "tenants on the killed master", ld, outage, closed, onKilled)
 	maxLat, p99, _ := latencyStats(recs, 0)
 	t.Logf("latency over the run: max %v, p99 %v", maxLat.Round(time.Microsecond), p99.Round(time.Microsecond))
 }
@@ -719,7 +731,7 @@ func TestFaultSentinel(t *testing.T) {
 		checkLatency(t, "between the kill and the failover", during)
 		checkPolicies(t, "Sentinel failover", ld, recs)
 		checkErrors(t, ld)
-		checkQuota(t, "Sentinel failover", ld, recs, closed)
+		checkQuota(t, "Sentinel failover", ld, recs, closed, nil)
 		for k := range lims {
 			resume, ok, later := resumeAfter(recs, tFail, func(r faultRec) bool { return int(r.inst) == k })
 			if !ok {
