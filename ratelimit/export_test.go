@@ -30,3 +30,6 @@ func (l *Local) shardIndex(key string) int {
 	}
 	panic("no shard")
 }
+
+// key returns the key of a live slot.
+func (s *slot) key() string { return s.b.keyOf(int(s.meta & 0xff)) }

@@ -41,9 +41,6 @@ const longKey = 0xff
 // metaOf returns the slot meta of a key of n bytes whose hash is h.
 func metaOf(h uint64, n int) uint64 { return h&^0xff | uint64(min(n, longKey)) }
 
-// key returns the key of a live slot.
-func (s *slot) key() string { return s.b.keyOf(int(s.meta & 0xff)) }
-
 // start returns the first slot to probe for hash h: bits from 32 up, which
 // neither the shard's choice (the low bits) nor a shift held in the index
 // depend on.

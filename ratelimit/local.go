@@ -392,7 +392,7 @@ func (l *Local) take(d *Decision, key string, p *Plan, cost int) (err error) {
 }
 
 // shardOf returns the shard of key and key's seeded hash, as
-// shardmap.Shards.OfHash would.
+// shardmap.Shards.Index would pick it.
 func (l *Local) shardOf(key string) (*shard, uint64) {
 	h := maphash.Comparable(l.seed, key)
 	return &l.shards[h&uint64(len(l.shards)-1)], h

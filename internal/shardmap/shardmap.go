@@ -72,20 +72,13 @@ func MakeShards[K comparable, S any](n int, init func(i int, s *S)) Shards[K, S]
 // Of returns the shard of k.
 func (s *Shards[K, S]) Of(k K) *S { return &s.s[s.Index(k)] }
 
-// OfHash returns the shard of k and k's seeded hash, whose low bits picked
-// the shard: a caller that indexes its own table within the shard uses the
-// high bits, and hashes k once.
-func (s *Shards[K, S]) OfHash(k K) (*S, uint64) {
-	h := maphash.Comparable(s.seed, k)
-	return &s.s[h&s.mask], h
-}
-
 // Parts returns the seed and the shards, for a caller that picks a shard on
 // every operation of a hot path: Go does not inline a generic type's
 // methods into a caller through the type's shape, so such a caller hashes
 // with maphash.Comparable and the seed and indexes the shards itself (their
 // number is a power of two: the hash's low bits, masked by len-1, pick the
-// shard as OfHash does).
+// shard as Index does), and can index a table of its own within the shard
+// by the hash's high bits.
 func (s *Shards[K, S]) Parts() (maphash.Seed, []S) { return s.seed, s.s }
 
 // Index returns the index of the shard of k, as [Shards.At] takes it.
